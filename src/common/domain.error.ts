@@ -1,0 +1,31 @@
+/**
+ * Why a call failed, in domain terms. Only the JSON-RPC error mapper turns these
+ * into wire codes, so services never depend on the transport.
+ */
+export enum DomainErrorCode {
+  /** The call's parameters do not have the documented form. */
+  InvalidParams = 'INVALID_PARAMS',
+  /** The credential string is neither `key:secret` nor `username|password`. */
+  MalformedToken = 'MALFORMED_TOKEN',
+  /** Unknown key or username, wrong secret or password. */
+  InvalidCredentials = 'INVALID_CREDENTIALS',
+  /** Valid credentials that do not grant what the call needs. */
+  PermissionDenied = 'PERMISSION_DENIED',
+  /** The database could not be reached or did not answer in time. */
+  DatabaseUnavailable = 'DATABASE_UNAVAILABLE',
+  /** Well-formed input that the service will not accept. */
+  NotAcceptable = 'NOT_ACCEPTABLE',
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DomainError';
+  }
+}
+
+export const invalidParams = (message: string) => new DomainError(DomainErrorCode.InvalidParams, message);

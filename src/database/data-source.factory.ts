@@ -1,0 +1,98 @@
+import { PGlite } from '@electric-sql/pglite';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { AppConfig } from '../config/app.config';
+import { JsResult } from '../js-result/js-result.entity';
+import { Token } from '../token/token.entity';
+import { lockDataDir } from './data-dir.lock';
+import { migrations } from './migrations';
+import { type EmbeddedDatabase, pgliteDriver } from './pglite.pool';
+
+export const entities = [JsResult, Token];
+
+/** An in-memory embedded database, for tests and throw-away runs. */
+export const IN_MEMORY = 'memory://';
+
+export type DatabaseSettings = Pick<AppConfig, 'database' | 'poolSize' | 'statementTimeoutMs'>;
+
+const shared = {
+  type: 'postgres',
+  entities,
+  migrations,
+  migrationsTableName: 'migrations',
+  synchronize: false,
+  migrationsRun: false,
+  logging: false,
+} as const;
+
+/** TypeORM options for the configured backend; one code path, two ways to connect. */
+export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions {
+  const target = settings.database;
+  if (target.kind === 'embedded') {
+    return { ...shared, driver: pgliteDriver(() => openEmbedded(target.dataDir)) } as DataSourceOptions;
+  }
+  return {
+    ...shared,
+    url: target.url,
+    poolSize: settings.poolSize,
+    connectTimeoutMS: 5_000,
+    applicationName: 'js-result-service',
+    extra: {
+      statement_timeout: settings.statementTimeoutMs,
+      keepAlive: true,
+      // Idle connections are given back, so after a database restart new ones are made lazily.
+      idleTimeoutMillis: 30_000,
+    },
+  };
+}
+
+async function openEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
+  const inMemory = dataDir === IN_MEMORY;
+  const unlock = inMemory ? async () => undefined : await lockDataDir(dataDir);
+  try {
+    const db = await PGlite.create(inMemory ? IN_MEMORY : dataDir);
+    return {
+      db,
+      close: async () => {
+        if (!db.closed) await db.close();
+        await unlock();
+      },
+    };
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
+}
+
+/** Session-level advisory lock key: two servers starting together must not both migrate. */
+const MIGRATION_LOCK = 727_201_145;
+
+/** Connects and applies pending migrations; the embedded database is locked to this process. */
+export async function initializeDataSource(options: DataSourceOptions): Promise<DataSource> {
+  const dataSource = new DataSource(options);
+  await dataSource.initialize();
+  try {
+    await migrate(dataSource, 'driver' in options && options.driver !== undefined);
+  } catch (err) {
+    await dataSource.destroy();
+    throw err;
+  }
+  return dataSource;
+}
+
+export const openDataSource = (settings: DatabaseSettings) => initializeDataSource(dataSourceOptions(settings));
+
+async function migrate(dataSource: DataSource, embedded: boolean): Promise<void> {
+  if (embedded) {
+    // One process holds the embedded database, and it has a single session to lend.
+    await dataSource.runMigrations({ transaction: 'each' });
+    return;
+  }
+  const lockHolder = dataSource.createQueryRunner();
+  try {
+    await lockHolder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await lockHolder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await lockHolder.release();
+  }
+}

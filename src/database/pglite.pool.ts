@@ -1,0 +1,125 @@
+import { EventEmitter } from 'node:events';
+import type { PGlite, Results } from '@electric-sql/pglite';
+
+type Release = (err?: unknown) => void;
+type ConnectCallback = (err: Error | null, client: PgliteClient | null, release: Release) => void;
+
+/** The slice of a `pg` query result that TypeORM's postgres driver reads. */
+interface PgLikeResult {
+  rows: unknown[];
+  rowCount: number;
+  command?: string;
+}
+
+function toPgResult(result: Results): PgLikeResult {
+  return {
+    rows: result.rows,
+    rowCount: result.rowCount ?? result.affectedRows ?? result.rows.length,
+    command: (result as { command?: string }).command,
+  };
+}
+
+/**
+ * A leased session on the embedded database. PGlite is one backend, so a lease
+ * is exclusive: a transaction begun on it cannot swallow another caller's queries.
+ */
+class PgliteClient extends EventEmitter {
+  constructor(private readonly db: PGlite) {
+    super();
+  }
+
+  async query(text: string, params?: unknown[], callback?: (err: unknown, res?: PgLikeResult) => void) {
+    try {
+      const result =
+        params && params.length > 0
+          ? toPgResult(await this.db.query(text, params))
+          : // Without parameters TypeORM may send several statements at once (migrations do).
+            lastOf(await this.db.exec(text));
+      callback?.(null, result);
+      return result;
+    } catch (err) {
+      if (callback) return callback(err);
+      throw err;
+    }
+  }
+}
+
+function lastOf(results: Results[]): PgLikeResult {
+  const last = results[results.length - 1];
+  return last ? toPgResult(last) : { rows: [], rowCount: 0 };
+}
+
+/** First-come, first-served exclusive access, so waiting callers keep their order. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+
+  acquire(): Promise<() => void> {
+    let unlock!: () => void;
+    const released = new Promise<void>((resolve) => (unlock = resolve));
+    const acquired = this.tail.then(() => unlock);
+    this.tail = this.tail.then(() => released);
+    return acquired;
+  }
+}
+
+/** An opened embedded database and how to give it back. */
+export interface EmbeddedDatabase {
+  db: PGlite;
+  close(): Promise<void>;
+}
+
+/**
+ * A `pg`-shaped driver module (`{ Pool }`) over one PGlite instance, so TypeORM's
+ * postgres dialect, migrations and query runners work unchanged on the embedded
+ * database. Unlike a shared-session adapter it serialises leases, which keeps
+ * transactions isolated, and it binds to its own instance instead of a
+ * process-wide singleton, so several databases can be open in one process (tests).
+ * The database is opened on first use, so building a DataSource stays synchronous.
+ */
+export function pgliteDriver(open: () => Promise<EmbeddedDatabase>): { Pool: new () => EventEmitter } {
+  class PglitePool extends EventEmitter {
+    private readonly mutex = new Mutex();
+    private opened?: Promise<EmbeddedDatabase>;
+    private ended = false;
+
+    connect(callback?: ConnectCallback): Promise<PgliteClient> | void {
+      const leased = this.lease();
+      if (!callback) return leased.then(([client]) => client);
+      leased.then(
+        ([client, release]) => callback(null, client, release),
+        (err: Error) => callback(err, null, () => undefined),
+      );
+    }
+
+    async query(text: string, params?: unknown[]) {
+      const [client, release] = await this.lease();
+      try {
+        return await client.query(text, params);
+      } finally {
+        release();
+      }
+    }
+
+    end(callback?: (err?: unknown) => void): Promise<void> | void {
+      this.ended = true;
+      const closing = this.opened ? this.opened.then((database) => database.close()) : Promise.resolve();
+      if (!callback) return closing;
+      closing.then(() => callback(), callback);
+    }
+
+    private async lease(): Promise<[PgliteClient, Release]> {
+      if (this.ended) throw new Error('the embedded database is closed');
+      this.opened ??= open();
+      const { db } = await this.opened;
+      const unlock = await this.mutex.acquire();
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        unlock();
+      };
+      return [new PgliteClient(db), release];
+    }
+  }
+  return { Pool: PglitePool };
+}

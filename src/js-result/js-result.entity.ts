@@ -1,0 +1,43 @@
+import { Column, Entity, Index, PrimaryColumn, Generated } from 'typeorm';
+import { bigintAsNumber } from '../common/bigint.transformer';
+
+/**
+ * One run of a JS worker. Table and column names are part of the contract:
+ * operators query this table directly and other writers insert into it.
+ * The indexes are created by migrations (they need DESC and a partial
+ * predicate, which decorators cannot express), hence `synchronize: false`.
+ */
+@Entity({ name: 'js_result' })
+@Index('idx_js_result_worker_newest', { synchronize: false })
+@Index('idx_js_result_newest', { synchronize: false })
+@Index('idx_js_result_worker_id', { synchronize: false })
+export class JsResult {
+  @PrimaryColumn({ name: 'id', type: 'bigint', transformer: bigintAsNumber })
+  @Generated('increment') // the migration makes it an identity column; this only tells TypeORM the database assigns it
+  id: number;
+
+  @Column({ name: 'js_worker_id', type: 'bigint', transformer: bigintAsNumber })
+  jsWorkerId: number;
+
+  /** Byte-order collation, so that names sharing a prefix are adjacent in the index. */
+  @Column({ name: 'js_worker_name', type: 'varchar', collation: 'C' })
+  jsWorkerName: string;
+
+  @Column({ name: 'run_type', type: 'varchar' })
+  runType: string;
+
+  @Column({ name: 'start_time', type: 'bigint', nullable: true, transformer: bigintAsNumber })
+  startTime: number | null;
+
+  @Column({ name: 'finish_time', type: 'bigint', nullable: true, transformer: bigintAsNumber })
+  finishTime: number | null;
+
+  @Column({ name: 'param', type: 'jsonb', nullable: true })
+  param: unknown;
+
+  @Column({ name: 'result', type: 'jsonb', nullable: true })
+  result: unknown;
+
+  @Column({ name: 'error_message', type: 'text', nullable: true })
+  errorMessage: string | null;
+}

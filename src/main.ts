@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { Logger } from 'nestjs-pino';
+import { createApp } from './app.factory';
+import { loadConfig } from './config/app.config';
+import { formatToken, TokenService } from './token/token.service';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfig();
+  const app = await createApp(config);
+  const logger = app.get(Logger);
+  const created = await app.get(TokenService).ensureSuperToken();
+  if (created) {
+    // Printed once, on the console only: the secret is not stored anywhere it could be read back.
+    process.stdout.write(
+      `\nSuper token created. Keep it safe; it is shown only this once:\n${formatToken(created)}\n\n`,
+    );
+  }
+  await app.listen(config.port, config.host);
+  const where = config.database.kind === 'embedded' ? `embedded database in ${config.database.dataDir}` : 'PostgreSQL';
+  logger.log(`JSON-RPC listening on http://${config.host}:${config.port}/ (and /nodeget/rpc), ${where}`);
+}
+
+bootstrap().catch((err: unknown) => {
+  process.stderr.write(`Failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
