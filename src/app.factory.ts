@@ -18,6 +18,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     bufferLogs: true,
     // The JSON-RPC layer reads bodies itself (see below), so Nest must not install its JSON parser.
     bodyParser: false,
+    // Start-up failures are thrown to the caller (main prints them plainly; tests see them).
+    abortOnError: false,
   });
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();

@@ -8,7 +8,12 @@ import { dataSourceOptions, initializeDataSource } from './data-source.factory';
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => dataSourceOptions(config),
+      useFactory: (config: AppConfig) => ({
+        ...dataSourceOptions(config),
+        // A server started alongside its database waits for it; the embedded one is there or it is not.
+        retryAttempts: config.database.kind === 'postgres' ? 10 : 0,
+        retryDelay: 1_000,
+      }),
       dataSourceFactory: async (options) => initializeDataSource(options!),
     }),
   ],

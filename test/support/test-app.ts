@@ -1,0 +1,105 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { createApp } from '../../src/app.factory';
+import type { AppConfig, DatabaseTarget } from '../../src/config/app.config';
+import { JsResult } from '../../src/js-result/js-result.entity';
+import { formatToken, type NewToken, TokenService } from '../../src/token/token.service';
+import { createTestDatabase, type TestDatabase } from './test-database';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  dataSource: DataSource;
+  tokens: TokenService;
+  /** `key:secret` of the super token. */
+  superToken: string;
+  /** Creates a token with these limits and returns `key:secret`. */
+  token(limits: unknown, extra?: Omit<NewToken, 'limits'>): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function testConfig(database: DatabaseTarget, overrides: Partial<AppConfig> = {}): AppConfig {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    database,
+    poolSize: 5,
+    statementTimeoutMs: 10_000,
+    tokenCacheTtlMs: 1_000,
+    logLevel: 'silent',
+    ...overrides,
+  };
+}
+
+/** The real application, over HTTP, on a fresh database of the backend under test. */
+export async function startTestApp(overrides: Partial<AppConfig> = {}, database?: TestDatabase): Promise<TestApp> {
+  const db = database ?? (await createTestDatabase());
+  const app = await createApp(testConfig(db.target, overrides));
+  const tokens = app.get(TokenService);
+  const superToken = formatToken(await tokens.rollSuperToken());
+  return {
+    app,
+    dataSource: app.get(DataSource),
+    tokens,
+    superToken,
+    token: async (limits, extra = {}) => formatToken(await tokens.create({ limits, ...extra })),
+    close: async () => {
+      await app.close();
+      if (!database) await db.drop();
+    },
+  };
+}
+
+export interface RpcReply {
+  status: number;
+  body: any;
+  text: string;
+}
+
+/** Posts one JSON-RPC request (or any raw body) and returns the parsed reply. */
+export async function rpc(app: NestFastifyApplication, payload: unknown, path = '/'): Promise<RpcReply> {
+  const res = await request(app.getHttpServer())
+    .post(path)
+    .set('Content-Type', 'application/json')
+    .send(typeof payload === 'string' ? payload : JSON.stringify(payload));
+  return { status: res.status, text: res.text, body: res.text ? JSON.parse(res.text) : undefined };
+}
+
+/** A single call's envelope, with id 1 unless told otherwise. */
+export const call = (method: string, params: unknown, id: unknown = 1) => ({ jsonrpc: '2.0', method, params, id });
+
+export const queryParams = (token: string, condition: unknown[]) => ({ token, query: { condition } });
+
+export type SeedRow = Partial<Omit<JsResult, 'id'>> & { jsWorkerName: string };
+
+/** Inserts rows straight into js_result, as the workers that produce them would. */
+export async function seed(dataSource: DataSource, rows: SeedRow[]): Promise<JsResult[]> {
+  const repo = dataSource.getRepository(JsResult);
+  const entities = rows.map((row) =>
+    repo.create({
+      jsWorkerId: 1,
+      runType: 'call',
+      startTime: null,
+      finishTime: null,
+      param: null,
+      result: null,
+      errorMessage: null,
+      ...row,
+    }),
+  );
+  const saved: JsResult[] = [];
+  // Chunked: one INSERT per row would be slow, one for thousands too large a statement.
+  for (let i = 0; i < entities.length; i += 500) saved.push(...(await repo.save(entities.slice(i, i + 500))));
+  return saved;
+}
+
+export async function countRows(dataSource: DataSource): Promise<number> {
+  const [{ count }] = await dataSource.query('SELECT count(*)::int AS count FROM js_result');
+  return Number(count);
+}
+
+/** Every row, ids only, for "nothing changed" checks. */
+export async function allIds(dataSource: DataSource): Promise<number[]> {
+  const rows: { id: string | number }[] = await dataSource.query('SELECT id FROM js_result ORDER BY id');
+  return rows.map((r) => Number(r.id));
+}
