@@ -1,0 +1,65 @@
+import { hashSecret } from './token.secrets';
+import { TokenGuard } from './token.guard';
+import type { Token } from './token.entity';
+import type { TokenService } from './token.service';
+import type { AppConfig } from '../config/app.config';
+
+const LIMITS = [{ scopes: ['global'], permissions: [{ js_result: { read: '*' } }] }];
+
+function tokenRow(overrides: Partial<Token>): Token {
+  return {
+    id: 7, key: 'k', secretHash: hashSecret('s'), timestampFrom: null, timestampTo: null,
+    limits: LIMITS, username: null, passwordHash: null, createdAt: 0, updatedAt: 0, ...overrides,
+  };
+}
+
+/** A token store that answers from memory, to isolate the guard's own rules. */
+function guardOver(rows: Token[], ttlMs = 1_000) {
+  const lookups: string[] = [];
+  const store = {
+    findByKey: async (key: string) => (lookups.push(key), rows.find((r) => r.key === key) ?? null),
+    findByUsername: async (u: string) => rows.find((r) => r.username === u) ?? null,
+  } as unknown as TokenService;
+  return { sut: new TokenGuard(store, { tokenCacheTtlMs: ttlMs } as AppConfig), lookups };
+}
+
+describe(TokenGuard.name, () => {
+  it('holds permissions only inside the time window, both bounds inclusive', async () => {
+    const { sut } = guardOver([tokenRow({ timestampFrom: 1000, timestampTo: 2000 })]);
+    const limitsAt = async (now: number) => {
+      const auth = await sut.authenticate('k:s', now);
+      return auth.kind === 'limited' ? auth.limits.length : -1;
+    };
+    expect(await limitsAt(999)).toBe(0);
+    expect(await limitsAt(1000)).toBe(1);
+    expect(await limitsAt(2000)).toBe(1);
+    expect(await limitsAt(2001)).toBe(0);
+  });
+
+  it('recognises the super token by id 1 and username root', async () => {
+    const { sut } = guardOver([tokenRow({ id: 1, username: 'root', key: 'k' }), tokenRow({ id: 2, username: 'root2', key: 'k2' })]);
+    expect((await sut.authenticate('k:s')).kind).toBe('super');
+    expect((await sut.authenticate('k2:s')).kind).toBe('limited');
+  });
+
+  it('looks an unknown key up every time rather than caching its absence', async () => {
+    const rows: Token[] = [];
+    const { sut, lookups } = guardOver(rows);
+    await expect(sut.authenticate('k:s')).rejects.toThrow('Invalid credentials');
+    rows.push(tokenRow({}));
+    await expect(sut.authenticate('k:s')).resolves.toMatchObject({ kind: 'limited' });
+    expect(lookups).toEqual(['k', 'k']);
+  });
+
+  it('reads a cached token again once its entry is older than the TTL', async () => {
+    const rows = [tokenRow({})];
+    const { sut, lookups } = guardOver(rows, 50);
+    await sut.authenticate('k:s');
+    await sut.authenticate('k:s');
+    expect(lookups).toHaveLength(1);
+    rows[0] = tokenRow({ secretHash: hashSecret('rolled') });
+    await new Promise((r) => setTimeout(r, 60));
+    await expect(sut.authenticate('k:s')).rejects.toThrow('Invalid credentials');
+    await expect(sut.authenticate('k:rolled')).resolves.toMatchObject({ kind: 'limited' });
+  });
+});
