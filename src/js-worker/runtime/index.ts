@@ -1,0 +1,15 @@
+export { QueueFullError, RunnerPool } from './runner.pool';
+export { DEFAULT_EXPORT_MESSAGE, initScriptValidator, validateScript } from './script-validator';
+export { DEFAULT_LIMITS, LIMIT_BOUNDS } from './run-limits';
+export { CONSOLE_MAX_BYTES, CONSOLE_MAX_LINES, CONSOLE_TRUNCATED_LINE } from './console.capture';
+export {
+  HANDLER_NAMES,
+  type HandlerName,
+  type JsonValue,
+  type RunContext,
+  type RunJob,
+  type RunLimits,
+  type RunnerPoolOptions,
+  type RunOutcome,
+  type ScriptValidation,
+} from './runtime.types';
