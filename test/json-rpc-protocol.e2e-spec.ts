@@ -164,4 +164,23 @@ describe(`JSON-RPC 2.0 protocol (${backendName})`, () => {
     expect(byId[2].result).toHaveLength(1);
     expect(byId[3].result.map((r: any) => r.js_worker_name)).toEqual(['a', 'a']);
   });
+
+  it('counts calls by registered method and outcome on /metrics, never by raw client method names', async () => {
+    await rpc(t.app, call('js-result_query', q([{ limit: 1 }])));
+    await rpc(t.app, call('js-result_query', q([{ limit: -1 }])));
+    await rpc(t.app, call('no-such-method-xyz', {}));
+    const res = await request(t.app.getHttpServer()).get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.text).toMatch(/jsonrpc_calls_total\{method="js-result_query",code="0"\} [1-9]/);
+    expect(res.text).toMatch(/jsonrpc_calls_total\{method="js-result_query",code="-32602"\} [1-9]/);
+    expect(res.text).toMatch(/jsonrpc_calls_total\{method="unknown",code="-32601"\} [1-9]/);
+    expect(res.text).not.toContain('no-such-method-xyz');
+    expect(res.text).toContain('process_resident_memory_bytes');
+  });
+
+  it('reports database health on /health', async () => {
+    const res = await request(t.app.getHttpServer()).get('/health');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
+  });
 });

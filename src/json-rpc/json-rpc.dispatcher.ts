@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { invalidParams } from '../common/domain.error';
+import { MetricsService } from '../metrics/metrics.service';
 import { parseJson, stringifyJson } from './json-rpc.codec';
 import { JsonRpcErrorMapper } from './json-rpc.error-mapper';
 import {
@@ -56,6 +57,7 @@ export class JsonRpcDispatcher {
   constructor(
     private readonly registry: RpcMethodRegistry,
     private readonly errors: JsonRpcErrorMapper,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** Returns the reply body, or undefined when there is nothing to answer. */
@@ -90,19 +92,19 @@ export class JsonRpcDispatcher {
       return this.failure(usableId(request), error);
     }
     const isNotification = !('id' in call);
-    try {
-      const result = await this.invoke(call);
-      return isNotification ? undefined : { jsonrpc: '2.0', id: call.id ?? null, result };
-    } catch (error) {
-      const reply = this.failure(call.id ?? null, error, call.method);
-      return isNotification ? undefined : reply;
-    }
-  }
-
-  private async invoke(call: JsonRpcCall): Promise<unknown> {
     const method = this.registry.find(call.method);
-    if (!method) throw new JsonRpcProtocolError(JsonRpcErrorCode.MethodNotFound, `no method named '${call.method}'`);
-    return method.invoke(namedParams(call.params, method.params));
+    const started = performance.now();
+    let reply: JsonRpcResponse;
+    try {
+      if (!method) throw new JsonRpcProtocolError(JsonRpcErrorCode.MethodNotFound, `no method named '${call.method}'`);
+      const result = await method.invoke(namedParams(call.params, method.params));
+      reply = { jsonrpc: '2.0', id: call.id ?? null, result };
+    } catch (error) {
+      reply = this.failure(call.id ?? null, error, call.method);
+    }
+    const code = 'error' in reply ? reply.error.code : 0;
+    this.metrics.recordCall(method ? method.name : 'unknown', code, (performance.now() - started) / 1000);
+    return isNotification ? undefined : reply;
   }
 
   private failure(id: JsonRpcId, error: unknown, method?: string): JsonRpcResponse {

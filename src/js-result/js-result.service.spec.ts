@@ -1,0 +1,63 @@
+import type { DataSource } from 'typeorm';
+import { DomainError, DomainErrorCode } from '../common/domain.error';
+import { IN_MEMORY, openDataSource } from '../database/data-source.factory';
+import type { Auth } from '../token/auth';
+import { readTokenLimits } from '../token/token-limit';
+import { parseConditions } from './conditions/condition.parser';
+import { JsResult } from './js-result.entity';
+import { JsResultService } from './js-result.service';
+
+const limited = (raw: unknown): Auth => ({ kind: 'limited', tokenId: 2, limits: readTokenLimits(raw) });
+const SUPER: Auth = { kind: 'super', tokenId: 1 };
+
+/** On a real (in-memory) database: the service's own rules, without HTTP around them. */
+describe(JsResultService.name, () => {
+  let dataSource: DataSource;
+  let sut: JsResultService;
+
+  beforeAll(async () => {
+    dataSource = await openDataSource({ database: { kind: 'embedded', dataDir: IN_MEMORY }, poolSize: 1, statementTimeoutMs: 1_000 });
+    sut = new JsResultService(dataSource);
+  });
+
+  afterAll(() => dataSource.destroy());
+
+  beforeEach(async () => {
+    await dataSource.query('DELETE FROM js_result');
+    await dataSource.getRepository(JsResult).save(
+      ['alpha', 'alpha', 'beta', 'alphabet'].map((name, i) =>
+        dataSource.getRepository(JsResult).create({ jsWorkerId: 1, jsWorkerName: name, runType: 'call', startTime: 1000 + i, result: i }),
+      ),
+    );
+  });
+
+  it('refuses the first named worker the token may not read, naming it and the action', async () => {
+    const auth = limited([{ scopes: ['global'], permissions: [{ js_result: { read: 'alpha' } }] }]);
+    const selection = parseConditions([{ js_worker_name: 'alpha' }, { js_worker_name: 'beta' }]);
+    await expect(sut.query(selection, auth)).rejects.toEqual(
+      new DomainError(DomainErrorCode.PermissionDenied, "Permission denied for js_result on worker 'beta', action: Read"),
+    );
+  });
+
+  it('narrows an unnamed query to exact names and prefixes the token reaches', async () => {
+    const auth = limited([{ scopes: [{ js_worker: 'alpha*' }], permissions: [{ js_result: { read: 'alphab*' } }, { js_result: { read: 'alpha' } }] }]);
+    const rows = await sut.query(parseConditions([]), auth);
+    expect(rows.map((r) => r.js_worker_name)).toEqual(['alphabet', 'alpha', 'alpha']);
+  });
+
+  it('answers a token that reaches nothing without deleting anything', async () => {
+    const auth = limited([{ scopes: ['global'], permissions: [] }]);
+    expect(await sut.delete(parseConditions(['is_success']), auth)).toEqual({ success: true, deleted: 0, condition_count: 1 });
+    expect(await dataSource.getRepository(JsResult).count()).toBe(4);
+  });
+
+  it('deletes the newest N chosen first, then reports how many went', async () => {
+    expect(await sut.delete(parseConditions([{ js_worker_name: 'alpha' }, 'last']), SUPER)).toEqual({
+      success: true,
+      deleted: 1,
+      condition_count: 2,
+    });
+    const left = await sut.query(parseConditions([{ js_worker_name: 'alpha' }]), SUPER);
+    expect(left.map((r) => r.start_time)).toEqual([1000]);
+  });
+});
