@@ -5,6 +5,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { JsResultModule } from './js-result/js-result.module';
+import { JsWorkerModule } from './js-worker/js-worker.module';
 import { JsonRpcModule } from './json-rpc/json-rpc.module';
 import { TokenModule } from './token/token.module';
 
@@ -27,6 +28,7 @@ export class AppModule {
         TokenModule,
         JsonRpcModule,
         JsResultModule,
+        JsWorkerModule,
         HealthModule,
       ],
     };

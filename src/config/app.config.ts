@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
 /** Where the records live: an embedded PGlite directory or a PostgreSQL server. */
@@ -16,6 +17,10 @@ export interface AppConfig {
   /** How long a cached token stays trusted before it is read again. */
   tokenCacheTtlMs: number;
   logLevel: string;
+  /** Worker threads that run JS worker scripts (JS_WORKER_POOL_SIZE, default: CPU count). */
+  jsWorkerPoolSize: number;
+  /** Runs allowed to wait for a free thread before js-worker_run refuses (JS_WORKER_MAX_QUEUE, default 1000). */
+  jsWorkerMaxQueue: number;
 }
 
 export class ConfigError extends Error {}
@@ -52,6 +57,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     statementTimeoutMs: integerFrom(env, 'DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000),
     tokenCacheTtlMs: integerFrom(env, 'TOKEN_CACHE_TTL_MS', 1_000, 0, 2_000),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
+    jsWorkerPoolSize: integerFrom(env, 'JS_WORKER_POOL_SIZE', availableParallelism(), 1, 256),
+    jsWorkerMaxQueue: integerFrom(env, 'JS_WORKER_MAX_QUEUE', 1000, 0, 1_000_000),
   };
 }
 

@@ -2,12 +2,13 @@ import { PGlite } from '@electric-sql/pglite';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app.config';
 import { JsResult } from '../js-result/js-result.entity';
+import { JsWorker } from '../js-worker/js-worker.entity';
 import { Token } from '../token/token.entity';
 import { lockDataDir } from './data-dir.lock';
 import { migrations } from './migrations';
 import { type EmbeddedDatabase, pgliteDriver } from './pglite.pool';
 
-export const entities = [JsResult, Token];
+export const entities = [JsResult, Token, JsWorker];
 
 /** An in-memory embedded database, for tests and throw-away runs. */
 export const IN_MEMORY = 'memory://';

@@ -1,4 +1,4 @@
-import type { JsResultAction, TokenLimit } from './token-limit';
+import type { JsResultAction, JsWorkerAction, TokenLimit } from './token-limit';
 import { intersectPatterns, patternMatches, type WorkerPattern } from './worker-pattern';
 
 /**
@@ -18,6 +18,18 @@ export function canAccessWorker(auth: Auth, action: JsResultAction, worker: stri
     (limit) =>
       limit.workerScopes.some((scope) => patternMatches(scope, worker)) &&
       limit.jsResult[action].some((permission) => patternMatches(permission, worker)),
+  );
+}
+
+/**
+ * Whether the caller may perform a `js_worker` action on the worker `name`: one
+ * limit must have a scope covering the name AND that unit permission (a scope
+ * from one limit and a permission from another do not combine).
+ */
+export function canUseWorker(auth: Auth, action: JsWorkerAction, name: string): boolean {
+  if (auth.kind === 'super') return true;
+  return auth.limits.some(
+    (limit) => limit.jsWorker.has(action) && limit.workerScopes.some((scope) => patternMatches(scope, name)),
   );
 }
 

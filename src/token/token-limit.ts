@@ -4,6 +4,18 @@ import { ANY_WORKER, parseWorkerPattern, type WorkerPattern } from './worker-pat
 
 export type JsResultAction = 'read' | 'delete';
 
+/** The unit permissions of the `js_worker` kind, as NodeGet spells them: `{"js_worker": "create"}`. */
+export type JsWorkerAction = 'create' | 'read' | 'write' | 'delete' | 'run_defined_js_worker' | 'list_all_js_worker';
+
+export const JS_WORKER_ACTIONS: readonly JsWorkerAction[] = [
+  'create',
+  'read',
+  'write',
+  'delete',
+  'run_defined_js_worker',
+  'list_all_js_worker',
+];
+
 /**
  * One entry of a token's `token_limit`, reduced to what this service checks.
  * A requirement is met only when a single limit has both a covering scope and
@@ -13,6 +25,8 @@ export interface TokenLimit {
   /** Workers this limit's scopes cover; `global` is the empty prefix. */
   workerScopes: WorkerPattern[];
   jsResult: Record<JsResultAction, WorkerPattern[]>;
+  /** `js_worker` unit permissions; they apply to the workers this limit's scopes cover. */
+  jsWorker: ReadonlySet<JsWorkerAction>;
 }
 
 const JS_RESULT_ACTIONS: readonly JsResultAction[] = ['read', 'delete'];
@@ -43,6 +57,13 @@ function jsResultPermission(permission: unknown): [JsResultAction, WorkerPattern
   return [inner[0] as JsResultAction, parseWorkerPattern(inner[1])];
 }
 
+/** A `{"js_worker": "<action>"}` permission; unknown actions (NodeGet's run_raw_js_worker, …) grant nothing here. */
+function jsWorkerPermission(permission: unknown): JsWorkerAction | undefined {
+  const variant = variantOf(permission);
+  if (variant?.[0] !== 'js_worker' || typeof variant[1] !== 'string') return undefined;
+  return JS_WORKER_ACTIONS.includes(variant[1] as JsWorkerAction) ? (variant[1] as JsWorkerAction) : undefined;
+}
+
 /**
  * Reads stored limits. Kinds this service does not know are skipped, and so is
  * a malformed entry of a known kind (written by another tool): it grants nothing.
@@ -53,13 +74,17 @@ export function readTokenLimits(raw: unknown): TokenLimit[] {
     const scopes = Array.isArray(limit.scopes) ? limit.scopes : [];
     const permissions = Array.isArray(limit.permissions) ? limit.permissions : [];
     const jsResult: Record<JsResultAction, WorkerPattern[]> = { read: [], delete: [] };
+    const jsWorker = new Set<JsWorkerAction>();
     for (const permission of permissions) {
       const parsed = jsResultPermission(permission);
       if (parsed) jsResult[parsed[0]].push(parsed[1]);
+      const action = jsWorkerPermission(permission);
+      if (action) jsWorker.add(action);
     }
     return {
       workerScopes: scopes.map(scopePattern).filter((p): p is WorkerPattern => p !== undefined),
       jsResult,
+      jsWorker,
     };
   });
 }
@@ -80,6 +105,9 @@ function checkScope(scope: unknown, at: string): void {
 function checkPermission(permission: unknown, at: string): void {
   const variant = variantOf(permission);
   if (!variant) refuse(`${at}: expected an object with one key such as {"js_result": {"read": "name*"}}, got ${describeJson(permission)}`);
+  if (variant[0] === 'js_worker' && typeof variant[1] !== 'string') {
+    refuse(`${at}.js_worker: expected a permission name such as "run_defined_js_worker", got ${describeJson(variant[1])}`);
+  }
   if (variant[0] !== 'js_result') return;
   const inner = variantOf(variant[1]);
   if (!inner) refuse(`${at}.js_result: expected an object with one key such as {"read": "name*"}, got ${describeJson(variant[1])}`);

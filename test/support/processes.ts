@@ -48,6 +48,8 @@ export interface ServerProcess {
   port: number;
   output: () => string;
   stop(): Promise<void>;
+  /** Ends the process with SIGKILL, as a crash would: no shutdown hook runs. */
+  kill(): Promise<void>;
 }
 
 /** Starts `node dist/src/main.js` (what `npm start` runs) and waits until it answers. */
@@ -82,6 +84,10 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
     output: () => output,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
   };

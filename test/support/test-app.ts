@@ -27,6 +27,8 @@ export function testConfig(database: DatabaseTarget, overrides: Partial<AppConfi
     statementTimeoutMs: 10_000,
     tokenCacheTtlMs: 1_000,
     logLevel: 'silent',
+    jsWorkerPoolSize: 2,
+    jsWorkerMaxQueue: 1000,
     ...overrides,
   };
 }

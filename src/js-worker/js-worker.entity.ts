@@ -1,0 +1,46 @@
+import { Column, Entity, Generated, PrimaryColumn } from 'typeorm';
+import { bigintAsNumber } from '../common/bigint.transformer';
+
+/**
+ * A stored JS worker: its script (decoded source), the env its runs see and its
+ * limits. A NULL limit means "the default" (DEFAULT_LIMITS), so a worker keeps
+ * following the defaults unless it was given its own. The table is created by
+ * a migration (`synchronize: false`).
+ */
+@Entity({ name: 'js_worker' })
+export class JsWorker {
+  @PrimaryColumn({ name: 'id', type: 'bigint', transformer: bigintAsNumber })
+  @Generated('increment') // an identity column, made by the migration
+  id: number;
+
+  /** Byte-order collation, like js_result.js_worker_name: names compare and sort the same in both tables. */
+  @Column({ name: 'name', type: 'varchar', collation: 'C', unique: true })
+  name: string;
+
+  @Column({ name: 'description', type: 'text', nullable: true })
+  description: string | null;
+
+  @Column({ name: 'js_script', type: 'text' })
+  jsScript: string;
+
+  @Column({ name: 'env', type: 'jsonb', default: () => "'{}'::jsonb" })
+  env: Record<string, unknown>;
+
+  /** Milliseconds. */
+  @Column({ name: 'max_run_time', type: 'integer', nullable: true })
+  maxRunTime: number | null;
+
+  /** Bytes. */
+  @Column({ name: 'max_stack_size', type: 'integer', nullable: true })
+  maxStackSize: number | null;
+
+  /** Bytes. */
+  @Column({ name: 'max_heap_size', type: 'integer', nullable: true })
+  maxHeapSize: number | null;
+
+  @Column({ name: 'created_at', type: 'bigint', transformer: bigintAsNumber })
+  createdAt: number;
+
+  @Column({ name: 'updated_at', type: 'bigint', transformer: bigintAsNumber })
+  updatedAt: number;
+}

@@ -1,0 +1,112 @@
+import { DomainErrorCode } from '../common/domain.error';
+import { checkLimit, checkWorkerName, containsNul, decodeScript, MAX_SCRIPT_BYTES, runLimits } from './js-worker.rules';
+import { DEFAULT_LIMITS, LIMIT_BOUNDS } from './runtime';
+
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+function refusal(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    expect((error as { code?: unknown }).code).toBe(DomainErrorCode.NotAcceptable);
+    return (error as Error).message;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe(checkWorkerName.name, () => {
+  const sut = checkWorkerName;
+
+  it('accepts 1 to 255 characters, counting code points', () => {
+    expect(() => sut('a')).not.toThrow();
+    expect(() => sut('w'.repeat(255))).not.toThrow();
+    expect(() => sut('😀'.repeat(255))).not.toThrow();
+    expect(() => sut('demo_%?.名前')).not.toThrow();
+  });
+
+  it.each([
+    ['', 'name: must be 1 to 255 characters, got 0'],
+    ['x'.repeat(256), 'name: must be 1 to 255 characters, got 256'],
+    ['demo*', "name: must not contain '*' (it is the wildcard of token scopes)"],
+    ['a\nb', 'name: must not contain control characters'],
+    ['a\u0000b', 'name: must not contain control characters'],
+  ])('refuses %j', (name, message) => {
+    expect(refusal(() => sut(name))).toBe(message);
+  });
+});
+
+describe(decodeScript.name, () => {
+  const sut = decodeScript;
+
+  it('decodes padded and unpadded base64 of UTF-8 text', () => {
+    expect(sut(b64('export default {} // é'))).toBe('export default {} // é');
+    expect(sut(b64('ab').replace(/=+$/, ''))).toBe('ab');
+    expect(sut('')).toBe('');
+  });
+
+  it.each([
+    ['URL-safe characters', b64('??>>').replace(/\//g, '_').replace(/\+/g, '-')],
+    ['whitespace', 'ZXhw\nb3J0'],
+    ['a stray character', 'ZXh*'],
+    ['padding in the middle', 'ZQ==ZQ=='],
+    ['an impossible length', 'ZXhwb'],
+    ['padding with a wrong length', 'ZQ='],
+  ])('refuses %s', (_label, input) => {
+    expect(refusal(() => sut(input))).toMatch(/^js_script_base64: not valid base64/);
+  });
+
+  it('refuses bytes that are not UTF-8, and NUL characters', () => {
+    expect(refusal(() => sut(Buffer.from([0xc3, 0x28]).toString('base64')))).toBe(
+      'js_script_base64: the decoded script is not valid UTF-8 text',
+    );
+    expect(refusal(() => sut(b64('a\u0000b')))).toBe('js_script_base64: the script must not contain the NUL character');
+  });
+
+  it('refuses a script over the size cap', () => {
+    expect(refusal(() => sut(b64('x'.repeat(MAX_SCRIPT_BYTES + 1))))).toBe(
+      `js_script_base64: the script is ${MAX_SCRIPT_BYTES + 1} bytes; at most ${MAX_SCRIPT_BYTES} are accepted`,
+    );
+  });
+});
+
+describe(checkLimit.name, () => {
+  const sut = checkLimit;
+
+  it('passes values within the bounds, null and undefined through', () => {
+    expect(sut('maxRunTime', LIMIT_BOUNDS.maxRunTimeMs.max)).toBe(LIMIT_BOUNDS.maxRunTimeMs.max);
+    expect(sut('maxHeapSize', BigInt(LIMIT_BOUNDS.maxHeapBytes.min))).toBe(LIMIT_BOUNDS.maxHeapBytes.min);
+    expect(sut('maxStackSize', null)).toBeNull();
+    expect(sut('maxStackSize', undefined)).toBeUndefined();
+  });
+
+  it('names the bounds when refusing', () => {
+    expect(refusal(() => sut('maxRunTime', 0))).toBe(`max_run_time: must be between 1 and ${LIMIT_BOUNDS.maxRunTimeMs.max} ms, got 0`);
+    expect(refusal(() => sut('maxStackSize', -1))).toBe(
+      `max_stack_size: must be between ${LIMIT_BOUNDS.maxStackBytes.min} and ${LIMIT_BOUNDS.maxStackBytes.max} bytes, got -1`,
+    );
+    expect(refusal(() => sut('maxHeapSize', 2n ** 64n))).toContain('max_heap_size: must be between');
+  });
+});
+
+describe(runLimits.name, () => {
+  it('uses the worker’s limits and the defaults for the rest', () => {
+    expect(runLimits({ maxRunTime: 300, maxStackSize: null, maxHeapSize: null })).toEqual({
+      maxRunTimeMs: 300,
+      maxStackBytes: DEFAULT_LIMITS.maxStackBytes,
+      maxHeapBytes: DEFAULT_LIMITS.maxHeapBytes,
+    });
+  });
+});
+
+describe(containsNul.name, () => {
+  const sut = containsNul;
+
+  it('finds U+0000 in strings and keys at any depth', () => {
+    let deep: unknown = 'x\u0000';
+    for (let i = 0; i < 10_000; i++) deep = [deep];
+    expect(sut(deep)).toBe(true);
+    expect(sut({ ['k\u0000']: 1 })).toBe(true);
+    expect(sut({ a: [1, 'b', { c: null }] })).toBe(false);
+    expect(sut(new Array(200_000).fill('a'))).toBe(false);
+  });
+});

@@ -1,0 +1,90 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app.config';
+import { initScriptValidator, RunnerPool, type RunJob, type RunOutcome, type ScriptValidation, validateScript } from './runtime';
+import { notAcceptable } from './js-worker.rules';
+
+/** A place in the run queue, taken before the js_result row is written and used (or given back) right after. */
+export interface RunTicket {
+  settled: boolean;
+}
+
+/**
+ * Owns the sandbox: the pool of worker threads that run scripts off the main
+ * event loop, and the script validator.
+ *
+ * Admission is decided before the js_result row is written, so a full queue
+ * refuses a run without leaving a row behind. Between that decision and the
+ * job reaching the pool the caller awaits the INSERT; tickets count those
+ * runs, so concurrent callers cannot together overfill the queue and the
+ * pool never refuses a job that was admitted.
+ */
+@Injectable()
+export class JsWorkerRunner implements OnModuleInit, OnModuleDestroy {
+  private readonly pool: RunnerPool;
+  private readonly size: number;
+  private readonly maxQueue: number;
+  private admitted = 0;
+  private closing?: Promise<void>;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.size = config.jsWorkerPoolSize;
+    this.maxQueue = config.jsWorkerMaxQueue;
+    this.pool = new RunnerPool({ size: this.size, maxQueue: this.maxQueue });
+  }
+
+  async onModuleInit(): Promise<void> {
+    await initScriptValidator();
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.close();
+  }
+
+  /** Parses and evaluates the script in a throw-away sandbox (on this thread, about a second at most). */
+  validate(source: string): ScriptValidation {
+    return validateScript(source);
+  }
+
+  /** Runs waiting for a thread, counting those admitted but not yet handed to the pool. */
+  get waiting(): number {
+    return this.pool.queueDepth + this.admitted;
+  }
+
+  /** Takes a place for one run, or refuses (108) when the queue is full. */
+  admit(): RunTicket {
+    const idleThreads = Math.max(0, this.size - this.pool.activeCount);
+    const waitingAfter = this.waiting + 1 - idleThreads;
+    if (this.closing || waitingAfter > this.maxQueue) {
+      throw notAcceptable(
+        this.closing ? 'the server is shutting down; try again later' : `the run queue is full (${this.waiting} waiting); try again later`,
+      );
+    }
+    this.admitted++;
+    return { settled: false };
+  }
+
+  /** Gives the place back when the run will not happen after all (its row could not be written). */
+  cancel(ticket: RunTicket): void {
+    if (ticket.settled) return;
+    ticket.settled = true;
+    this.admitted--;
+  }
+
+  /** Starts an admitted run. Never rejects: a refusal by the pool becomes a failed outcome. */
+  start(ticket: RunTicket, job: RunJob): Promise<RunOutcome> {
+    this.cancel(ticket);
+    return this.pool.run(job).catch((error: unknown) => ({
+      ok: false as const,
+      error: this.closing
+        ? 'runner pool closed before the job started'
+        : `the run could not start: ${error instanceof Error ? error.message : String(error)}`,
+      console: [],
+    }));
+  }
+
+  /** Ends every run (they resolve as failures) and stops the threads. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.pool.close();
+    return this.closing;
+  }
+}

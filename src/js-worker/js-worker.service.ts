@@ -1,0 +1,323 @@
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { type DataSource, QueryFailedError } from 'typeorm';
+import { DomainError, DomainErrorCode } from '../common/domain.error';
+import { isDatabaseUnavailable, withDatabase } from '../database/database.errors';
+import { stringifyJson } from '../json-rpc/json-rpc.codec';
+import { type Auth, canAccessWorker, canUseWorker } from '../token/auth';
+import type { JsWorkerAction } from '../token/token-limit';
+import { JsWorker } from './js-worker.entity';
+import { JsWorkerInstance } from './js-worker.instance';
+import type { CreateWorkerParams, RunConsoleParams, RunWorkerParams, UpdateWorkerParams } from './js-worker.params';
+import { type JsWorkerRecord, type RunConsoleRecord, toWorkerRecord } from './js-worker.record';
+import {
+  type CheckedLimits,
+  checkLimits,
+  checkStorable,
+  checkWorkerName,
+  containsNul,
+  decodeScript,
+  notAcceptable,
+  runLimits,
+  storableText,
+} from './js-worker.rules';
+import { JsWorkerRunner } from './js-worker.runner';
+import { queryRows } from './js-worker.sql';
+import type { RunOutcome } from './runtime';
+
+export const SHUTDOWN_MESSAGE = 'interrupted: server shut down';
+const POOL_CLOSED = 'runner pool closed';
+
+const ACTION_NAMES: Record<JsWorkerAction, string> = {
+  create: 'Create',
+  read: 'Read',
+  write: 'Write',
+  delete: 'Delete',
+  run_defined_js_worker: 'RunDefinedJsWorker',
+  list_all_js_worker: 'ListAllJsWorker',
+};
+
+/** How long to wait between attempts to record a finished run while the database is away. */
+const RECORD_RETRY_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
+
+type WorkerRow = Record<string, unknown>;
+
+function toWorker(row: WorkerRow): JsWorker {
+  const worker = new JsWorker();
+  worker.id = Number(row.id);
+  worker.name = row.name as string;
+  worker.description = (row.description as string | null) ?? null;
+  worker.jsScript = row.js_script as string;
+  worker.env = (row.env as Record<string, unknown> | null) ?? {};
+  worker.maxRunTime = row.max_run_time === null ? null : Number(row.max_run_time);
+  worker.maxStackSize = row.max_stack_size === null ? null : Number(row.max_stack_size);
+  worker.maxHeapSize = row.max_heap_size === null ? null : Number(row.max_heap_size);
+  worker.createdAt = Number(row.created_at);
+  worker.updatedAt = Number(row.updated_at);
+  return worker;
+}
+
+const isUniqueViolation = (err: unknown) =>
+  err instanceof QueryFailedError && (err.driverError as { code?: string } | undefined)?.code === '23505';
+
+/** JSON text for a jsonb parameter, exact for 64-bit integers (they arrive as BigInt). */
+const jsonb = (value: unknown) => stringifyJson(value);
+
+/** What a script is handed: plain JSON values (a BigInt becomes the nearest number, as JSON.parse would make it). */
+const forSandbox = (value: unknown) => (value === undefined ? undefined : JSON.parse(stringifyJson(value)));
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+/**
+ * Stored JS workers and their runs. Every method takes the caller's Auth
+ * explicitly. Permission is checked before existence, so a caller without
+ * permission cannot learn which worker names exist.
+ */
+@Injectable()
+export class JsWorkerService implements OnModuleDestroy {
+  private readonly logger = new Logger(JsWorkerService.name);
+  /** Runs started by this process whose outcome is not recorded yet. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private closing = false;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly runner: JsWorkerRunner,
+    private readonly instance: JsWorkerInstance,
+  ) {}
+
+  async create(input: CreateWorkerParams, auth: Auth): Promise<{ id: number }> {
+    checkWorkerName(input.name);
+    this.authorise(auth, 'create', input.name);
+    const limits = checkLimits(input.limits);
+    checkStorable('description', input.description);
+    checkStorable('env', input.env);
+    const source = this.checkedScript(input.scriptBase64);
+    const now = Date.now();
+    try {
+      const [row] = await withDatabase(() =>
+        this.dataSource.query(
+          `INSERT INTO js_worker (name, description, js_script, env, max_run_time, max_stack_size, max_heap_size, created_at, updated_at)
+           VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $8)
+           RETURNING id`,
+          [input.name, input.description, source, jsonb(input.env), limits.maxRunTime ?? null, limits.maxStackSize ?? null, limits.maxHeapSize ?? null, now],
+        ),
+      );
+      return { id: Number(row.id) };
+    } catch (err) {
+      if (isUniqueViolation(err)) throw notAcceptable(`js_worker '${input.name}' already exists`);
+      throw err;
+    }
+  }
+
+  async read(name: string, auth: Auth): Promise<JsWorkerRecord> {
+    this.authorise(auth, 'read', name);
+    return toWorkerRecord(await this.find(name));
+  }
+
+  /** Changes the given fields; a run already under way finishes on the code it started with. */
+  async update(input: UpdateWorkerParams, auth: Auth): Promise<JsWorkerRecord> {
+    this.authorise(auth, 'write', input.name);
+    const limits = checkLimits(input.limits);
+    checkStorable('description', input.description);
+    checkStorable('env', input.env);
+    const source = input.scriptBase64 === undefined ? undefined : this.checkedScript(input.scriptBase64);
+    const sets: string[] = [];
+    const values: unknown[] = [input.name];
+    const set = (column: string, value: unknown, cast = '') => {
+      values.push(value);
+      sets.push(`${column} = $${values.length}${cast}`);
+    };
+    if (input.description !== undefined) set('description', input.description);
+    if (source !== undefined) set('js_script', source);
+    if (input.env !== undefined) set('env', jsonb(input.env), '::jsonb');
+    for (const [column, key] of LIMIT_COLUMNS) if (limits[key] !== undefined) set(column, limits[key]);
+    set('updated_at', Date.now());
+    const rows: WorkerRow[] = await withDatabase(() =>
+      queryRows<WorkerRow>(this.dataSource, `UPDATE js_worker SET ${sets.join(', ')} WHERE name = $1 RETURNING *`, values),
+    );
+    if (rows.length === 0) throw notFound(input.name);
+    return toWorkerRecord(toWorker(rows[0]));
+  }
+
+  /** Deletes the worker; the results of its runs stay, and runs under way finish. */
+  async delete(name: string, auth: Auth): Promise<{ success: true }> {
+    this.authorise(auth, 'delete', name);
+    const rows = await withDatabase(() => queryRows(this.dataSource, 'DELETE FROM js_worker WHERE name = $1 RETURNING id', [name]));
+    if (rows.length === 0) throw notFound(name);
+    return { success: true };
+  }
+
+  /** The names of the stored workers the caller may list, in byte order. */
+  async listAll(auth: Auth): Promise<string[]> {
+    if (auth.kind === 'limited' && !auth.limits.some((limit) => limit.jsWorker.has('list_all_js_worker'))) return [];
+    const rows: { name: string }[] = await withDatabase(() =>
+      this.dataSource.query('SELECT name FROM js_worker ORDER BY name'),
+    );
+    return rows.map((row) => row.name).filter((name) => canUseWorker(auth, 'list_all_js_worker', name));
+  }
+
+  /**
+   * Writes the js_result row (running) and returns its id at once; the script
+   * runs on a sandbox thread and its outcome is recorded when it ends. A full
+   * queue is refused before anything is written.
+   */
+  async run(input: RunWorkerParams, auth: Auth): Promise<{ id: number }> {
+    this.authorise(auth, 'run_defined_js_worker', input.name);
+    const worker = await this.find(input.name);
+    checkStorable('params', input.params);
+    const instanceId = await this.instance.currentId();
+    const ticket = this.runner.admit();
+    let id: number;
+    try {
+      const [row] = await withDatabase(() =>
+        this.dataSource.query(
+          `WITH started AS (
+             INSERT INTO js_result (js_worker_id, js_worker_name, run_type, start_time, param)
+             VALUES ($1, $2, $3, $4, $5::jsonb)
+             RETURNING id
+           ), tracked AS (
+             INSERT INTO js_worker_active_run (js_result_id, instance_id) SELECT id, $6 FROM started
+           )
+           SELECT id FROM started`,
+          [worker.id, worker.name, input.runType, Date.now(), input.params == null ? null : jsonb(input.params), instanceId],
+        ),
+      );
+      id = Number(row.id);
+    } catch (err) {
+      this.runner.cancel(ticket);
+      throw err;
+    }
+    const outcome = this.runner.start(ticket, {
+      script: worker.jsScript,
+      handler: input.runType === 'cron' ? 'onCron' : 'onCall',
+      params: forSandbox(input.params),
+      env: forSandbox({ ...worker.env, ...input.env }),
+      ctx: { run_type: input.runType, js_result_id: id, worker_name: worker.name },
+      limits: runLimits(worker),
+    });
+    const recorded = outcome.then((o) => this.record(id, o));
+    this.inFlight.add(recorded);
+    void recorded.finally(() => this.inFlight.delete(recorded));
+    return { id };
+  }
+
+  /** The console output kept with a run; runs the caller may not read look the same as missing ones. */
+  async runConsole(input: RunConsoleParams, auth: Auth): Promise<RunConsoleRecord> {
+    const rows: { js_worker_name: string; running: boolean; lines: string[] | null }[] = await withDatabase(() =>
+      this.dataSource.query(
+        `SELECT r.js_worker_name, (r.result IS NULL AND r.error_message IS NULL) AS running, c.lines
+         FROM js_result r LEFT JOIN js_result_console c ON c.js_result_id = r.id
+         WHERE r.id = $1::bigint`,
+        [input.id.toString()],
+      ),
+    );
+    const row = rows[0];
+    if (!row || !canAccessWorker(auth, 'read', row.js_worker_name)) throw notAcceptable(`js_result ${input.id} not found`);
+    return { id: input.id, js_worker_name: row.js_worker_name, finished: !row.running, lines: row.lines ?? [] };
+  }
+
+  /** Graceful shutdown: runs under way end now and are recorded as interrupted before the database closes. */
+  async onModuleDestroy(): Promise<void> {
+    this.closing = true;
+    await this.runner.close();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.instance.close();
+  }
+
+  private authorise(auth: Auth, action: JsWorkerAction, name: string): void {
+    if (!canUseWorker(auth, action, name)) {
+      throw new DomainError(
+        DomainErrorCode.PermissionDenied,
+        `Permission denied for js_worker on worker '${name}', action: ${ACTION_NAMES[action]}`,
+      );
+    }
+  }
+
+  private async find(name: string): Promise<JsWorker> {
+    const rows: WorkerRow[] = await withDatabase(() =>
+      this.dataSource.query('SELECT * FROM js_worker WHERE name = $1', [name]),
+    );
+    if (rows.length === 0) throw notFound(name);
+    return toWorker(rows[0]);
+  }
+
+  private checkedScript(base64: string): string {
+    const source = decodeScript(base64);
+    const validation = this.runner.validate(source);
+    if (!validation.ok) throw notAcceptable(`js_script_base64: ${validation.message}`);
+    return source;
+  }
+
+  /**
+   * Records how a run ended. While the database is away it keeps trying (the
+   * row stays running, tracked by this live instance); a failure is logged,
+   * never thrown: nobody awaits it.
+   */
+  private async record(id: number, outcome: RunOutcome): Promise<void> {
+    let final = this.finalOutcome(outcome);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.writeOutcome(id, final);
+        return;
+      } catch (error) {
+        if (isDatabaseUnavailable(error) && !this.closing) {
+          const delay = RECORD_RETRY_MS[Math.min(attempt, RECORD_RETRY_MS.length - 1)];
+          this.logger.warn({ err: error, js_result_id: id, attempt }, `could not record the end of a JS worker run; retrying in ${delay} ms`);
+          await sleep(delay);
+          continue;
+        }
+        this.logger.error({ err: error, js_result_id: id }, 'could not record the end of a JS worker run');
+        if (!final.ok || isDatabaseUnavailable(error)) return;
+        // The database refused the result itself: record the run as a failure saying so, rather than leave it running.
+        const reason = error instanceof Error ? error.message : String(error);
+        final = { ok: false, error: storableText(`result could not be stored: ${reason}`), console: final.console };
+      }
+    }
+  }
+
+  private finalOutcome(outcome: RunOutcome): RunOutcome {
+    const console = outcome.console.map(storableText);
+    if (!outcome.ok) {
+      // The pool is closed only when the server shuts down.
+      const interrupted = outcome.error.startsWith(POOL_CLOSED);
+      return { ok: false, error: interrupted ? SHUTDOWN_MESSAGE : storableText(outcome.error), console };
+    }
+    if (containsNul(outcome.result)) {
+      return { ok: false, error: 'result could not be stored: it contains the character U+0000, which PostgreSQL does not accept', console };
+    }
+    return { ...outcome, console };
+  }
+
+  private async writeOutcome(id: number, outcome: RunOutcome): Promise<void> {
+    // JSON null is stored as jsonb 'null' (NOT NULL in SQL), so it counts as a success.
+    const result = outcome.ok ? JSON.stringify(outcome.result) : null;
+    const error = outcome.ok ? null : outcome.error;
+    const lines = outcome.console.length > 0 ? JSON.stringify(outcome.console) : null;
+    await this.dataSource.query(
+      `WITH finished AS (
+         UPDATE js_result SET finish_time = $2, result = $3::jsonb, error_message = $4
+         WHERE id = $1
+         RETURNING id
+       ), kept AS (
+         INSERT INTO js_result_console (js_result_id, lines)
+         SELECT id, $5::jsonb FROM finished WHERE $5::jsonb IS NOT NULL
+         ON CONFLICT (js_result_id) DO UPDATE SET lines = EXCLUDED.lines
+       ), untracked AS (
+         DELETE FROM js_worker_active_run WHERE js_result_id = $1
+       )
+       SELECT count(*)::integer AS finished FROM finished`,
+      [id, Date.now(), result, error, lines],
+    );
+  }
+}
+
+const LIMIT_COLUMNS: [string, keyof CheckedLimits][] = [
+  ['max_run_time', 'maxRunTime'],
+  ['max_stack_size', 'maxStackSize'],
+  ['max_heap_size', 'maxHeapSize'],
+];
+
+function notFound(name: string): DomainError {
+  return notAcceptable(`js_worker '${name}' not found`);
+}
