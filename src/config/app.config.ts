@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 
 /** Where the records live: an embedded PGlite directory or a PostgreSQL server. */
 export type DatabaseTarget =
@@ -25,40 +27,77 @@ export interface AppConfig {
 
 export class ConfigError extends Error {}
 
-function integerFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got '${raw}'`);
-  }
-  return value;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** The environment the service reads, with the bounds each value must respect. */
+class EnvironmentVariables {
+  @IsOptional() @IsInt() @Min(0) @Max(65_535) PORT?: number;
+  @IsOptional() @IsString() HOST?: string;
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must start with postgres:// or postgresql://' })
+  DATABASE_URL?: string;
+  @IsOptional() @IsString() DATA_DIR?: string;
+  @IsOptional() @IsInt() @Min(1) @Max(1_000) DB_POOL_SIZE?: number;
+  @IsOptional() @IsInt() @Min(100) @Max(3_600_000) DB_STATEMENT_TIMEOUT_MS?: number;
+  // The contract promises that token changes take effect within 2 seconds.
+  @IsOptional() @IsInt() @Min(0) @Max(2_000) TOKEN_CACHE_TTL_MS?: number;
+  @IsOptional() @IsIn(LOG_LEVELS) LOG_LEVEL?: string;
+  @IsOptional() @IsInt() @Min(1) @Max(256) JS_WORKER_POOL_SIZE?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(1_000_000) JS_WORKER_MAX_QUEUE?: number;
 }
 
-export function databaseTargetFrom(env: NodeJS.ProcessEnv): DatabaseTarget {
-  const url = env.DATABASE_URL?.trim();
-  if (url) {
-    if (!/^postgres(ql)?:\/\//.test(url)) {
-      throw new ConfigError('DATABASE_URL must start with postgres:// or postgresql://');
-    }
-    return { kind: 'postgres', url };
+const NUMERIC = new Set([
+  'PORT',
+  'DB_POOL_SIZE',
+  'DB_STATEMENT_TIMEOUT_MS',
+  'TOKEN_CACHE_TTL_MS',
+  'JS_WORKER_POOL_SIZE',
+  'JS_WORKER_MAX_QUEUE',
+]);
+
+const TEXTUAL = ['HOST', 'DATABASE_URL', 'DATA_DIR', 'LOG_LEVEL'];
+
+/** Known variables only, trimmed; empty means unset. Numbers must be written as plain integers. */
+function knownVariables(env: NodeJS.ProcessEnv): Record<string, string | number> {
+  const known: Record<string, string | number> = {};
+  for (const name of [...NUMERIC, ...TEXTUAL]) {
+    const raw = env[name]?.trim();
+    if (!raw) continue;
+    // Number('') is 0 and Number('0x10') is 16: only plain decimal integers count as numbers.
+    known[name] = NUMERIC.has(name) ? (/^-?\d+$/.test(raw) ? Number(raw) : Number.NaN) : raw;
   }
-  const dataDir = env.DATA_DIR?.trim() || './data';
+  return known;
+}
+
+function validatedEnvironment(env: NodeJS.ProcessEnv): EnvironmentVariables {
+  const values = plainToInstance(EnvironmentVariables, knownVariables(env));
+  const errors = validateSync(values);
+  if (errors.length > 0) {
+    const messages = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${m} (got '${env[e.property]?.trim()}')`));
+    throw new ConfigError(`invalid configuration: ${messages.join('; ')}`);
+  }
+  return values;
+}
+
+export function databaseTargetFrom(env: { DATABASE_URL?: string; DATA_DIR?: string }): DatabaseTarget {
+  if (env.DATABASE_URL) return { kind: 'postgres', url: env.DATABASE_URL };
+  const dataDir = env.DATA_DIR || './data';
   // `memory://` is PGlite's in-memory database: nothing on disk, gone when the process ends.
   return { kind: 'embedded', dataDir: dataDir === 'memory://' ? dataDir : resolve(dataDir) };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const vars = validatedEnvironment(env);
   return {
-    port: integerFrom(env, 'PORT', 3000, 0, 65535),
-    host: env.HOST?.trim() || '0.0.0.0',
-    database: databaseTargetFrom(env),
-    poolSize: integerFrom(env, 'DB_POOL_SIZE', 10, 1, 1000),
-    statementTimeoutMs: integerFrom(env, 'DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000),
-    tokenCacheTtlMs: integerFrom(env, 'TOKEN_CACHE_TTL_MS', 1_000, 0, 2_000),
-    logLevel: env.LOG_LEVEL?.trim() || 'info',
-    jsWorkerPoolSize: integerFrom(env, 'JS_WORKER_POOL_SIZE', availableParallelism(), 1, 256),
-    jsWorkerMaxQueue: integerFrom(env, 'JS_WORKER_MAX_QUEUE', 1000, 0, 1_000_000),
+    port: vars.PORT ?? 3000,
+    host: vars.HOST ?? '0.0.0.0',
+    database: databaseTargetFrom(vars),
+    poolSize: vars.DB_POOL_SIZE ?? 10,
+    statementTimeoutMs: vars.DB_STATEMENT_TIMEOUT_MS ?? 10_000,
+    tokenCacheTtlMs: vars.TOKEN_CACHE_TTL_MS ?? 1_000,
+    logLevel: vars.LOG_LEVEL ?? 'info',
+    jsWorkerPoolSize: vars.JS_WORKER_POOL_SIZE ?? availableParallelism(),
+    jsWorkerMaxQueue: vars.JS_WORKER_MAX_QUEUE ?? 1000,
   };
 }
 

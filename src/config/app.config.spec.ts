@@ -1,0 +1,33 @@
+import { ConfigError, loadConfig } from './app.config';
+
+describe(loadConfig.name, () => {
+  const sut = loadConfig;
+
+  it('defaults to port 3000 on all interfaces with the embedded database in ./data', () => {
+    const config = sut({});
+    expect(config).toMatchObject({ port: 3000, host: '0.0.0.0', poolSize: 10, tokenCacheTtlMs: 1000, logLevel: 'info' });
+    expect(config.database).toEqual({ kind: 'embedded', dataDir: `${process.cwd()}/data` });
+  });
+
+  it('uses a PostgreSQL server when DATABASE_URL is set, and keeps memory:// as is', () => {
+    expect(sut({ DATABASE_URL: ' postgres://u@h:5432/db ' }).database).toEqual({ kind: 'postgres', url: 'postgres://u@h:5432/db' });
+    expect(sut({ DATA_DIR: 'memory://' }).database).toEqual({ kind: 'embedded', dataDir: 'memory://' });
+  });
+
+  it('treats empty values as unset', () => {
+    expect(sut({ PORT: '', DATABASE_URL: '  ' })).toMatchObject({ port: 3000, database: { kind: 'embedded' } });
+  });
+
+  it.each([
+    [{ PORT: '70000' }, 'PORT must not be greater than 65535'],
+    [{ PORT: '12abc' }, 'PORT must be an integer number'],
+    [{ PORT: '0x10' }, 'PORT must be an integer number'],
+    [{ DB_POOL_SIZE: '1.5' }, 'DB_POOL_SIZE must be an integer number'],
+    [{ TOKEN_CACHE_TTL_MS: '5000' }, 'TOKEN_CACHE_TTL_MS must not be greater than 2000'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must start with postgres:// or postgresql://'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of the following values'],
+  ])('refuses %j with a message naming the variable', (env, message) => {
+    expect(() => sut(env)).toThrow(ConfigError);
+    expect(() => sut(env)).toThrow(message);
+  });
+});
