@@ -1,6 +1,5 @@
-import { call, countRows, queryParams, rpc, seed, startTestApp, type TestApp } from './support/test-app';
-import { createPostgresDatabase, LOCAL_POSTGRES_URL, postgresReachable, type TestDatabase } from './support/test-database';
-import { TcpProxy } from './support/tcp-proxy';
+import { call, countRows, queryParams, rpc, seed, type TestApp } from './support/test-app';
+import { type ProxiedApp, startAppBehindProxy } from './support/proxied-app';
 import { T0 } from './support/fixtures';
 
 /**
@@ -10,42 +9,23 @@ import { T0 } from './support/fixtures';
  * reached through a proxy the test can cut.
  */
 describe('database outage (postgres)', () => {
-  let available = false;
-  let database: TestDatabase;
-  let proxy: TcpProxy;
+  let proxied: ProxiedApp | undefined;
   let t: TestApp;
 
   beforeAll(async () => {
-    available = await postgresReachable();
-    if (!available) {
-      console.warn(`database outage test skipped: no PostgreSQL server at ${LOCAL_POSTGRES_URL}`);
-      return;
-    }
-    database = await createPostgresDatabase(LOCAL_POSTGRES_URL);
-    const real = new URL((database.target as { url: string }).url);
-    proxy = new TcpProxy(real.hostname, Number(real.port || 5432));
-    await proxy.start();
-    const viaProxy = new URL(real);
-    viaProxy.port = String(proxy.port);
-    t = await startTestApp({ database: { kind: 'postgres', url: viaProxy.toString() }, tokenCacheTtlMs: 0 }, {
-      target: { kind: 'postgres', url: viaProxy.toString() },
-      drop: async () => undefined,
-    });
+    proxied = await startAppBehindProxy('database outage test', { tokenCacheTtlMs: 0 });
+    if (!proxied) return;
+    t = proxied.t;
     await seed(t.dataSource, Array.from({ length: 5 }, (_, i) => ({ jsWorkerName: 'w', startTime: T0 + i, result: i })));
   });
 
-  afterAll(async () => {
-    if (!available) return;
-    await proxy.start();
-    await t.close();
-    await proxy.cut();
-    await database.drop();
-  });
+  afterAll(async () => proxied?.close());
 
   const query = async () => (await rpc(t.app, call('js-result_query', queryParams(t.superToken, [{ js_worker_name: 'w' }])))).body;
 
   it('answers 103 without leaking SQL, hosts or secrets, changes nothing, and recovers', async () => {
-    if (!available) return;
+    if (!proxied) return;
+    const { proxy } = proxied;
     expect((await query()).result).toHaveLength(5);
 
     await proxy.cut();

@@ -1,7 +1,6 @@
 import { createWorker, rpcCall, runWorker } from './support/js-worker.helpers';
-import { startTestApp, type TestApp } from './support/test-app';
-import { createPostgresDatabase, LOCAL_POSTGRES_URL, postgresReachable, type TestDatabase } from './support/test-database';
-import { TcpProxy } from './support/tcp-proxy';
+import { type TestApp } from './support/test-app';
+import { type ProxiedApp, startAppBehindProxy } from './support/proxied-app';
 
 /**
  * A run that ends while the database is away is recorded once it is back,
@@ -9,40 +8,22 @@ import { TcpProxy } from './support/tcp-proxy';
  * PostgreSQL, reached through a proxy the test cuts (see database-outage).
  */
 describe('js-worker runs through a database outage (postgres)', () => {
-  let available = false;
-  let database: TestDatabase;
-  let proxy: TcpProxy;
+  let proxied: ProxiedApp | undefined;
   let t: TestApp;
 
   beforeAll(async () => {
-    available = await postgresReachable();
-    if (!available) {
-      console.warn(`js-worker outage test skipped: no PostgreSQL server at ${LOCAL_POSTGRES_URL}`);
-      return;
-    }
-    database = await createPostgresDatabase(LOCAL_POSTGRES_URL);
-    const real = new URL((database.target as { url: string }).url);
-    proxy = new TcpProxy(real.hostname, Number(real.port || 5432));
-    await proxy.start();
-    const viaProxy = new URL(real);
-    viaProxy.port = String(proxy.port);
-    const target = { kind: 'postgres' as const, url: viaProxy.toString() };
-    t = await startTestApp({ database: target, tokenCacheTtlMs: 60_000 }, { target, drop: async () => undefined });
+    proxied = await startAppBehindProxy('js-worker outage test', { tokenCacheTtlMs: 60_000 });
+    if (proxied) t = proxied.t;
   });
 
-  afterAll(async () => {
-    if (!available) return;
-    await proxy.start();
-    await t.close();
-    await proxy.cut();
-    await database.drop();
-  });
+  afterAll(async () => proxied?.close());
 
   const lastRow = async () =>
     (await rpcCall(t.app, 'js-result_query', { token: t.superToken, query: { condition: [{ js_worker_name: 'through_outage' }, 'last'] } })).result;
 
   it('records the outcome once the database is back, and refuses runs with 103 meanwhile', async () => {
-    if (!available) return;
+    if (!proxied) return;
+    const { proxy } = proxied;
     await createWorker(
       t.app,
       t.superToken,
