@@ -1,3 +1,4 @@
+import { QueryFailedError } from 'typeorm';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 
 /** Node socket errors that mean the server is out of reach, not that the query is wrong. */
@@ -72,4 +73,9 @@ export async function withDatabase<T>(operation: () => Promise<T>): Promise<T> {
     }
     throw error;
   }
+}
+
+/** A UNIQUE constraint refused the row: the caller's input clashes with what is stored. */
+export function isUniqueViolation(error: unknown): boolean {
+  return error instanceof QueryFailedError && (error.driverError as { code?: string } | undefined)?.code === '23505';
 }

@@ -1,8 +1,8 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { type DataSource, QueryFailedError } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
-import { isDatabaseUnavailable, withDatabase } from '../database/database.errors';
+import { isDatabaseUnavailable, isUniqueViolation, withDatabase } from '../database/database.errors';
 import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import { type Auth, canAccessWorker, canUseWorker } from '../token/auth';
 import type { JsWorkerAction } from '../token/token-limit';
@@ -56,9 +56,6 @@ function toWorker(row: WorkerRow): JsWorker {
   worker.updatedAt = Number(row.updated_at);
   return worker;
 }
-
-const isUniqueViolation = (err: unknown) =>
-  err instanceof QueryFailedError && (err.driverError as { code?: string } | undefined)?.code === '23505';
 
 /** JSON text for a jsonb parameter, exact for 64-bit integers (they arrive as BigInt). */
 const jsonb = (value: unknown) => stringifyJson(value);

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
-import { withDatabase } from '../database/database.errors';
+import { isUniqueViolation, withDatabase } from '../database/database.errors';
 import { checkTokenLimits } from './token-limit';
 import { Token } from './token.entity';
 import { hashPassword, hashSecret, KEY_LENGTH, randomAlphanumeric, SECRET_LENGTH } from './token.secrets';
@@ -50,9 +50,6 @@ function checkAccount(username?: string, password?: string): void {
   if (password.length === 0) notAcceptable('password must not be empty');
   if (password.includes(':')) notAcceptable("password must not contain ':'");
 }
-
-const isUniqueViolation = (err: unknown) =>
-  err instanceof QueryFailedError && (err.driverError as { code?: string } | undefined)?.code === '23505';
 
 @Injectable()
 export class TokenService {
