@@ -1,0 +1,252 @@
+/**
+ * The "bare" baseline: what a user would write by hand on node:http and pg,
+ * without NestJS or TypeORM. It is honest about the work: it parses JSON-RPC,
+ * authenticates the token (cached for the same time as the service, SHA-256
+ * compare), checks permissions, runs the statement the service's own pure
+ * builders produce, converts rows with the service's toRecord and answers JSON.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Pool } from 'pg';
+import { DomainError, DomainErrorCode } from '../src/common/domain.error';
+import { toRecord } from '../src/js-result/js-result.record';
+import { parseJsResultParams } from '../src/js-result/js-result.params';
+import { parseJson, stringifyJson } from '../src/json-rpc/json-rpc.codec';
+import type { Auth } from '../src/token/auth';
+import { readTokenLimits, type TokenLimit } from '../src/token/token-limit';
+import { parseCredentials } from '../src/token/token.credentials';
+import { secretMatches, UNKNOWN_KEY_HASH } from '../src/token/token.secrets';
+import { accessForCall, ACTION_OF, type CallMethod, grantsNothing, statementForCall } from './call-sql';
+
+export interface BareServerOptions {
+  databaseUrl: string;
+  poolSize: number;
+  host?: string;
+  port?: number;
+  statementTimeoutMs?: number;
+  tokenCacheTtlMs?: number;
+}
+
+export interface BareServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+interface TokenRow {
+  id: string;
+  token_hash: string;
+  token_limit: unknown;
+  username: string | null;
+  timestamp_from: string | null;
+  timestamp_to: string | null;
+}
+
+interface CachedToken {
+  row: TokenRow;
+  limits: TokenLimit[];
+  fetchedAt: number;
+}
+
+const METHODS = new Set<string>(['js-result_query', 'js-result_delete']);
+const PARAM_NAMES = ['token', 'query'];
+
+const ERROR_CODES: Record<DomainErrorCode, [number, string]> = {
+  [DomainErrorCode.InvalidParams]: [-32602, 'Invalid params'],
+  [DomainErrorCode.MalformedToken]: [101, 'Parse error'],
+  [DomainErrorCode.InvalidCredentials]: [102, 'Permission denied'],
+  [DomainErrorCode.PermissionDenied]: [102, 'Permission denied'],
+  [DomainErrorCode.DatabaseUnavailable]: [103, 'Database error'],
+  [DomainErrorCode.NotAcceptable]: [108, 'Invalid input'],
+};
+
+class RpcFailure extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+function errorObject(error: unknown): { code: number; message: string } {
+  if (error instanceof RpcFailure) return { code: error.code, message: error.message };
+  if (error instanceof DomainError) {
+    const [code, prefix] = ERROR_CODES[error.code];
+    return { code, message: `${prefix}: ${error.message}` };
+  }
+  if ((error as { code?: unknown })?.code !== undefined) return { code: 103, message: 'Database error' };
+  return { code: -32603, message: 'Internal error' };
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+export function createBareHandler(pool: Pool, tokenCacheTtlMs: number) {
+  const tokens = new Map<string, CachedToken>();
+
+  async function lookupToken(key: string): Promise<CachedToken | undefined> {
+    const cached = tokens.get(key);
+    if (cached && Date.now() - cached.fetchedAt < tokenCacheTtlMs) return cached;
+    const { rows } = await pool.query<TokenRow>(
+      'SELECT id, token_hash, token_limit, username, timestamp_from, timestamp_to FROM token WHERE token_key = $1',
+      [key],
+    );
+    if (rows.length === 0) {
+      tokens.delete(key);
+      return undefined;
+    }
+    const entry = { row: rows[0], limits: readTokenLimits(rows[0].token_limit), fetchedAt: Date.now() };
+    tokens.set(key, entry);
+    return entry;
+  }
+
+  async function authenticate(tokenParam: string): Promise<Auth> {
+    const credentials = parseCredentials(tokenParam);
+    // Accounts (username|password) are not part of the benchmark.
+    if (credentials.mode !== 'token') throw new DomainError(DomainErrorCode.InvalidCredentials, 'Invalid credentials');
+    const entry = await lookupToken(credentials.key);
+    const matches = secretMatches(credentials.secret, entry?.row.token_hash ?? UNKNOWN_KEY_HASH);
+    if (!entry || !matches) throw new DomainError(DomainErrorCode.InvalidCredentials, 'Invalid credentials');
+    const { row } = entry;
+    if (row.id === '1' && row.username === 'root') return { kind: 'super', tokenId: 1 };
+    const now = Date.now();
+    const outside =
+      (row.timestamp_from !== null && now < Number(row.timestamp_from)) ||
+      (row.timestamp_to !== null && now > Number(row.timestamp_to));
+    return { kind: 'limited', tokenId: Number(row.id), limits: outside ? [] : entry.limits };
+  }
+
+  async function invoke(method: CallMethod, params: Record<string, unknown>): Promise<unknown> {
+    const { token, selection } = parseJsResultParams(params);
+    const auth = await authenticate(token);
+    const action = ACTION_OF[method];
+    const decision = accessForCall(selection, auth, action);
+    if ('denied' in decision) {
+      const name = action === 'read' ? 'Read' : 'Delete';
+      throw new DomainError(
+        DomainErrorCode.PermissionDenied,
+        `Permission denied for js_result on worker '${decision.denied}', action: ${name}`,
+      );
+    }
+    const empty = grantsNothing(decision.access);
+    if (method === 'js-result_query') {
+      if (empty) return [];
+      const { text, values } = statementForCall(method, selection, decision.access);
+      return (await pool.query(text, values)).rows.map(toRecord);
+    }
+    const outcome = (deleted: number) => ({ success: true, deleted, condition_count: selection.conditionCount });
+    if (empty) return outcome(0);
+    const { text, values } = statementForCall(method, selection, decision.access);
+    return outcome((await pool.query(text, values)).rowCount ?? 0);
+  }
+
+  async function handleOne(request: unknown): Promise<object | undefined> {
+    const id = isRecord(request) && 'id' in request ? request.id : undefined;
+    try {
+      if (!isRecord(request) || request.jsonrpc !== '2.0' || typeof request.method !== 'string') {
+        throw new RpcFailure(-32600, 'Invalid Request');
+      }
+      if (!METHODS.has(request.method)) throw new RpcFailure(-32601, `Method not found: ${request.method}`);
+      const raw = request.params ?? {};
+      const params = Array.isArray(raw) ? Object.fromEntries(raw.map((v, i) => [PARAM_NAMES[i] ?? `_${i}`, v])) : raw;
+      if (!isRecord(params)) throw new RpcFailure(-32600, 'Invalid Request');
+      const result = await invoke(request.method as CallMethod, params);
+      return id === undefined ? undefined : { jsonrpc: '2.0', id, result };
+    } catch (error) {
+      return id === undefined && isRecord(request) ? undefined : { jsonrpc: '2.0', id: id ?? null, error: errorObject(error) };
+    }
+  }
+
+  /** The reply body for a request body, or undefined when nothing is to be answered. */
+  return async function handle(body: string): Promise<string | undefined> {
+    let payload: unknown;
+    try {
+      payload = parseJson(body);
+    } catch {
+      return stringifyJson({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
+    }
+    if (!Array.isArray(payload)) {
+      const reply = await handleOne(payload);
+      return reply && stringifyJson(reply);
+    }
+    const replies = (await Promise.all(payload.map(handleOne))).filter((r) => r !== undefined);
+    return replies.length > 0 ? stringifyJson(replies) : undefined;
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Same pool settings as the service's TypeORM options (size, statement timeout, keep-alive, idle timeout). */
+export function createPool(options: BareServerOptions): Pool {
+  return new Pool({
+    connectionString: options.databaseUrl,
+    max: options.poolSize,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    statement_timeout: options.statementTimeoutMs ?? 10_000,
+    application_name: 'jsr-bench-bare',
+  });
+}
+
+export async function startBareServer(options: BareServerOptions): Promise<BareServer> {
+  const pool = createPool(options);
+  const handle = createBareHandler(pool, options.tokenCacheTtlMs ?? 1_000);
+  const server: Server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/health') {
+      pool.query('SELECT 1').then(
+        () => send(res, 200, '{"status":"ok"}'),
+        () => send(res, 503, '{"status":"error"}'),
+      );
+      return;
+    }
+    if (req.method !== 'POST') return send(res, 404, '{}');
+    readBody(req)
+      .then(handle)
+      .then(
+        (reply) => (reply === undefined ? (res.writeHead(204), res.end()) : send(res, 200, reply)),
+        () => send(res, 500, '{}'),
+      );
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pool.end();
+    },
+  };
+}
+
+/** Run as a child process by the benchmark: `node dist/bench/bare-server.js` with DATABASE_URL, PORT, DB_POOL_SIZE. */
+if (require.main === module) {
+  const port = Number(process.env.PORT ?? 0);
+  startBareServer({
+    databaseUrl: process.env.DATABASE_URL ?? '',
+    poolSize: Number(process.env.DB_POOL_SIZE ?? 10),
+    host: process.env.HOST ?? '127.0.0.1',
+    port,
+  }).then(
+    (server) => {
+      process.stdout.write(`bare server listening on ${server.port}\n`);
+      const stop = () => void server.close().then(() => process.exit(0));
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    },
+    (err: unknown) => {
+      process.stderr.write(`bare server failed: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,41 @@
+import { Semaphore } from './semaphore';
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}
+
+describe('Semaphore', () => {
+  it('runs at most `slots` works at once and starts the waiters in arrival order', async () => {
+    const semaphore = new Semaphore(2);
+    const gates = [deferred(), deferred(), deferred(), deferred()];
+    const started: number[] = [];
+    const runs = gates.map((gate, i) => semaphore.run(async () => (started.push(i), gate.promise)));
+    await tick();
+    expect(started).toEqual([0, 1]);
+    gates[1].resolve();
+    await tick();
+    expect(started).toEqual([0, 1, 2]);
+    gates[0].resolve();
+    await tick();
+    expect(started).toEqual([0, 1, 2, 3]);
+    gates[2].resolve();
+    gates[3].resolve();
+    await Promise.all(runs);
+  });
+
+  it('gives the slot back when the work fails, and passes the failure on', async () => {
+    const semaphore = new Semaphore(1);
+    await expect(semaphore.run(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(semaphore.run(async () => 'next')).resolves.toBe('next');
+  });
+
+  it('refuses a slot count that is not a positive integer', () => {
+    expect(() => new Semaphore(0)).toThrow(RangeError);
+    expect(() => new Semaphore(1.5)).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,94 @@
+import 'reflect-metadata';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { benchSize, newRun, prepareDatabase, type Servers } from '../bench/bench';
+import { startBareServer } from '../bench/bare-server';
+import { dropDatabase, serverFacts } from '../bench/database';
+import { parseOptions } from '../bench/options';
+import type { ServerSettings } from '../bench/processes';
+import { judgeTargets, writeReport } from '../bench/report';
+import { createApp } from '../src/app.factory';
+import { testConfig } from './support/test-app';
+import { LOCAL_POSTGRES_URL, postgresReachable } from './support/test-database';
+
+/**
+ * Keeps `npm run bench` from rotting: seeds a few hundred rows into a database
+ * of its own and runs one scenario against the service, the bare server and
+ * pgbench, then writes the report. Numbers are not checked, only that every
+ * part ran and answered correctly. The servers run in this process here; the
+ * benchmark itself starts them as child processes.
+ */
+const ROWS = 300;
+const databaseUrl = (() => {
+  const url = new URL(LOCAL_POSTGRES_URL);
+  url.pathname = `/jsr_bench_smoke_${process.pid}`;
+  return url.toString();
+})();
+
+async function inProcessServers(settings: ServerSettings): Promise<Servers> {
+  const app = await createApp(
+    testConfig({ kind: 'postgres', url: settings.databaseUrl }, { poolSize: settings.poolSize }),
+  );
+  await app.listen(0, '127.0.0.1');
+  const servicePort = (app.getHttpServer().address() as AddressInfo).port;
+  const bare = await startBareServer({ databaseUrl: settings.databaseUrl, poolSize: settings.poolSize });
+  return {
+    service: { name: 'service', url: `http://127.0.0.1:${servicePort}`, pid: process.pid, stop: () => app.close() },
+    bare: { name: 'bare', url: `http://127.0.0.1:${bare.port}`, pid: process.pid, stop: () => bare.close() },
+  };
+}
+
+describe('benchmark smoke (npm run bench on a few hundred rows)', () => {
+  let skip: string | undefined;
+  let outDir: string;
+
+  beforeAll(async () => {
+    if (!(await postgresReachable())) skip = `no PostgreSQL at ${LOCAL_POSTGRES_URL}`;
+    else if (spawnSync('pgbench', ['--version']).status !== 0) skip = 'pgbench is not installed';
+    if (skip) {
+      console.warn(`bench smoke test skipped: ${skip} (set DATABASE_URL to run it)`);
+      return;
+    }
+    outDir = await mkdtemp(join(tmpdir(), 'jsr-bench-smoke-'));
+    await prepareDatabase(databaseUrl);
+  });
+
+  afterAll(async () => {
+    if (skip) return;
+    await dropDatabase(databaseUrl);
+    await rm(outDir, { recursive: true, force: true });
+  });
+
+  it('seeds, runs S1 against service, bare and pgbench, explains every scenario and writes the report', async () => {
+    if (skip) return;
+    const options = {
+      ...parseOptions(['--rows', String(ROWS), '--duration', '1', '--rounds', '1', '--warmup', '0', '--connections', '4',
+        '--scenarios', 'S1', '--pool-size', '2', '--threads', '1', '--no-cpu-guard', '--out', outDir]),
+      databaseUrl,
+    };
+    const lines: string[] = [];
+    const run = newRun(options, await serverFacts(databaseUrl));
+    run.sizes.push(await benchSize(ROWS, { ...options, scenarios: ['S1'] }, inProcessServers, (line) => lines.push(line)));
+    run.finishedAt = new Date().toISOString();
+
+    const [size] = run.sizes;
+    expect(size.seeded).toBe(true);
+    expect(size.shape.param_bytes).toBeGreaterThan(50);
+    const s1 = size.scenarios[0];
+    for (const target of ['service', 'bare', 'ceiling'] as const) {
+      expect(s1.results[target].requests).toBeGreaterThan(0);
+      expect(s1.results[target].errors).toBe(0);
+    }
+    expect(size.plans.map((p) => p.id)).toEqual(['S1']);
+    expect(size.plans[0].check.indexOnly).toBe(true);
+
+    const report = await readFile(await writeReport(run, outDir), 'utf8');
+    expect(report).toContain('| S1 named worker, limit 10 |');
+    expect(judgeTargets(run).length).toBeGreaterThan(0);
+    expect(await readFile(join(outDir, 'rps.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(await readFile(join(outDir, `explain-${ROWS}.txt`), 'utf8')).toContain('Index Scan');
+  }, 60_000);
+});
