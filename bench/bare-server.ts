@@ -9,8 +9,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
 import { DomainError, DomainErrorCode } from '../src/common/domain.error';
+import { CUSTOM_PLANS_OPTION, PreparedStatements } from '../src/database/prepared-statements';
 import { toRecord } from '../src/js-result/js-result.record';
 import { parseJsResultParams } from '../src/js-result/js-result.params';
+import { workerNamesSql } from '../src/js-result/js-result.sql';
+import { WorkerNamesCache } from '../src/js-result/worker-names.cache';
 import { parseJson, stringifyJson } from '../src/json-rpc/json-rpc.codec';
 import type { Auth } from '../src/token/auth';
 import { readTokenLimits, type TokenLimit } from '../src/token/token-limit';
@@ -78,8 +81,15 @@ function errorObject(error: unknown): { code: number; message: string } {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
-export function createBareHandler(pool: Pool, tokenCacheTtlMs: number) {
+export function createBareHandler(pool: Pool, tokenCacheTtlMs: number, workerNamesCacheTtlMs = tokenCacheTtlMs) {
   const tokens = new Map<string, CachedToken>();
+  // Named statements, as the service does: a hand-written handler would prepare its few statements too.
+  const statements = new PreparedStatements('bare_');
+  // The same names cache as the service, with the same lookup and lifetime.
+  const workerNames = new WorkerNamesCache(
+    async (prefixes) => (await pool.query<{ name: string }>(statements.name(workerNamesSql(prefixes)))).rows.map((row) => row.name),
+    workerNamesCacheTtlMs,
+  );
 
   async function lookupToken(key: string): Promise<CachedToken | undefined> {
     const cached = tokens.get(key);
@@ -125,16 +135,15 @@ export function createBareHandler(pool: Pool, tokenCacheTtlMs: number) {
         `Permission denied for js_result on worker '${decision.denied}', action: ${name}`,
       );
     }
-    const empty = grantsNothing(decision.access);
-    if (method === 'js-result_query') {
-      if (empty) return [];
-      const { text, values } = statementForCall(method, selection, decision.access);
-      return (await pool.query(text, values)).rows.map(toRecord);
-    }
     const outcome = (deleted: number) => ({ success: true, deleted, condition_count: selection.conditionCount });
-    if (empty) return outcome(0);
-    const { text, values } = statementForCall(method, selection, decision.access);
-    return outcome((await pool.query(text, values)).rowCount ?? 0);
+    if (grantsNothing(decision.access)) return method === 'js-result_query' ? [] : outcome(0);
+    const { access } = decision;
+    const resolvesNames = method === 'js-result_query' && access.kind === 'some' && access.prefixes.length > 0;
+    const prefixed = resolvesNames ? await workerNames.under(access.prefixes) : [];
+    const statement = statementForCall(method, selection, access, prefixed);
+    if (statement === undefined) return [];
+    const result = await pool.query(statements.name(statement));
+    return method === 'js-result_query' ? result.rows.map(toRecord) : outcome(result.rowCount ?? 0);
   }
 
   async function handleOne(request: unknown): Promise<object | undefined> {
@@ -185,7 +194,7 @@ function send(res: ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
-/** Same pool settings as the service's TypeORM options (size, statement timeout, keep-alive, idle timeout). */
+/** Same pool settings as the service's TypeORM options (size, statement timeout, custom plans, keep-alive, idle timeout). */
 export function createPool(options: BareServerOptions): Pool {
   return new Pool({
     connectionString: options.databaseUrl,
@@ -194,6 +203,7 @@ export function createPool(options: BareServerOptions): Pool {
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     statement_timeout: options.statementTimeoutMs ?? 10_000,
+    options: CUSTOM_PLANS_OPTION,
     application_name: 'jsr-bench-bare',
   });
 }

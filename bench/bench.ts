@@ -26,7 +26,7 @@ async function explainAll(options: BenchOptions, rows: number): Promise<{ plans:
   const entries = [];
   const plans: PlanRecord[] = [];
   for (const scenario of chosen) {
-    const statement = scenarioStatement(scenario);
+    const statement = scenarioStatement(scenario, rows);
     const explained = await explain(options.databaseUrl, statement, sortBound(scenario));
     const title = scenario.batch > 1 ? `${scenario.title} (each call runs this)` : scenario.title;
     entries.push({ id: scenario.id, title, sql: statement.text, values: statement.values, plan: explained.text });

@@ -1,5 +1,5 @@
 import { DEFAULT_QUERY_CAP, type Selection } from '../src/js-result/conditions/condition.types';
-import { deleteSql, selectSql, type SqlStatement } from '../src/js-result/js-result.sql';
+import { deleteSql, knownWorkers, selectSql, type SqlStatement, type WorkerScope } from '../src/js-result/js-result.sql';
 import { accessibleWorkers, canAccessWorker, type Auth, type WorkerAccess } from '../src/token/auth';
 import type { JsResultAction } from '../src/token/token-limit';
 
@@ -28,9 +28,21 @@ export function grantsNothing(access: WorkerAccess): boolean {
   return access.kind === 'some' && access.names.length === 0 && access.prefixes.length === 0;
 }
 
-/** The statement the service runs for this call, built by the service's own pure builders. */
-export function statementForCall(method: CallMethod, selection: Selection, access: WorkerAccess): SqlStatement {
-  return method === 'js-result_query'
-    ? selectSql(selection.filters, access, selection.limit ?? DEFAULT_QUERY_CAP)
-    : deleteSql(selection.filters, access, selection.limit);
+/**
+ * The statement the service runs for this call, built by the service's own
+ * pure builders. As in the service, a restricted read is narrowed to worker
+ * names known beforehand (`prefixedNames`: the existing names under the
+ * token's prefixes), while a delete resolves them inside its statement.
+ */
+export function statementForCall(
+  method: CallMethod,
+  selection: Selection,
+  access: WorkerAccess,
+  prefixedNames: readonly string[],
+): SqlStatement | undefined {
+  if (method === 'js-result_delete') return deleteSql(selection.filters, access, selection.limit);
+  const scope: WorkerScope = access.kind === 'all' ? access : knownWorkers(access.names, prefixedNames);
+  // No worker to read: the service answers [] without asking the database.
+  if (scope.kind === 'workers' && scope.names.length === 0) return undefined;
+  return selectSql(selection.filters, scope, selection.limit ?? DEFAULT_QUERY_CAP);
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CUSTOM_PLANS_OPTION } from '../src/database/prepared-statements';
 import type { SqlStatement } from '../src/js-result/js-result.sql';
 import type { RawRun } from './load';
 
@@ -56,7 +57,9 @@ export interface PgbenchLoad {
 
 function run(command: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Same session settings as the servers' pools.
+    const env = { ...process.env, PGOPTIONS: CUSTOM_PLANS_OPTION };
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -93,7 +96,9 @@ export async function runPgbench(load: PgbenchLoad, keepLog = true): Promise<Raw
   const dir = await mkdtemp(join(tmpdir(), 'jsr-pgbench-'));
   try {
     await writeFile(join(dir, 'script.sql'), load.script);
-    const args = ['-n', '-M', 'simple', '-c', String(load.clients), '-j', String(load.threads), '-T', String(load.durationSec), '-f', 'script.sql'];
+    // Prepared, as the servers' statements are. The values are literals here, so PostgreSQL plans the
+    // statement once and reuses the plan, where the servers have theirs planned for each call's values.
+    const args = ['-n', '-M', 'prepared', '-c', String(load.clients), '-j', String(load.threads), '-T', String(load.durationSec), '-f', 'script.sql'];
     if (keepLog) args.push('-l', '--log-prefix=txlog');
     const { code, output } = await run('pgbench', [...args, load.databaseUrl], dir);
     const processed = /number of transactions actually processed: (\d+)/.exec(output);

@@ -11,7 +11,9 @@ export const TARGETS: TargetName[] = ['service', 'bare', 'ceiling'];
 
 /** A slice during which other processes or the hypervisor took more than this share of the CPUs is repeated. */
 const MAX_DISTURBANCE = 0.1;
-const MAX_TRIES_PER_SLICE = 3;
+const MAX_TRIES_PER_SLICE = 4;
+/** Before measuring a disturbed slice again, give the disturbance time to pass. */
+const PAUSE_BEFORE_RETRY_MS = 10_000;
 
 export interface HttpTarget {
   url: string;
@@ -101,7 +103,7 @@ class Pooled {
 
 function loadOnce(scenario: Scenario, target: TargetName, durationSec: number, settings: RunSettings, measured: boolean): Promise<RawRun> {
   if (target === 'ceiling') {
-    const statement = scenarioStatement(scenario);
+    const statement = scenarioStatement(scenario, settings.rows);
     return runPgbench(
       {
         databaseUrl: settings.databaseUrl,
@@ -174,6 +176,7 @@ export async function runScenario(scenario: Scenario, settings: RunSettings): Pr
           }
           pooled[target].repeated++;
           settings.log(`    ${target}: ${(disturbance * 100).toFixed(0)}% of the CPUs went elsewhere (other processes, hypervisor): slice repeated`);
+          await new Promise((resolve) => setTimeout(resolve, PAUSE_BEFORE_RETRY_MS));
         }
       }
     }

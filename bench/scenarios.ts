@@ -91,11 +91,17 @@ export function requestBody(scenario: Scenario, tokens: BenchTokens): string {
  * The SQL the service runs for one call of the scenario, derived through the
  * same parser, access rules and builders; pgbench and EXPLAIN use it.
  */
-export function scenarioStatement(scenario: Scenario): SqlStatement {
+export function scenarioStatement(scenario: Scenario, rows: number): SqlStatement {
   const selection = parseConditions(scenario.conditions);
   const decision = accessForCall(selection, authFor(scenario.role), ACTION_OF[scenario.method]);
   if ('denied' in decision) throw new Error(`${scenario.id}: its own token may not access ${decision.denied}`);
-  return statementForCall(scenario.method, selection, decision.access);
+  const { access } = decision;
+  // The names the service finds under the token's prefixes: the dataset's workers present at this size.
+  const present = ALL_WORKER_NAMES.slice(0, Math.min(rows, ALL_WORKER_NAMES.length));
+  const prefixed = access.kind === 'some' ? present.filter((name) => access.prefixes.some((p) => name.startsWith(p))) : [];
+  const statement = statementForCall(scenario.method, selection, access, prefixed);
+  if (statement === undefined) throw new Error(`${scenario.id}: its token reaches no worker at ${rows} rows`);
+  return statement;
 }
 
 /**

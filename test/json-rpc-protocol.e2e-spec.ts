@@ -147,6 +147,28 @@ describe(`JSON-RPC 2.0 protocol (${backendName})`, () => {
     expect(JSON.parse(res.text).result).toHaveLength(1);
   });
 
+  it('ignores a query string on the JSON-RPC paths and leaves other paths and methods to the 404 handler', async () => {
+    const withQuery = await rpc(t.app, call('js-result_query', q([{ js_worker_name: 'b' }])), '/nodeget/rpc?client=dashboard');
+    expect(withQuery.body.result).toHaveLength(1);
+    const server = t.app.getHttpServer();
+    expect((await request(server).post('/nodeget/rpc/extra').send('{}')).status).toBe(404);
+    expect((await request(server).get('/')).status).toBe(404);
+    expect((await request(server).put('/').send(JSON.stringify(call('js-result_query', q([]))))).status).toBe(404);
+  });
+
+  it('refuses a body over 4 MiB with HTTP 413 and runs nothing of it', async () => {
+    const deleteAll = call('js-result_delete', q([]));
+    const padded = JSON.stringify({ ...deleteAll, padding: 'x'.repeat(4 * 1024 * 1024) });
+    const res = await request(t.app.getHttpServer()).post('/').set('Content-Type', 'application/json').send(padded);
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.text)).toEqual({ statusCode: 413, error: 'Payload Too Large', message: 'The body exceeds 4194304 bytes' });
+    expect(await countRows(t.dataSource)).toBe(3);
+    // Just under the limit is read and run.
+    const fits = JSON.stringify({ ...deleteAll, padding: 'x'.repeat(4 * 1024 * 1024 - 200) });
+    const ok = await request(t.app.getHttpServer()).post('/').set('Content-Type', 'application/json').send(fits);
+    expect(JSON.parse(ok.text).result).toEqual({ success: true, deleted: 3, condition_count: 0 });
+  });
+
   it('refuses params that are neither array nor object', async () => {
     const { body } = await rpc(t.app, { jsonrpc: '2.0', method: 'js-result_query', params: 'bar', id: 1 });
     expect(body).toEqual({ jsonrpc: '2.0', id: 1, error: { code: -32600, message: 'Invalid Request: params must be an array or an object' } });

@@ -5,7 +5,7 @@ describe(loadConfig.name, () => {
 
   it('defaults to port 3000 on all interfaces with the embedded database in ./data', () => {
     const config = sut({});
-    expect(config).toMatchObject({ port: 3000, host: '0.0.0.0', poolSize: 10, tokenCacheTtlMs: 1000, logLevel: 'info' });
+    expect(config).toMatchObject({ port: 3000, host: '0.0.0.0', poolSize: 10, tokenCacheTtlMs: 1000, workerNamesCacheTtlMs: 1000, logLevel: 'info' });
     expect(config.database).toEqual({ kind: 'embedded', dataDir: `${process.cwd()}/data` });
   });
 
@@ -24,6 +24,7 @@ describe(loadConfig.name, () => {
     [{ PORT: '0x10' }, 'PORT must be an integer number'],
     [{ DB_POOL_SIZE: '1.5' }, 'DB_POOL_SIZE must be an integer number'],
     [{ TOKEN_CACHE_TTL_MS: '5000' }, 'TOKEN_CACHE_TTL_MS must not be greater than 2000'],
+    [{ WORKER_NAMES_CACHE_TTL_MS: '2001' }, 'WORKER_NAMES_CACHE_TTL_MS must not be greater than 2000'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must start with postgres:// or postgresql://'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of the following values'],
   ])('refuses %j with a message naming the variable', (env, message) => {

@@ -18,6 +18,12 @@ export interface AppConfig {
   statementTimeoutMs: number;
   /** How long a cached token stays trusted before it is read again. */
   tokenCacheTtlMs: number;
+  /**
+   * How long the worker names found under a token's wildcard patterns are
+   * reused by reads that name no worker: a worker's very first result shows
+   * in such reads within this time (named reads and deletes are never cached).
+   */
+  workerNamesCacheTtlMs: number;
   logLevel: string;
   /** Worker threads that run JS worker scripts (JS_WORKER_POOL_SIZE, default: CPU count). */
   jsWorkerPoolSize: number;
@@ -41,6 +47,8 @@ class EnvironmentVariables {
   @IsOptional() @IsInt() @Min(100) @Max(3_600_000) DB_STATEMENT_TIMEOUT_MS?: number;
   // The contract promises that token changes take effect within 2 seconds.
   @IsOptional() @IsInt() @Min(0) @Max(2_000) TOKEN_CACHE_TTL_MS?: number;
+  // Same bound as tokens: a new worker shows in wildcard reads within 2 seconds.
+  @IsOptional() @IsInt() @Min(0) @Max(2_000) WORKER_NAMES_CACHE_TTL_MS?: number;
   @IsOptional() @IsIn(LOG_LEVELS) LOG_LEVEL?: string;
   @IsOptional() @IsInt() @Min(1) @Max(256) JS_WORKER_POOL_SIZE?: number;
   @IsOptional() @IsInt() @Min(0) @Max(1_000_000) JS_WORKER_MAX_QUEUE?: number;
@@ -51,6 +59,7 @@ const NUMERIC = new Set([
   'DB_POOL_SIZE',
   'DB_STATEMENT_TIMEOUT_MS',
   'TOKEN_CACHE_TTL_MS',
+  'WORKER_NAMES_CACHE_TTL_MS',
   'JS_WORKER_POOL_SIZE',
   'JS_WORKER_MAX_QUEUE',
 ]);
@@ -95,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     poolSize: vars.DB_POOL_SIZE ?? 10,
     statementTimeoutMs: vars.DB_STATEMENT_TIMEOUT_MS ?? 10_000,
     tokenCacheTtlMs: vars.TOKEN_CACHE_TTL_MS ?? 1_000,
+    workerNamesCacheTtlMs: vars.WORKER_NAMES_CACHE_TTL_MS ?? 1_000,
     logLevel: vars.LOG_LEVEL ?? 'info',
     jsWorkerPoolSize: vars.JS_WORKER_POOL_SIZE ?? availableParallelism(),
     jsWorkerMaxQueue: vars.JS_WORKER_MAX_QUEUE ?? 1000,

@@ -5,6 +5,7 @@ import { JsResult } from '../js-result/js-result.entity';
 import { JsWorker } from '../js-worker/js-worker.entity';
 import { Token } from '../token/token.entity';
 import { lockDataDir } from './data-dir.lock';
+import { CUSTOM_PLANS_OPTION } from './prepared-statements';
 import { migrations } from './migrations';
 import { type EmbeddedDatabase, pgliteDriver } from './pglite.pool';
 
@@ -39,6 +40,7 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
     applicationName: 'js-result-service',
     extra: {
       statement_timeout: settings.statementTimeoutMs,
+      options: CUSTOM_PLANS_OPTION,
       keepAlive: true,
       // Idle connections are given back, so after a database restart new ones are made lazily.
       idleTimeoutMillis: 30_000,

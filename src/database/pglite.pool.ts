@@ -4,6 +4,13 @@ import type { PGlite, Results } from '@electric-sql/pglite';
 type Release = (err?: unknown) => void;
 type ConnectCallback = (err: Error | null, client: PgliteClient | null, release: Release) => void;
 
+/** A statement as `pg` takes it as an object. */
+interface QueryConfig {
+  name?: string;
+  text: string;
+  values?: unknown[];
+}
+
 /** The slice of a `pg` query result that TypeORM's postgres driver reads. */
 interface PgLikeResult {
   rows: unknown[];
@@ -28,7 +35,14 @@ class PgliteClient extends EventEmitter {
     super();
   }
 
-  async query(text: string, params?: unknown[], callback?: (err: unknown, res?: PgLikeResult) => void) {
+  async query(
+    textOrStatement: string | QueryConfig,
+    params?: unknown[],
+    callback?: (err: unknown, res?: PgLikeResult) => void,
+  ) {
+    // A statement's name only matters to a server with per-connection prepared statements.
+    const text = typeof textOrStatement === 'string' ? textOrStatement : textOrStatement.text;
+    if (typeof textOrStatement !== 'string') params = textOrStatement.values;
     try {
       const result =
         params && params.length > 0
@@ -91,10 +105,10 @@ export function pgliteDriver(open: () => Promise<EmbeddedDatabase>): { Pool: new
       );
     }
 
-    async query(text: string, params?: unknown[]) {
+    async query(textOrStatement: string | QueryConfig, params?: unknown[]) {
       const [client, release] = await this.lease();
       try {
-        return await client.query(text, params);
+        return await client.query(textOrStatement, params);
       } finally {
         release();
       }

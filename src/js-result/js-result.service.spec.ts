@@ -17,7 +17,7 @@ describe(JsResultService.name, () => {
 
   beforeAll(async () => {
     dataSource = await openDataSource({ database: { kind: 'embedded', dataDir: IN_MEMORY }, poolSize: 1, statementTimeoutMs: 1_000 });
-    sut = new JsResultService(dataSource);
+    sut = new JsResultService(dataSource, { workerNamesCacheTtlMs: 0 });
   });
 
   afterAll(() => dataSource.destroy());

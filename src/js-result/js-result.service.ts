@@ -1,14 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { Semaphore } from '../common/semaphore';
+import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { withDatabase } from '../database/database.errors';
+import { type NamedStatement, PreparedStatements } from '../database/prepared-statements';
 import { accessibleWorkers, canAccessWorker, type Auth, type WorkerAccess } from '../token/auth';
 import type { JsResultAction } from '../token/token-limit';
 import { DEFAULT_QUERY_CAP, type Selection } from './conditions/condition.types';
 import { type DeleteOutcome, type JsResultRecord, toRecord } from './js-result.record';
-import { deleteSql, selectSql } from './js-result.sql';
+import { deleteSql, type KnownWorkers, knownWorkers, selectSql, workerNamesSql } from './js-result.sql';
+import { WorkerNamesCache } from './worker-names.cache';
 
 const ACTION_NAMES: Record<JsResultAction, string> = { read: 'Read', delete: 'Delete' };
 
@@ -23,16 +26,26 @@ const LARGE_READ_SLOTS = 2;
 @Injectable()
 export class JsResultService {
   private readonly largeReads = new Semaphore(LARGE_READ_SLOTS);
+  private readonly statements = new PreparedStatements('js_result_');
+  private readonly workerNames: WorkerNamesCache;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'workerNamesCacheTtlMs'>,
+  ) {
+    this.workerNames = new WorkerNamesCache((prefixes) => this.findWorkerNames(prefixes), config.workerNamesCacheTtlMs);
+  }
 
   /** The newest records matching every condition that the caller may read. */
   async query(selection: Selection, auth: Auth): Promise<JsResultRecord[]> {
     const access = this.authorise(selection, auth, 'read');
     if (grantsNothing(access)) return [];
+    const scope = access.kind === 'all' ? access : await this.knownWorkers(access);
+    if (scope.kind === 'workers' && scope.names.length === 0) return [];
     const limit = selection.limit ?? DEFAULT_QUERY_CAP;
-    const { text, values } = selectSql(selection.filters, access, limit);
-    const read = async () => (await withDatabase(() => this.pool.query(text, values))).rows.map(toRecord);
+    const { text, values } = selectSql(selection.filters, scope, limit);
+    const statement = this.statements.name({ text, values });
+    const read = async () => (await withDatabase(() => this.pool.query(statement))).rows.map(toRecord);
     return limit > DEFAULT_QUERY_CAP ? this.largeReads.run(read) : read();
   }
 
@@ -46,8 +59,24 @@ export class JsResultService {
     });
     if (grantsNothing(access)) return outcome(0);
     const { text, values } = deleteSql(selection.filters, access, selection.limit);
-    const { rowCount } = await withDatabase(() => this.pool.query(text, values));
+    const { rowCount } = await withDatabase(() => this.pool.query(this.statements.name({ text, values })));
     return outcome(rowCount ?? 0);
+  }
+
+  /**
+   * The workers a restricted read may see: the token's exact names as given,
+   * and the existing names under its wildcard prefixes. Deletes do not use
+   * this: they resolve the names inside their statement, so a cached list can
+   * never leave a new worker's rows behind.
+   */
+  private async knownWorkers(access: Extract<WorkerAccess, { kind: 'some' }>): Promise<KnownWorkers> {
+    const prefixed = access.prefixes.length > 0 ? await this.workerNames.under(access.prefixes) : [];
+    return knownWorkers(access.names, prefixed);
+  }
+
+  private async findWorkerNames(prefixes: readonly string[]): Promise<string[]> {
+    const { rows } = await withDatabase(() => this.pool.query(this.statements.name(workerNamesSql(prefixes))));
+    return rows.map((row) => (row as unknown as { name: string }).name);
   }
 
   /**
@@ -81,7 +110,7 @@ export class JsResultService {
 }
 
 interface SqlPool {
-  query(text: string, values: unknown[]): Promise<{ rows: Parameters<typeof toRecord>[0][]; rowCount: number | null }>;
+  query(statement: NamedStatement): Promise<{ rows: Parameters<typeof toRecord>[0][]; rowCount: number | null }>;
 }
 
 function grantsNothing(access: WorkerAccess): boolean {

@@ -51,27 +51,56 @@ function whereSql(filters: Filter[], params: Parameters, extra: string[] = []): 
 }
 
 /**
- * The worker names a restricted caller may see, as a CTE named `allowed`.
- * Names under each prefix are found by a skip scan over the worker-name index:
- * one probe per distinct existing name, instead of a pass over the table. It
- * relies on the column's byte-order ("C") collation, under which all names
- * sharing a prefix are adjacent, so the walk stops at the first name past it.
+ * A CTE `prefixed(prefix, name)` holding every existing worker name under each
+ * prefix, found by a skip scan over the worker-name index: one probe per
+ * distinct name instead of a pass over the table. It relies on the column's
+ * byte-order ("C") collation, under which all names sharing a prefix are
+ * adjacent, so the walk stops at the first name past it. The last row of each
+ * walk is the first name past the prefix; callers filter it out.
  */
-function allowedWorkersCte(access: Extract<WorkerAccess, { kind: 'some' }>, params: Parameters): string {
-  const prefixes = params.add(access.prefixes, '::text[]');
-  const names = params.add(access.names, '::text[]');
+function prefixedCte(prefixes: string): string {
   return `WITH RECURSIVE prefixed(prefix, name) AS (
     SELECT p.prefix, (SELECT min(j.js_worker_name) FROM js_result j WHERE j.js_worker_name >= p.prefix)
     FROM unnest(${prefixes}) AS p(prefix)
     UNION ALL
     SELECT w.prefix, (SELECT min(j.js_worker_name) FROM js_result j WHERE j.js_worker_name > w.name)
     FROM prefixed w WHERE starts_with(w.name, w.prefix)
-  ),
+  )`;
+}
+
+/** The worker names a restricted caller may see, as a CTE named `allowed`, resolved inside the statement. */
+function allowedWorkersCte(access: Extract<WorkerAccess, { kind: 'some' }>, params: Parameters): string {
+  const prefixes = params.add(access.prefixes, '::text[]');
+  const names = params.add(access.names, '::text[]');
+  return `${prefixedCte(prefixes)},
   allowed(name) AS (
     SELECT name FROM prefixed WHERE starts_with(name, prefix)
     UNION
     SELECT unnest(${names})
   )`;
+}
+
+/** The existing worker names under any of the prefixes, one row each. */
+export function workerNamesSql(prefixes: readonly string[]): SqlStatement {
+  const params = new Parameters();
+  const text = `${prefixedCte(params.add(prefixes, '::text[]'))}
+  SELECT DISTINCT name FROM prefixed WHERE starts_with(name, prefix)`;
+  return { text, values: params.values };
+}
+
+/** Reads may be narrowed to worker names already known (distinct), instead of resolving them in SQL. */
+export interface KnownWorkers {
+  kind: 'workers';
+  names: readonly string[];
+}
+
+/** Which workers a statement may touch. */
+export type WorkerScope = WorkerAccess | KnownWorkers;
+
+/** A restricted caller's exact names and the existing names under its prefixes, each once. */
+export function knownWorkers(exactNames: readonly string[], prefixedNames: readonly string[]): KnownWorkers {
+  // Distinct, or a worker reached twice (by name and by pattern) would give its rows twice.
+  return { kind: 'workers', names: [...new Set([...exactNames, ...prefixedNames])] };
 }
 
 interface SelectParts {
@@ -81,8 +110,22 @@ interface SelectParts {
   params: Parameters;
 }
 
-function selectParts(filters: Filter[], access: WorkerAccess, limit: number, columns: string): SelectParts {
+/** One short newest-first list per worker, merged: the cost follows the workers and the limit, not the table. */
+function mergedPerWorker(workers: string, filters: Filter[], params: Parameters, limit: number, columns: string): string {
+  const where = whereSql(filters, params, ['js_worker_name = a.name']);
+  const perWorker = params.add(limit);
+  return `SELECT r.* FROM ${workers} CROSS JOIN LATERAL (
+    SELECT ${columns} FROM js_result WHERE ${where} ORDER BY ${NEWEST_FIRST} LIMIT ${perWorker}
+  ) r
+  ORDER BY r.start_time DESC, r.id DESC LIMIT ${perWorker}`;
+}
+
+function selectParts(filters: Filter[], access: WorkerScope, limit: number, columns: string): SelectParts {
   const params = new Parameters();
+  if (access.kind === 'workers') {
+    const names = params.add(access.names, '::text[]');
+    return { cte: '', select: mergedPerWorker(`unnest(${names}) AS a(name)`, filters, params, limit, columns), params };
+  }
   if (access.kind === 'all') {
     const where = whereSql(filters, params);
     return {
@@ -92,16 +135,7 @@ function selectParts(filters: Filter[], access: WorkerAccess, limit: number, col
     };
   }
   const cte = allowedWorkersCte(access, params);
-  const where = whereSql(filters, params, ['js_worker_name = a.name']);
-  const perWorker = params.add(limit);
-  return {
-    cte,
-    select: `SELECT r.* FROM allowed a CROSS JOIN LATERAL (
-    SELECT ${columns} FROM js_result WHERE ${where} ORDER BY ${NEWEST_FIRST} LIMIT ${perWorker}
-  ) r
-  ORDER BY r.start_time DESC, r.id DESC LIMIT ${perWorker}`,
-    params,
-  };
+  return { cte, select: mergedPerWorker('allowed a', filters, params, limit, columns), params };
 }
 
 /**
@@ -110,7 +144,7 @@ function selectParts(filters: Filter[], access: WorkerAccess, limit: number, col
  * index, and those short lists are merged: the cost follows the number of
  * workers and the limit, not the size of the table.
  */
-export function selectSql(filters: Filter[], access: WorkerAccess, limit: number): SqlStatement {
+export function selectSql(filters: Filter[], access: WorkerScope, limit: number): SqlStatement {
   const { cte, select, params } = selectParts(filters, access, limit, COLUMNS);
   return { text: `${cte} ${select}`.trim(), values: params.values };
 }

@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { MetricsModule } from '../metrics/metrics.module';
-import { JsonRpcController } from './json-rpc.controller';
 import { JsonRpcDispatcher } from './json-rpc.dispatcher';
 import { JsonRpcErrorMapper } from './json-rpc.error-mapper';
 import { RpcMethodRegistry } from './rpc-method.registry';
 
+/** The HTTP side is JsonRpcHttpEntry, which app.factory puts in front of Fastify. */
 @Module({
   imports: [DiscoveryModule, MetricsModule],
-  controllers: [JsonRpcController],
   providers: [JsonRpcDispatcher, JsonRpcErrorMapper, RpcMethodRegistry],
+  exports: [JsonRpcDispatcher],
 })
 export class JsonRpcModule {}

@@ -26,6 +26,8 @@ export function testConfig(database: DatabaseTarget, overrides: Partial<AppConfi
     poolSize: 5,
     statementTimeoutMs: 10_000,
     tokenCacheTtlMs: 1_000,
+    // Suites reseed worker names between calls; worker-names-cache.e2e-spec.ts covers the cache.
+    workerNamesCacheTtlMs: 0,
     logLevel: 'silent',
     jsWorkerPoolSize: 2,
     jsWorkerMaxQueue: 1000,
