@@ -208,7 +208,7 @@ function machineSection(run: BenchRun): string {
     `- Date: ${run.startedAt} → ${run.finishedAt}`,
     ...Object.entries(run.machine).map(([k, v]) => `- ${k}: ${v}`),
     `- PostgreSQL ${run.postgres.version} on the same machine (${settings})`,
-    `- Load: autocannon, ${run.settings.connections} connections, ${run.settings.warmupSec} s warm-up then ${run.settings.durationSec} s measured per target, in ${run.settings.rounds} slices taken in turns with the other targets; pgbench -c ${run.settings.connections} -j ${run.settings.pgbenchThreads} -M simple, the same`,
+    `- Load: autocannon, ${run.settings.connections} connections, ${run.settings.warmupSec} s warm-up then ${run.settings.durationSec} s measured per target, in ${run.settings.rounds} slices taken in turns with the other targets; pgbench -c ${run.settings.connections} -j ${run.settings.pgbenchThreads} -M prepared (plan_cache_mode=force_custom_plan, as the servers' connections), the same`,
     `- Pool: ${run.settings.poolSize} connections for the service (DB_POOL_SIZE) and for the bare server alike`,
     '- Load generator, servers and database share the same cores, so absolute numbers are lower than on separate machines; the ratios are what the targets are about.',
   ].join('\n');
