@@ -1,3 +1,5 @@
+import { BoundedMap } from '../common/bounded-map';
+
 interface CachedNames {
   names: Promise<readonly string[]>;
   fetchedAt: number;
@@ -16,7 +18,7 @@ const MAX_CACHED = 10_000;
  * lookup is not kept. With `ttlMs` 0 every call looks the names up.
  */
 export class WorkerNamesCache {
-  private readonly cache = new Map<string, CachedNames>();
+  private readonly cache = new BoundedMap<string, CachedNames>(MAX_CACHED);
 
   constructor(
     private readonly lookup: (prefixes: readonly string[]) => Promise<readonly string[]>,
@@ -30,16 +32,10 @@ export class WorkerNamesCache {
     const cached = this.cache.get(key);
     if (cached && this.now() - cached.fetchedAt < this.ttlMs) return cached.names;
     const entry: CachedNames = { names: this.lookup(prefixes), fetchedAt: this.now() };
-    this.remember(key, entry);
+    this.cache.set(key, entry);
     entry.names.catch(() => {
       if (this.cache.get(key) === entry) this.cache.delete(key);
     });
     return entry.names;
-  }
-
-  private remember(key: string, entry: CachedNames): void {
-    this.cache.delete(key);
-    if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(key, entry);
   }
 }

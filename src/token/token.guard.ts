@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { BoundedMap } from '../common/bounded-map';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import type { Auth } from './auth';
@@ -34,9 +35,9 @@ const invalidCredentials = () => new DomainError(DomainErrorCode.InvalidCredenti
  */
 @Injectable()
 export class TokenGuard {
-  private readonly cache = new Map<string, CachedToken>();
+  private readonly cache = new BoundedMap<string, CachedToken>(MAX_CACHED);
   /** Proof that a password was verified against a stored hash, so scrypt runs once per change. */
-  private readonly verifiedPasswords = new Map<string, Buffer>();
+  private readonly verifiedPasswords = new BoundedMap<string, Buffer>(MAX_CACHED);
   private readonly pepper = randomBytes(32);
 
   constructor(
@@ -76,11 +77,9 @@ export class TokenGuard {
   }
 
   private remember(cacheKey: string, entry: CachedToken): void {
-    this.cache.delete(cacheKey);
     // Unknown keys are not kept: a token created a moment later must be found at once.
-    if (!entry.token) return;
-    if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(cacheKey, entry);
+    if (entry.token) this.cache.set(cacheKey, entry);
+    else this.cache.delete(cacheKey);
   }
 
   private async passwordVerified(password: string, storedHash: string | null): Promise<boolean> {
@@ -88,10 +87,7 @@ export class TokenGuard {
     const known = storedHash ? this.verifiedPasswords.get(storedHash) : undefined;
     if (known) return timingSafeEqual(known, proof);
     const ok = await passwordMatches(password, storedHash ?? UNKNOWN_USER_PASSWORD_HASH);
-    if (ok && storedHash) {
-      if (this.verifiedPasswords.size >= MAX_CACHED) this.verifiedPasswords.delete(this.verifiedPasswords.keys().next().value!);
-      this.verifiedPasswords.set(storedHash, proof);
-    }
+    if (ok && storedHash) this.verifiedPasswords.set(storedHash, proof);
     return ok && storedHash !== null;
   }
 }
