@@ -11,6 +11,7 @@ import { Pool } from 'pg';
 import { DomainError, DomainErrorCode } from '../src/common/domain.error';
 import { CUSTOM_PLANS_OPTION, PreparedStatements } from '../src/database/prepared-statements';
 import { toRecord } from '../src/js-result/js-result.record';
+import { authoriseWorkers, grantsNothing } from '../src/js-result/js-result.access';
 import { parseJsResultParams } from '../src/js-result/js-result.params';
 import { workerNamesSql } from '../src/js-result/js-result.sql';
 import { WorkerNamesCache } from '../src/js-result/worker-names.cache';
@@ -19,7 +20,7 @@ import type { Auth } from '../src/token/auth';
 import { readTokenLimits, type TokenLimit } from '../src/token/token-limit';
 import { parseCredentials } from '../src/token/token.credentials';
 import { secretMatches, UNKNOWN_KEY_HASH } from '../src/token/token.secrets';
-import { accessForCall, ACTION_OF, type CallMethod, grantsNothing, statementForCall } from './call-sql';
+import { ACTION_OF, type CallMethod, statementForCall } from './call-sql';
 
 export interface BareServerOptions {
   databaseUrl: string;
@@ -126,18 +127,9 @@ export function createBareHandler(pool: Pool, tokenCacheTtlMs: number, workerNam
   async function invoke(method: CallMethod, params: Record<string, unknown>): Promise<unknown> {
     const { token, selection } = parseJsResultParams(params);
     const auth = await authenticate(token);
-    const action = ACTION_OF[method];
-    const decision = accessForCall(selection, auth, action);
-    if ('denied' in decision) {
-      const name = action === 'read' ? 'Read' : 'Delete';
-      throw new DomainError(
-        DomainErrorCode.PermissionDenied,
-        `Permission denied for js_result on worker '${decision.denied}', action: ${name}`,
-      );
-    }
+    const access = authoriseWorkers(selection, auth, ACTION_OF[method]);
     const outcome = (deleted: number) => ({ success: true, deleted, condition_count: selection.conditionCount });
-    if (grantsNothing(decision.access)) return method === 'js-result_query' ? [] : outcome(0);
-    const { access } = decision;
+    if (grantsNothing(access)) return method === 'js-result_query' ? [] : outcome(0);
     const resolvesNames = method === 'js-result_query' && access.kind === 'some' && access.prefixes.length > 0;
     const prefixed = resolvesNames ? await workerNames.under(access.prefixes) : [];
     const statement = statementForCall(method, selection, access, prefixed);

@@ -1,9 +1,10 @@
 import { parseConditions } from '../src/js-result/conditions/condition.parser';
 import { DEFAULT_QUERY_CAP } from '../src/js-result/conditions/condition.types';
+import { authoriseWorkers } from '../src/js-result/js-result.access';
 import type { SqlStatement } from '../src/js-result/js-result.sql';
 import { type Auth, canAccessWorker } from '../src/token/auth';
 import { readTokenLimits } from '../src/token/token-limit';
-import { accessForCall, ACTION_OF, type CallMethod, statementForCall } from './call-sql';
+import { ACTION_OF, type CallMethod, statementForCall } from './call-sql';
 import { ALL_WORKER_NAMES, DAY_MS, DELETE_WORKER, NAMED_WORKER, SEED_END_MS, WILDCARD_PATTERN } from './dataset';
 
 export type TokenRole = 'super' | 'named' | 'wildcard' | 'deleter';
@@ -93,9 +94,7 @@ export function requestBody(scenario: Scenario, tokens: BenchTokens): string {
  */
 export function scenarioStatement(scenario: Scenario, rows: number): SqlStatement {
   const selection = parseConditions(scenario.conditions);
-  const decision = accessForCall(selection, authFor(scenario.role), ACTION_OF[scenario.method]);
-  if ('denied' in decision) throw new Error(`${scenario.id}: its own token may not access ${decision.denied}`);
-  const { access } = decision;
+  const access = authoriseWorkers(selection, authFor(scenario.role), ACTION_OF[scenario.method]);
   // The names the service finds under the token's prefixes: the dataset's workers present at this size.
   const present = ALL_WORKER_NAMES.slice(0, Math.min(rows, ALL_WORKER_NAMES.length));
   const prefixed = access.kind === 'some' ? present.filter((name) => access.prefixes.some((p) => name.startsWith(p))) : [];

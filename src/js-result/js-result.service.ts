@@ -1,19 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { Semaphore } from '../common/semaphore';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { withDatabase } from '../database/database.errors';
 import { type NamedStatement, PreparedStatements } from '../database/prepared-statements';
-import { accessibleWorkers, canAccessWorker, type Auth, type WorkerAccess } from '../token/auth';
-import type { JsResultAction } from '../token/token-limit';
+import type { Auth, WorkerAccess } from '../token/auth';
 import { DEFAULT_QUERY_CAP, type Selection } from './conditions/condition.types';
+import { authoriseWorkers, grantsNothing } from './js-result.access';
 import { type DeleteOutcome, type JsResultRecord, toRecord } from './js-result.record';
 import { deleteSql, type KnownWorkers, knownWorkers, selectSql, workerNamesSql } from './js-result.sql';
 import { WorkerNamesCache } from './worker-names.cache';
-
-const ACTION_NAMES: Record<JsResultAction, string> = { read: 'Read', delete: 'Delete' };
 
 /**
  * Reads above the default cap (up to 10,000 rows) each hold about 20 MB until
@@ -38,20 +35,20 @@ export class JsResultService {
 
   /** The newest records matching every condition that the caller may read. */
   async query(selection: Selection, auth: Auth): Promise<JsResultRecord[]> {
-    const access = this.authorise(selection, auth, 'read');
+    const access = authoriseWorkers(selection, auth, 'read');
     if (grantsNothing(access)) return [];
     const scope = access.kind === 'all' ? access : await this.knownWorkers(access);
     if (scope.kind === 'workers' && scope.names.length === 0) return [];
     const limit = selection.limit ?? DEFAULT_QUERY_CAP;
     const { text, values } = selectSql(selection.filters, scope, limit);
     const statement = this.statements.name({ text, values });
-    const read = async () => (await withDatabase(() => this.pool.query(statement))).rows.map(toRecord);
+    const read = async () => (await withDatabase(() => this.pool.query<StoredRow>(statement))).rows.map(toRecord);
     return limit > DEFAULT_QUERY_CAP ? this.largeReads.run(read) : read();
   }
 
   /** Deletes what `query` would select, without its default cap, in one statement. */
   async delete(selection: Selection, auth: Auth): Promise<DeleteOutcome> {
-    const access = this.authorise(selection, auth, 'delete');
+    const access = authoriseWorkers(selection, auth, 'delete');
     const outcome = (deleted: number): DeleteOutcome => ({
       success: true,
       deleted,
@@ -75,26 +72,8 @@ export class JsResultService {
   }
 
   private async findWorkerNames(prefixes: readonly string[]): Promise<string[]> {
-    const { rows } = await withDatabase(() => this.pool.query(this.statements.name(workerNamesSql(prefixes))));
-    return rows.map((row) => (row as unknown as { name: string }).name);
-  }
-
-  /**
-   * Named workers are each checked, and one refusal fails the whole call. With
-   * no worker named the call is narrowed to what the token may reach instead.
-   */
-  private authorise(selection: Selection, auth: Auth, action: JsResultAction): WorkerAccess {
-    if (selection.namedWorkers.length === 0) return accessibleWorkers(auth, action);
-    for (const worker of selection.namedWorkers) {
-      if (!canAccessWorker(auth, action, worker)) {
-        throw new DomainError(
-          DomainErrorCode.PermissionDenied,
-          `Permission denied for js_result on worker '${worker}', action: ${ACTION_NAMES[action]}`,
-        );
-      }
-    }
-    // The conditions themselves pin the worker names, and each was allowed.
-    return { kind: 'all' };
+    const { rows } = await withDatabase(() => this.pool.query<{ name: string }>(this.statements.name(workerNamesSql(prefixes))));
+    return rows.map((row) => row.name);
   }
 
   /**
@@ -109,10 +88,9 @@ export class JsResultService {
   }
 }
 
+type StoredRow = Parameters<typeof toRecord>[0];
+
 interface SqlPool {
-  query(statement: NamedStatement): Promise<{ rows: Parameters<typeof toRecord>[0][]; rowCount: number | null }>;
+  query<Row = unknown>(statement: NamedStatement): Promise<{ rows: Row[]; rowCount: number | null }>;
 }
 
-function grantsNothing(access: WorkerAccess): boolean {
-  return access.kind === 'some' && access.names.length === 0 && access.prefixes.length === 0;
-}
