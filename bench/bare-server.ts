@@ -1,26 +1,28 @@
 /**
  * The "bare" baseline: what a user would write by hand on node:http and pg,
- * without NestJS or TypeORM. It is honest about the work: it parses JSON-RPC,
- * authenticates the token (cached for the same time as the service, SHA-256
- * compare), checks permissions, runs the statement the service's own pure
- * builders produce, converts rows with the service's toRecord and answers JSON.
+ * without NestJS or TypeORM on the request path. It is honest about the work:
+ * it parses JSON-RPC, authenticates the token (cached for the same time as the
+ * service, SHA-256 compare), checks permissions, runs the statement the
+ * service's own builder produces (its plain-rows form; TypeORM only builds each
+ * text once, at its first use), converts rows with the service's toRecord and
+ * answers JSON.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
 import { DomainError, DomainErrorCode } from '../src/common/domain.error';
-import { CUSTOM_PLANS_OPTION, PreparedStatements } from '../src/database/prepared-statements';
+import { CUSTOM_PLANS_OPTION, namingClient, type PreparedStatements } from '../src/database/prepared-statements';
 import { toRecord } from '../src/js-result/js-result.record';
 import { authoriseWorkers, grantsNothing } from '../src/js-result/js-result.access';
-import { parseJsResultParams } from '../src/js-result/js-result.params';
-import { workerNamesSql } from '../src/js-result/js-result.sql';
+import { parseQuery } from '../src/js-result/js-result.params';
+import type { JsResultStatements } from '../src/js-result/js-result.statements';
 import { WorkerNamesCache } from '../src/js-result/worker-names.cache';
 import { parseJson, stringifyJson } from '../src/json-rpc/json-rpc.codec';
 import type { Auth } from '../src/token/auth';
 import { readTokenLimits, type TokenLimit } from '../src/token/token-limit';
 import { parseCredentials } from '../src/token/token.credentials';
 import { secretMatches, UNKNOWN_KEY_HASH } from '../src/token/token.secrets';
-import { ACTION_OF, type CallMethod, statementForCall } from './call-sql';
+import { ACTION_OF, type CallMethod, openBenchStatements, statementForCall } from './call-sql';
 
 export interface BareServerOptions {
   databaseUrl: string;
@@ -82,15 +84,23 @@ function errorObject(error: unknown): { code: number; message: string } {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
-export function createBareHandler(pool: Pool, tokenCacheTtlMs: number, workerNamesCacheTtlMs = tokenCacheTtlMs) {
+/**
+ * `pool` runs the texts `statements` builds; a pool from createPool with the
+ * same registry names them, as the service's pool does (a hand-written
+ * handler would prepare its few statements too).
+ */
+export function createBareHandler(
+  pool: Pool,
+  statements: JsResultStatements,
+  tokenCacheTtlMs: number,
+  workerNamesCacheTtlMs = tokenCacheTtlMs,
+) {
   const tokens = new Map<string, CachedToken>();
-  // Named statements, as the service does: a hand-written handler would prepare its few statements too.
-  const statements = new PreparedStatements('bare_');
   // The same names cache as the service, with the same lookup and lifetime.
-  const workerNames = new WorkerNamesCache(
-    async (prefixes) => (await pool.query<{ name: string }>(statements.name(workerNamesSql(prefixes)))).rows.map((row) => row.name),
-    workerNamesCacheTtlMs,
-  );
+  const workerNames = new WorkerNamesCache(async (prefixes) => {
+    const { text, values } = statements.workerNames(prefixes);
+    return (await pool.query<{ name: string }>(text, values)).rows.map((row) => row.name);
+  }, workerNamesCacheTtlMs);
 
   async function lookupToken(key: string): Promise<CachedToken | undefined> {
     const cached = tokens.get(key);
@@ -125,16 +135,17 @@ export function createBareHandler(pool: Pool, tokenCacheTtlMs: number, workerNam
   }
 
   async function invoke(method: CallMethod, params: Record<string, unknown>): Promise<unknown> {
-    const { token, selection } = parseJsResultParams(params);
+    const selection = parseQuery(params.query);
+    const token = String(params.token);
     const auth = await authenticate(token);
     const access = authoriseWorkers(selection, auth, ACTION_OF[method]);
     const outcome = (deleted: number) => ({ success: true, deleted, condition_count: selection.conditionCount });
     if (grantsNothing(access)) return method === 'js-result_query' ? [] : outcome(0);
     const resolvesNames = method === 'js-result_query' && access.kind === 'some' && access.prefixes.length > 0;
     const prefixed = resolvesNames ? await workerNames.under(access.prefixes) : [];
-    const statement = statementForCall(method, selection, access, prefixed);
+    const statement = statementForCall(statements, method, selection, access, prefixed, 'rows');
     if (statement === undefined) return [];
-    const result = await pool.query(statements.name(statement));
+    const result = await pool.query(statement.text, statement.values);
     return method === 'js-result_query' ? result.rows.map(toRecord) : outcome(result.rowCount ?? 0);
   }
 
@@ -186,9 +197,14 @@ function send(res: ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
-/** Same pool settings as the service's TypeORM options (size, statement timeout, custom plans, keep-alive, idle timeout). */
-export function createPool(options: BareServerOptions): Pool {
+/**
+ * Same pool settings as the service's TypeORM options (size, statement
+ * timeout, custom plans, keep-alive, idle timeout, the texts in `registry`
+ * sent as named statements).
+ */
+export function createPool(options: BareServerOptions, registry: PreparedStatements): Pool {
   return new Pool({
+    Client: namingClient(registry),
     connectionString: options.databaseUrl,
     max: options.poolSize,
     connectionTimeoutMillis: 5_000,
@@ -201,8 +217,9 @@ export function createPool(options: BareServerOptions): Pool {
 }
 
 export async function startBareServer(options: BareServerOptions): Promise<BareServer> {
-  const pool = createPool(options);
-  const handle = createBareHandler(pool, options.tokenCacheTtlMs ?? 1_000);
+  const builder = await openBenchStatements(options.databaseUrl);
+  const pool = createPool(options, builder.registry);
+  const handle = createBareHandler(pool, builder.statements, options.tokenCacheTtlMs ?? 1_000);
   const server: Server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/health') {
       pool.query('SELECT 1').then(
@@ -227,6 +244,7 @@ export async function startBareServer(options: BareServerOptions): Promise<BareS
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await pool.end();
+      await builder.close();
     },
   };
 }

@@ -1,12 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
+import type { JsResultStatements } from '../src/js-result/js-result.statements';
+import { openBenchStatements } from './call-sql';
 import { applySchema, createTokens, dataShape, ensureDatabase, type Log, repairInterruptedDelete, seedIfNeeded } from './database';
 import { explain } from './explain';
 import type { BenchOptions } from './options';
 import type { ServerProcess, ServerSettings } from './processes';
 import { type BenchRun, explainFileText, type PlanRecord, type SizeResult } from './report';
-import { runScenario, type ScenarioResult } from './scenario-runner';
+import { type RunSettings, runScenario, type ScenarioResult } from './scenario-runner';
 import { SCENARIOS, scenarioStatement, sortBound } from './scenarios';
 
 export interface Servers {
@@ -21,12 +23,16 @@ async function stopAll(servers: Partial<Servers>): Promise<void> {
   await Promise.all([servers.service?.stop(), servers.bare?.stop()]);
 }
 
-async function explainAll(options: BenchOptions, rows: number): Promise<{ plans: PlanRecord[]; explainFile: string }> {
+async function explainAll(
+  options: BenchOptions,
+  statements: JsResultStatements,
+  rows: number,
+): Promise<{ plans: PlanRecord[]; explainFile: string }> {
   const chosen = SCENARIOS.filter((s) => options.scenarios.includes(s.id));
   const entries = [];
   const plans: PlanRecord[] = [];
   for (const scenario of chosen) {
-    const statement = scenarioStatement(scenario, rows);
+    const statement = scenarioStatement(statements, scenario, rows);
     const explained = await explain(options.databaseUrl, statement, sortBound(scenario));
     const title = scenario.batch > 1 ? `${scenario.title} (each call runs this)` : scenario.title;
     entries.push({ id: scenario.id, title, sql: statement.text, values: statement.values, plan: explained.text });
@@ -43,6 +49,23 @@ export async function benchSize(rows: number, options: BenchOptions, startServer
   const seed = await seedIfNeeded(options.databaseUrl, rows, log);
   await repairInterruptedDelete(options.databaseUrl, rows, log);
   const tokens = await createTokens(options.databaseUrl);
+  // The service's statement builder, for pgbench and EXPLAIN; closed whatever happens.
+  const builder = await openBenchStatements(options.databaseUrl);
+  try {
+    const scenarios = await runScenarios(rows, options, startServers, { tokens, statements: builder.statements, log });
+    const { plans, explainFile } = await explainAll(options, builder.statements, rows);
+    return { rows, seeded: seed.seeded, seedSeconds: seed.seconds, shape: await dataShape(options.databaseUrl), scenarios, plans, explainFile };
+  } finally {
+    await builder.close();
+  }
+}
+
+async function runScenarios(
+  rows: number,
+  options: BenchOptions,
+  startServers: StartServers,
+  { tokens, statements, log }: Pick<RunSettings, 'tokens' | 'statements' | 'log'>,
+): Promise<ScenarioResult[]> {
   const servers = await startServers({ databaseUrl: options.databaseUrl, poolSize: options.poolSize });
   const scenarios: ScenarioResult[] = [];
   try {
@@ -61,6 +84,7 @@ export async function benchSize(rows: number, options: BenchOptions, startServer
           service: { url: servers.service.url, pid: servers.service.pid },
           bare: { url: servers.bare.url, pid: servers.bare.pid },
           tokens,
+          statements,
           log,
         }),
       );
@@ -68,8 +92,7 @@ export async function benchSize(rows: number, options: BenchOptions, startServer
   } finally {
     await stopAll(servers);
   }
-  const { plans, explainFile } = await explainAll(options, rows);
-  return { rows, seeded: seed.seeded, seedSeconds: seed.seconds, shape: await dataShape(options.databaseUrl), scenarios, plans, explainFile };
+  return scenarios;
 }
 
 export function machineFacts(): Record<string, string> {

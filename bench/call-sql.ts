@@ -1,5 +1,8 @@
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../src/database/data-source.factory';
+import { PreparedStatements } from '../src/database/prepared-statements';
 import { DEFAULT_QUERY_CAP, type Selection } from '../src/js-result/conditions/condition.types';
-import { deleteSql, knownWorkers, selectSql, type SqlStatement, type WorkerScope } from '../src/js-result/js-result.sql';
+import { JsResultStatements, knownWorkers, type Statement, type WorkerScope } from '../src/js-result/js-result.statements';
 import type { WorkerAccess } from '../src/token/auth';
 import type { JsResultAction } from '../src/token/token-limit';
 
@@ -11,20 +14,47 @@ export const ACTION_OF: Record<CallMethod, JsResultAction> = {
 };
 
 /**
- * The statement the service runs for this call, built by the service's own
- * pure builders. As in the service, a restricted read is narrowed to worker
- * names known beforehand (`prefixedNames`: the existing names under the
- * token's prefixes), while a delete resolves them inside its statement.
+ * The service's statement builder, for code that runs the service's SQL
+ * without the service (bare server, pgbench, EXPLAIN). The builder needs a
+ * DataSource for TypeORM's entity metadata; this one holds a single idle
+ * connection and runs nothing: callers run the texts on their own clients,
+ * and `registry` holds the names the texts were given.
+ */
+export interface BenchStatements {
+  statements: JsResultStatements;
+  registry: PreparedStatements;
+  close(): Promise<void>;
+}
+
+export async function openBenchStatements(databaseUrl: string): Promise<BenchStatements> {
+  const registry = new PreparedStatements();
+  const options = dataSourceOptions({ database: { kind: 'postgres', url: databaseUrl }, poolSize: 1, statementTimeoutMs: 60_000 }, registry);
+  const dataSource = await new DataSource(options).initialize();
+  return { statements: new JsResultStatements(dataSource, registry), registry, close: () => dataSource.destroy() };
+}
+
+/**
+ * The statement for this call, built by the service's own statement builder:
+ * `json` is the form the service runs (PostgreSQL assembles the reply's JSON),
+ * `rows` the same select returning plain rows, as a hand-written server would
+ * run it. As in the service, a restricted read is narrowed to worker names
+ * known beforehand (`prefixedNames`: the existing names under the token's
+ * prefixes), while a delete resolves them inside its statement.
  */
 export function statementForCall(
+  statements: JsResultStatements,
   method: CallMethod,
   selection: Selection,
   access: WorkerAccess,
   prefixedNames: readonly string[],
-): SqlStatement | undefined {
-  if (method === 'js-result_delete') return deleteSql(selection.filters, access, selection.limit);
+  form: 'json' | 'rows' = 'json',
+): Statement | undefined {
+  if (method === 'js-result_delete') return statements.delete(selection.filters, access, selection.limit);
   const scope: WorkerScope = access.kind === 'all' ? access : knownWorkers(access.names, prefixedNames);
   // No worker to read: the service answers [] without asking the database.
   if (scope.kind === 'workers' && scope.names.length === 0) return undefined;
-  return selectSql(selection.filters, scope, selection.limit ?? DEFAULT_QUERY_CAP);
+  const limit = selection.limit ?? DEFAULT_QUERY_CAP;
+  return form === 'json'
+    ? statements.selectJson(selection.filters, scope, limit)
+    : statements.selectRows(selection.filters, scope, limit);
 }

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import type { SqlStatement } from '../src/js-result/js-result.sql';
+import type { Statement } from '../src/js-result/js-result.statements';
 
 interface PlanNode {
   'Node Type': string;
@@ -54,7 +54,7 @@ export function checkPlan(root: PlanNode, sortBound: number): PlanCheck {
  * service sends it. A DELETE runs inside a transaction that is rolled back.
  * The JSON form (for the checks) runs first, so the recorded text is warm.
  */
-export async function explain(url: string, statement: SqlStatement, sortBound: number): Promise<Explained> {
+export async function explain(url: string, statement: Statement, sortBound: number): Promise<Explained> {
   const client = new Client({ connectionString: url, application_name: 'jsr-bench-explain' });
   await client.connect();
   try {

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CUSTOM_PLANS_OPTION } from '../src/database/prepared-statements';
-import type { SqlStatement } from '../src/js-result/js-result.sql';
+import type { Statement } from '../src/js-result/js-result.statements';
 import type { RawRun } from './load';
 
 /** A SQL string literal; standard_conforming_strings is on (checked by the caller), so only quotes double. */
@@ -33,7 +33,7 @@ function literalFor(value: unknown): string {
  * pgbench script. Casts in the text ($1::bigint, $2::text[]) stay, so the
  * types the server sees are the same as with bound parameters.
  */
-export function inlineStatement(statement: SqlStatement): string {
+export function inlineStatement(statement: Statement): string {
   const oneLine = statement.text.replace(/\s+/g, ' ').trim();
   return oneLine.replace(/\$(\d+)/g, (_, n: string) => {
     const index = Number(n) - 1;
@@ -43,7 +43,7 @@ export function inlineStatement(statement: SqlStatement): string {
 }
 
 /** One pgbench transaction per scenario request: a batch becomes its statements in sequence. */
-export function pgbenchScript(statements: SqlStatement[]): string {
+export function pgbenchScript(statements: Statement[]): string {
   return statements.map((s) => `${inlineStatement(s)};\n`).join('');
 }
 

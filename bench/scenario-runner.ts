@@ -1,3 +1,4 @@
+import type { JsResultStatements } from '../src/js-result/js-result.statements';
 import { type CpuUse, startCpuMeter, waitForQuietCpu } from './cpu';
 import { DELETE_WORKER, DELETE_WORKER_INDEX } from './dataset';
 import { type Log, type Refiller, restoreWorker, startRefiller } from './database';
@@ -35,6 +36,8 @@ export interface RunSettings {
   service: HttpTarget;
   bare: HttpTarget;
   tokens: BenchTokens;
+  /** Builds the statement pgbench runs, as the service builds it. */
+  statements: JsResultStatements;
   log: Log;
 }
 
@@ -103,7 +106,7 @@ class Pooled {
 
 function loadOnce(scenario: Scenario, target: TargetName, durationSec: number, settings: RunSettings, measured: boolean): Promise<RawRun> {
   if (target === 'ceiling') {
-    const statement = scenarioStatement(scenario, settings.rows);
+    const statement = scenarioStatement(settings.statements, scenario, settings.rows);
     return runPgbench(
       {
         databaseUrl: settings.databaseUrl,

@@ -1,7 +1,7 @@
 import { parseConditions } from '../src/js-result/conditions/condition.parser';
 import { DEFAULT_QUERY_CAP } from '../src/js-result/conditions/condition.types';
 import { authoriseWorkers } from '../src/js-result/js-result.access';
-import type { SqlStatement } from '../src/js-result/js-result.sql';
+import type { JsResultStatements, Statement } from '../src/js-result/js-result.statements';
 import { type Auth, canAccessWorker } from '../src/token/auth';
 import { readTokenLimits } from '../src/token/token-limit';
 import { ACTION_OF, type CallMethod, statementForCall } from './call-sql';
@@ -90,15 +90,15 @@ export function requestBody(scenario: Scenario, tokens: BenchTokens): string {
 
 /**
  * The SQL the service runs for one call of the scenario, derived through the
- * same parser, access rules and builders; pgbench and EXPLAIN use it.
+ * same parser, access rules and statement builder; pgbench and EXPLAIN use it.
  */
-export function scenarioStatement(scenario: Scenario, rows: number): SqlStatement {
+export function scenarioStatement(statements: JsResultStatements, scenario: Scenario, rows: number): Statement {
   const selection = parseConditions(scenario.conditions);
   const access = authoriseWorkers(selection, authFor(scenario.role), ACTION_OF[scenario.method]);
   // The names the service finds under the token's prefixes: the dataset's workers present at this size.
   const present = ALL_WORKER_NAMES.slice(0, Math.min(rows, ALL_WORKER_NAMES.length));
   const prefixed = access.kind === 'some' ? present.filter((name) => access.prefixes.some((p) => name.startsWith(p))) : [];
-  const statement = statementForCall(scenario.method, selection, access, prefixed);
+  const statement = statementForCall(statements, scenario.method, selection, access, prefixed);
   if (statement === undefined) throw new Error(`${scenario.id}: its token reaches no worker at ${rows} rows`);
   return statement;
 }

@@ -14,6 +14,11 @@ describe(loadConfig.name, () => {
     expect(sut({ DATA_DIR: 'memory://' }).database).toEqual({ kind: 'embedded', dataDir: 'memory://' });
   });
 
+  it('closes idle WebSocket connections after WS_IDLE_TIMEOUT_MS, five minutes by default', () => {
+    expect(sut({}).wsIdleTimeoutMs).toBe(300_000);
+    expect(sut({ WS_IDLE_TIMEOUT_MS: ' 60000 ' }).wsIdleTimeoutMs).toBe(60_000);
+  });
+
   it('treats empty values as unset', () => {
     expect(sut({ PORT: '', DATABASE_URL: '  ' })).toMatchObject({ port: 3000, database: { kind: 'embedded' } });
   });
@@ -26,6 +31,9 @@ describe(loadConfig.name, () => {
     [{ TOKEN_CACHE_TTL_MS: '5000' }, 'TOKEN_CACHE_TTL_MS must not be greater than 2000'],
     [{ WORKER_NAMES_CACHE_TTL_MS: '2001' }, 'WORKER_NAMES_CACHE_TTL_MS must not be greater than 2000'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must start with postgres:// or postgresql://'],
+    [{ WS_IDLE_TIMEOUT_MS: '999' }, 'WS_IDLE_TIMEOUT_MS must not be less than 1000'],
+    [{ WS_IDLE_TIMEOUT_MS: '86400001' }, 'WS_IDLE_TIMEOUT_MS must not be greater than 86400000'],
+    [{ WS_IDLE_TIMEOUT_MS: '5m' }, 'WS_IDLE_TIMEOUT_MS must be an integer number'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of the following values'],
   ])('refuses %j with a message naming the variable', (env, message) => {
     expect(() => sut(env)).toThrow(ConfigError);

@@ -29,7 +29,16 @@ export interface AppConfig {
   jsWorkerPoolSize: number;
   /** Runs allowed to wait for a free thread before js-worker_run refuses (JS_WORKER_MAX_QUEUE, default 1000). */
   jsWorkerMaxQueue: number;
+  /**
+   * A WebSocket connection that sends no frame for this long (and has no call
+   * in flight) is closed (WS_IDLE_TIMEOUT_MS, default 300000). Optional so that
+   * configs built in code need not name it; the gateway applies the default.
+   */
+  wsIdleTimeoutMs?: number;
 }
+
+/** WS_IDLE_TIMEOUT_MS when unset: five minutes. */
+export const DEFAULT_WS_IDLE_TIMEOUT_MS = 300_000;
 
 export class ConfigError extends Error {}
 
@@ -52,6 +61,8 @@ class EnvironmentVariables {
   @IsOptional() @IsIn(LOG_LEVELS) LOG_LEVEL?: string;
   @IsOptional() @IsInt() @Min(1) @Max(256) JS_WORKER_POOL_SIZE?: number;
   @IsOptional() @IsInt() @Min(0) @Max(1_000_000) JS_WORKER_MAX_QUEUE?: number;
+  // At least a second (a shorter idle limit would close connections between ordinary calls), at most a day.
+  @IsOptional() @IsInt() @Min(1_000) @Max(86_400_000) WS_IDLE_TIMEOUT_MS?: number;
 }
 
 const NUMERIC = new Set([
@@ -62,6 +73,7 @@ const NUMERIC = new Set([
   'WORKER_NAMES_CACHE_TTL_MS',
   'JS_WORKER_POOL_SIZE',
   'JS_WORKER_MAX_QUEUE',
+  'WS_IDLE_TIMEOUT_MS',
 ]);
 
 const TEXTUAL = ['HOST', 'DATABASE_URL', 'DATA_DIR', 'LOG_LEVEL'];
@@ -108,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: vars.LOG_LEVEL ?? 'info',
     jsWorkerPoolSize: vars.JS_WORKER_POOL_SIZE ?? availableParallelism(),
     jsWorkerMaxQueue: vars.JS_WORKER_MAX_QUEUE ?? 1000,
+    wsIdleTimeoutMs: vars.WS_IDLE_TIMEOUT_MS ?? DEFAULT_WS_IDLE_TIMEOUT_MS,
   };
 }
 

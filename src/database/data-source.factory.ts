@@ -5,7 +5,7 @@ import { JsResult } from '../js-result/js-result.entity';
 import { JsWorker } from '../js-worker/js-worker.entity';
 import { Token } from '../token/token.entity';
 import { lockDataDir } from './data-dir.lock';
-import { CUSTOM_PLANS_OPTION } from './prepared-statements';
+import { CUSTOM_PLANS_OPTION, namingClient, PreparedStatements } from './prepared-statements';
 import { migrations } from './migrations';
 import { type EmbeddedDatabase, pgliteDriver } from './pglite.pool';
 
@@ -26,8 +26,12 @@ const shared = {
   logging: false,
 } as const;
 
-/** TypeORM options for the configured backend; one code path, two ways to connect. */
-export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions {
+/**
+ * TypeORM options for the configured backend; one code path, two ways to connect.
+ * Texts registered in `statements` run as named statements on a server's
+ * connections; PGlite has no per-connection statements, so it ignores them.
+ */
+export function dataSourceOptions(settings: DatabaseSettings, statements = new PreparedStatements()): DataSourceOptions {
   const target = settings.database;
   if (target.kind === 'embedded') {
     return { ...shared, driver: pgliteDriver(() => openEmbedded(target.dataDir)) } as DataSourceOptions;
@@ -39,6 +43,7 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
     connectTimeoutMS: 5_000,
     applicationName: 'js-result-service',
     extra: {
+      Client: namingClient(statements),
       statement_timeout: settings.statementTimeoutMs,
       options: CUSTOM_PLANS_OPTION,
       keepAlive: true,
@@ -82,7 +87,8 @@ export async function initializeDataSource(options: DataSourceOptions): Promise<
   return dataSource;
 }
 
-export const openDataSource = (settings: DatabaseSettings) => initializeDataSource(dataSourceOptions(settings));
+export const openDataSource = (settings: DatabaseSettings, statements?: PreparedStatements) =>
+  initializeDataSource(dataSourceOptions(settings, statements));
 
 async function migrate(dataSource: DataSource, embedded: boolean): Promise<void> {
   if (embedded) {

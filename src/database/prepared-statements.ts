@@ -1,39 +1,65 @@
-/** A statement as `pg` takes it; with a name it is parsed once per connection and reused. */
-export interface NamedStatement {
-  name?: string;
-  text: string;
-  values: unknown[];
-}
+import { Client } from 'pg';
 
 /**
  * Names for the statements a service runs over and over, so each pooled
  * connection parses them once. Parsing and analysing took about half of the
  * database's time per call in the benchmark's S1 and S3 (bench/README.md).
  *
- * Every distinct text keeps a server-side statement on every connection that
- * ran it, so only the first `capacity` texts get a name; later ones run
- * unnamed, as before. Texts come from a finite set of builders, but the number
- * and order of conditions make it large, and a client must not grow it.
+ * Builders register the texts they make; the pool's client (namingClient)
+ * sends a registered text under its name. Every name keeps a server-side
+ * statement on every connection that ran it, so only the first `capacity`
+ * texts get one and later ones run unnamed: texts come from a finite set of
+ * builders, but the number and order of conditions make it large, and a
+ * client must not grow it.
  *
- * Plans stay custom (the pool sets plan_cache_mode=force_custom_plan), so a
- * named statement is planned for its actual values exactly as before.
+ * One registry per DataSource (names are per connection, and tests open
+ * several databases in one process). Plans stay custom (the pool sets
+ * plan_cache_mode=force_custom_plan), so a named statement is planned for its
+ * actual values exactly as an unnamed one.
  */
 export class PreparedStatements {
   private readonly names = new Map<string, string>();
 
   constructor(
-    private readonly prefix: string,
+    private readonly prefix = 'jsr_',
     private readonly capacity = 200,
   ) {}
 
-  name({ text, values }: { text: string; values: unknown[] }): NamedStatement {
+  /** Gives `text` a name while there is room; its name, or undefined when it runs unnamed. */
+  register(text: string): string | undefined {
     let name = this.names.get(text);
     if (name === undefined && this.names.size < this.capacity) {
       name = `${this.prefix}${this.names.size}`;
       this.names.set(text, name);
     }
-    return name === undefined ? { text, values } : { name, text, values };
+    return name;
   }
+
+  nameOf(text: string): string | undefined {
+    return this.names.get(text);
+  }
+
+  get size(): number {
+    return this.names.size;
+  }
+}
+
+/**
+ * A `pg` Client class for a pool's `Client` option: a query whose text is
+ * registered goes out as a named statement, parsed once per connection.
+ * Everything else (TypeORM's own queries, migrations, unregistered texts)
+ * passes through untouched.
+ */
+export function namingClient(statements: PreparedStatements): typeof Client {
+  return class NamingClient extends Client {
+    // pg's overloads: (text, values?, callback?), (config, callback?), (submittable).
+    override query(...args: any[]): any {
+      const [text, values, callback] = args;
+      const name = typeof text === 'string' ? statements.nameOf(text) : undefined;
+      if (name === undefined) return (super.query as (...forwarded: unknown[]) => unknown)(...args);
+      return typeof values === 'function' ? super.query({ name, text }, values) : super.query({ name, text, values }, callback);
+    }
+  };
 }
 
 /**

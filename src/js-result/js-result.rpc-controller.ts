@@ -1,28 +1,27 @@
-import { Injectable } from '@nestjs/common';
+import { UseGuards } from '@nestjs/common';
+import type { JsonText } from '../common/json-text';
+import { RpcAuth, RpcParams } from '../json-rpc/rpc-args.decorator';
+import { RpcController } from '../json-rpc/rpc-controller.decorator';
 import { RpcMethod } from '../json-rpc/rpc-method.decorator';
-import type { RpcParams } from '../json-rpc/rpc-method.registry';
+import type { Auth } from '../token/auth';
 import { TokenGuard } from '../token/token.guard';
-import type { DeleteOutcome, JsResultRecord } from './js-result.record';
-import { JS_RESULT_PARAM_NAMES, parseJsResultParams } from './js-result.params';
+import type { DeleteOutcome } from './js-result.record';
+import { JS_RESULT_PARAM_NAMES, JsResultParams } from './js-result.params';
 import { JsResultService } from './js-result.service';
 
-/** Maps the `js-result_*` JSON-RPC methods onto the service. */
-@Injectable()
+/** The `js-result_*` JSON-RPC methods, mapped onto the service. */
+@RpcController()
+@UseGuards(TokenGuard)
 export class JsResultRpcController {
-  constructor(
-    private readonly service: JsResultService,
-    private readonly tokenGuard: TokenGuard,
-  ) {}
+  constructor(private readonly service: JsResultService) {}
 
   @RpcMethod('js-result_query', { params: JS_RESULT_PARAM_NAMES })
-  async query(params: RpcParams): Promise<JsResultRecord[]> {
-    const { token, selection } = parseJsResultParams(params);
-    return this.service.query(selection, await this.tokenGuard.authenticate(token));
+  query(@RpcParams() params: JsResultParams, @RpcAuth() auth: Auth): Promise<JsonText> {
+    return this.service.query(params.selection, auth);
   }
 
   @RpcMethod('js-result_delete', { params: JS_RESULT_PARAM_NAMES })
-  async delete(params: RpcParams): Promise<DeleteOutcome> {
-    const { token, selection } = parseJsResultParams(params);
-    return this.service.delete(selection, await this.tokenGuard.authenticate(token));
+  delete(@RpcParams() params: JsResultParams, @RpcAuth() auth: Auth): Promise<DeleteOutcome> {
+    return this.service.delete(params.selection, auth);
   }
 }

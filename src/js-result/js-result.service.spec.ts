@@ -1,26 +1,43 @@
 import type { DataSource } from 'typeorm';
+import { createTestDatabase, type TestDatabase } from '../../test/support/test-database';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
-import { IN_MEMORY, openDataSource } from '../database/data-source.factory';
+import { JsonText } from '../common/json-text';
+import { openDataSource } from '../database/data-source.factory';
+import { PreparedStatements } from '../database/prepared-statements';
 import type { Auth } from '../token/auth';
 import { readTokenLimits } from '../token/token-limit';
 import { parseConditions } from './conditions/condition.parser';
 import { JsResult } from './js-result.entity';
+import type { JsResultRecord } from './js-result.record';
 import { JsResultService } from './js-result.service';
 
 const limited = (raw: unknown): Auth => ({ kind: 'limited', tokenId: 2, limits: readTokenLimits(raw) });
 const SUPER: Auth = { kind: 'super', tokenId: 1 };
 
-/** On a real (in-memory) database: the service's own rules, without HTTP around them. */
+/** Reads answer JSON text assembled by the database; these tests look at the records it stands for. */
+async function records(reply: Promise<JsonText>): Promise<JsResultRecord[]> {
+  const text = await reply;
+  expect(text).toBeInstanceOf(JsonText);
+  return JSON.parse(text.text) as JsResultRecord[];
+}
+
+/** On a real database of the backend under test: the service's own rules, without HTTP around them. */
 describe(JsResultService.name, () => {
+  let database: TestDatabase;
   let dataSource: DataSource;
   let sut: JsResultService;
 
   beforeAll(async () => {
-    dataSource = await openDataSource({ database: { kind: 'embedded', dataDir: IN_MEMORY }, poolSize: 1, statementTimeoutMs: 1_000 });
-    sut = new JsResultService(dataSource, { workerNamesCacheTtlMs: 0 });
+    database = await createTestDatabase();
+    const statements = new PreparedStatements();
+    dataSource = await openDataSource({ database: database.target, poolSize: 2, statementTimeoutMs: 5_000 }, statements);
+    sut = new JsResultService(dataSource, { workerNamesCacheTtlMs: 0 }, statements);
   });
 
-  afterAll(() => dataSource.destroy());
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+  });
 
   beforeEach(async () => {
     await dataSource.query('DELETE FROM js_result');
@@ -41,8 +58,15 @@ describe(JsResultService.name, () => {
 
   it('narrows an unnamed query to exact names and prefixes the token reaches', async () => {
     const auth = limited([{ scopes: [{ js_worker: 'alpha*' }], permissions: [{ js_result: { read: 'alphab*' } }, { js_result: { read: 'alpha' } }] }]);
-    const rows = await sut.query(parseConditions([]), auth);
+    const rows = await records(sut.query(parseConditions([]), auth));
     expect(rows.map((r) => r.js_worker_name)).toEqual(['alphabet', 'alpha', 'alpha']);
+  });
+
+  it('answers a read that reaches no worker with an empty JSON array', async () => {
+    const noSuchWorkers = limited([{ scopes: ['global'], permissions: [{ js_result: { read: 'gamma*' } }] }]);
+    const nothing = limited([{ scopes: ['global'], permissions: [] }]);
+    expect((await sut.query(parseConditions([]), noSuchWorkers)).text).toBe('[]');
+    expect((await sut.query(parseConditions([]), nothing)).text).toBe('[]');
   });
 
   it('answers a token that reaches nothing without deleting anything', async () => {
@@ -57,7 +81,7 @@ describe(JsResultService.name, () => {
       deleted: 1,
       condition_count: 2,
     });
-    const left = await sut.query(parseConditions([{ js_worker_name: 'alpha' }]), SUPER);
+    const left = await records(sut.query(parseConditions([{ js_worker_name: 'alpha' }]), SUPER));
     expect(left.map((r) => r.start_time)).toEqual([1000]);
   });
 });

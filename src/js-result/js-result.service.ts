@@ -1,15 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { JsonText } from '../common/json-text';
 import { Semaphore } from '../common/semaphore';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { withDatabase } from '../database/database.errors';
-import { type NamedStatement, PreparedStatements } from '../database/prepared-statements';
+import { PreparedStatements } from '../database/prepared-statements';
 import type { Auth, WorkerAccess } from '../token/auth';
 import { DEFAULT_QUERY_CAP, type Selection } from './conditions/condition.types';
 import { authoriseWorkers, grantsNothing } from './js-result.access';
-import { type DeleteOutcome, type JsResultRecord, toRecord } from './js-result.record';
-import { deleteSql, type KnownWorkers, knownWorkers, selectSql, workerNamesSql } from './js-result.sql';
+import type { DeleteOutcome } from './js-result.record';
+import { JsResultStatements, type KnownWorkers, knownWorkers, type Statement } from './js-result.statements';
 import { WorkerNamesCache } from './worker-names.cache';
 
 /**
@@ -20,29 +21,35 @@ import { WorkerNamesCache } from './worker-names.cache';
  */
 const LARGE_READ_SLOTS = 2;
 
+const NO_RECORDS = new JsonText('[]');
+
 @Injectable()
 export class JsResultService {
   private readonly largeReads = new Semaphore(LARGE_READ_SLOTS);
-  private readonly statements = new PreparedStatements('js_result_');
+  private readonly statements: JsResultStatements;
   private readonly workerNames: WorkerNamesCache;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'workerNamesCacheTtlMs'>,
+    @Inject(PreparedStatements) preparedStatements: PreparedStatements,
   ) {
+    this.statements = new JsResultStatements(dataSource, preparedStatements);
     this.workerNames = new WorkerNamesCache((prefixes) => this.findWorkerNames(prefixes), config.workerNamesCacheTtlMs);
   }
 
-  /** The newest records matching every condition that the caller may read. */
-  async query(selection: Selection, auth: Auth): Promise<JsResultRecord[]> {
+  /**
+   * The newest records matching every condition that the caller may read, as
+   * the JSON array text PostgreSQL assembled: it goes into the reply as it is.
+   */
+  async query(selection: Selection, auth: Auth): Promise<JsonText> {
     const access = authoriseWorkers(selection, auth, 'read');
-    if (grantsNothing(access)) return [];
+    if (grantsNothing(access)) return NO_RECORDS;
     const scope = access.kind === 'all' ? access : await this.knownWorkers(access);
-    if (scope.kind === 'workers' && scope.names.length === 0) return [];
+    if (scope.kind === 'workers' && scope.names.length === 0) return NO_RECORDS;
     const limit = selection.limit ?? DEFAULT_QUERY_CAP;
-    const { text, values } = selectSql(selection.filters, scope, limit);
-    const statement = this.statements.name({ text, values });
-    const read = async () => (await withDatabase(() => this.pool.query<StoredRow>(statement))).rows.map(toRecord);
+    const statement = this.statements.selectJson(selection.filters, scope, limit);
+    const read = async () => new JsonText((await this.run<{ json: string }[]>(statement))[0].json);
     return limit > DEFAULT_QUERY_CAP ? this.largeReads.run(read) : read();
   }
 
@@ -55,9 +62,9 @@ export class JsResultService {
       condition_count: selection.conditionCount,
     });
     if (grantsNothing(access)) return outcome(0);
-    const { text, values } = deleteSql(selection.filters, access, selection.limit);
-    const { rowCount } = await withDatabase(() => this.pool.query(this.statements.name({ text, values })));
-    return outcome(rowCount ?? 0);
+    // TypeORM answers a DELETE with [rows, affected].
+    const [, deleted] = await this.run<[unknown[], number]>(this.statements.delete(selection.filters, access, selection.limit));
+    return outcome(deleted ?? 0);
   }
 
   /**
@@ -72,25 +79,12 @@ export class JsResultService {
   }
 
   private async findWorkerNames(prefixes: readonly string[]): Promise<string[]> {
-    const { rows } = await withDatabase(() => this.pool.query<{ name: string }>(this.statements.name(workerNamesSql(prefixes))));
+    const rows = await this.run<{ name: string }[]>(this.statements.workerNames(prefixes));
     return rows.map((row) => row.name);
   }
 
-  /**
-   * The driver's own pool (pg's Pool, or the embedded PGlite pool, which has
-   * the same query()). These are single statements, so they skip TypeORM's
-   * query runner: a runner per call cost about 55 µs of CPU per request, an
-   * eighth of the service's time in the benchmark's S1 (bench/README.md).
-   */
-  private get pool(): SqlPool {
-    // `master` is the postgres driver's pool; typed structurally to avoid importing TypeORM internals.
-    return (this.dataSource.driver as unknown as { master: SqlPool }).master;
+  /** One statement through TypeORM's public API; the pool names the registered texts. */
+  private run<T>({ text, values }: Statement): Promise<T> {
+    return withDatabase(() => this.dataSource.query<T>(text, values));
   }
 }
-
-type StoredRow = Parameters<typeof toRecord>[0];
-
-interface SqlPool {
-  query<Row = unknown>(statement: NamedStatement): Promise<{ rows: Row[]; rowCount: number | null }>;
-}
-

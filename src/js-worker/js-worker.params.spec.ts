@@ -1,18 +1,46 @@
+import type { ClassConstructor } from 'class-transformer';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
+import type { NamedParams } from '../json-rpc/rpc-call';
+import { validateParams } from '../json-rpc/rpc-params.validator';
 import {
-  parseCreateParams,
-  parseNamedParams,
-  parseRunConsoleParams,
-  parseRunParams,
-  parseUpdateParams,
+  CreateWorkerParamsDto,
+  ListWorkersParamsDto,
+  NamedWorkerParamsDto,
+  RunConsoleParamsDto,
+  RunWorkerParamsDto,
+  UpdateWorkerParamsDto,
 } from './js-worker.params';
 
 function invalid(message: string): DomainError {
   return new DomainError(DomainErrorCode.InvalidParams, message);
 }
 
-describe(parseCreateParams.name, () => {
-  const sut = parseCreateParams;
+/** The params as RpcParamsGuard hands them to the handler. */
+function validatorOf<T extends object>(dtoClass: ClassConstructor<T>): (params: NamedParams) => T {
+  return (params) => validateParams(dtoClass, params);
+}
+
+/** A param, a malformed value for it, and what the caller is told. */
+type BadParam = [wireName: string, value: unknown, message: string];
+
+/**
+ * Sends every bad param at once, then mends them one at a time: each time,
+ * the first one left in the contract's order must be the one reported.
+ */
+function expectCheckedInOrder(sut: (params: NamedParams) => object, valid: NamedParams, badParams: BadParam[]): void {
+  const params: NamedParams = { ...valid, ...Object.fromEntries(badParams.map(([name, value]) => [name, value])) };
+  for (const [name, , message] of badParams) {
+    expect(() => sut(params)).toThrow(invalid(message));
+    expect(() => sut(params)).toThrow(expect.objectContaining({ code: DomainErrorCode.InvalidParams }));
+    params[name] = valid[name];
+  }
+  expect(() => sut(params)).not.toThrow();
+}
+
+const BAD_TOKEN: BadParam = ['token', 5, 'token: expected a string "key:secret" or "username|password", got 5'];
+
+describe(CreateWorkerParamsDto.name, () => {
+  const sut = validatorOf(CreateWorkerParamsDto);
   const base = { token: 'k:s', name: 'w', js_script_base64: 'ZQ==' };
 
   it('fills the optional fields with their defaults', () => {
@@ -51,10 +79,34 @@ describe(parseCreateParams.name, () => {
       invalid('token: expected a string "key:secret" or "username|password", got 5'),
     );
   });
+
+  it('checks the params in the order of the contract, the token last', () => {
+    expectCheckedInOrder(sut, base, [
+      ['name', 5, 'name: expected a worker name (a string), got 5'],
+      ['description', 5, 'description: expected a string or null, got 5'],
+      ['js_script_base64', 5, 'js_script_base64: expected the script as a base64 string, got 5'],
+      ['env', 5, 'env: expected a JSON object such as {"API_URL": "..."}, got 5'],
+      ['max_run_time', 0.5, 'max_run_time: expected an integer (milliseconds) or null for the default, got 0.5'],
+      ['max_stack_size', '1', 'max_stack_size: expected an integer (bytes) or null for the default, got "1"'],
+      ['max_heap_size', true, 'max_heap_size: expected an integer (bytes) or null for the default, got true'],
+      BAD_TOKEN,
+    ]);
+  });
+
+  it('treats a null description and env as absent, and ignores unknown params', () => {
+    expect(sut({ ...base, description: null, env: null, limits: { max_run_time: 1 }, extra: 1 })).toEqual({
+      token: 'k:s',
+      name: 'w',
+      description: null,
+      scriptBase64: 'ZQ==',
+      env: {},
+      limits: { maxRunTime: undefined, maxStackSize: undefined, maxHeapSize: undefined },
+    });
+  });
 });
 
-describe(parseUpdateParams.name, () => {
-  const sut = parseUpdateParams;
+describe(UpdateWorkerParamsDto.name, () => {
+  const sut = validatorOf(UpdateWorkerParamsDto);
 
   it('keeps only the fields given; null clears the description and the env', () => {
     expect(sut({ token: 't', name: 'w', max_heap_size: null })).toEqual({
@@ -70,10 +122,43 @@ describe(parseUpdateParams.name, () => {
       invalid('expected at least one field to change: description, js_script_base64, env, max_run_time, max_stack_size, max_heap_size'),
     );
   });
+
+  it('checks the name, then that something changes, then the fields, the token last', () => {
+    expect(() => sut({ token: 5, name: 5 })).toThrow(invalid('name: expected a worker name (a string), got 5'));
+    expect(() => sut({ token: 5, name: 'w' })).toThrow(
+      invalid('expected at least one field to change: description, js_script_base64, env, max_run_time, max_stack_size, max_heap_size'),
+    );
+    expectCheckedInOrder(sut, { token: 't', name: 'w', description: 'd' }, [
+      ['js_script_base64', null, 'js_script_base64: expected the script as a base64 string, got null'],
+      ['max_run_time', 0.5, 'max_run_time: expected an integer (milliseconds) or null for the default, got 0.5'],
+      ['max_stack_size', '1', 'max_stack_size: expected an integer (bytes) or null for the default, got "1"'],
+      ['max_heap_size', true, 'max_heap_size: expected an integer (bytes) or null for the default, got true'],
+      ['description', 5, 'description: expected a string or null, got 5'],
+      ['env', [1], 'env: expected a JSON object such as {"API_URL": "..."}, got [1]'],
+      BAD_TOKEN,
+    ]);
+  });
+
+  it('counts a malformed field as a change, so that its own error is reported', () => {
+    expect(() => sut({ token: 't', name: 'w', env: 'A=1' })).toThrow(
+      invalid('env: expected a JSON object such as {"API_URL": "..."}, got "A=1"'),
+    );
+  });
+
+  it('keeps each given field', () => {
+    expect(sut({ token: 't', name: 'w', js_script_base64: 'ZQ==', description: 'd', env: { A: 1 }, max_run_time: 2n ** 40n })).toEqual({
+      token: 't',
+      name: 'w',
+      scriptBase64: 'ZQ==',
+      description: 'd',
+      env: { A: 1 },
+      limits: { maxRunTime: 2n ** 40n, maxStackSize: undefined, maxHeapSize: undefined },
+    });
+  });
 });
 
-describe(parseRunParams.name, () => {
-  const sut = parseRunParams;
+describe(RunWorkerParamsDto.name, () => {
+  const sut = validatorOf(RunWorkerParamsDto);
 
   it('defaults run_type to call and passes params through untouched', () => {
     expect(sut({ token: 't', js_script_name: 'w' })).toEqual({ token: 't', name: 'w', runType: 'call', params: undefined });
@@ -93,17 +178,49 @@ describe(parseRunParams.name, () => {
   ])('refuses %s', (_label, override, message) => {
     expect(() => sut({ token: 't', js_script_name: 'w', ...override })).toThrow(invalid(message));
   });
-});
 
-describe(parseNamedParams.name, () => {
-  it('needs a name and a token', () => {
-    expect(parseNamedParams({ token: 't', name: 'w' })).toEqual({ token: 't', name: 'w' });
-    expect(() => parseNamedParams({ token: 't' })).toThrow(invalid('name: expected a worker name (a string), got nothing'));
+  it('checks the params in the order of the contract, the token last', () => {
+    expectCheckedInOrder(sut, { token: 't', js_script_name: 'w' }, [
+      ['js_script_name', 5, 'js_script_name: expected a worker name (a string), got 5'],
+      ['run_type', 'route', 'run_type: expected "call" or "cron", got "route"'],
+      ['env', 1, 'env: expected a JSON object such as {"API_URL": "..."}, got 1'],
+      BAD_TOKEN,
+    ]);
+  });
+
+  it('treats a null run_type as call and a null env as none; params stay exactly as sent', () => {
+    const params = { big: 2n ** 63n - 1n, list: [null] };
+    const parsed = sut({ token: 't', js_script_name: 'w', run_type: null, env: null, params });
+    expect(parsed).toEqual({ token: 't', name: 'w', runType: 'call', params });
+    expect(parsed.params).toBe(params);
+    expect(parsed.env).toBeUndefined();
   });
 });
 
-describe(parseRunConsoleParams.name, () => {
-  const sut = parseRunConsoleParams;
+describe(NamedWorkerParamsDto.name, () => {
+  const sut = validatorOf(NamedWorkerParamsDto);
+
+  it('needs a name and a token', () => {
+    expect(sut({ token: 't', name: 'w' })).toEqual({ token: 't', name: 'w' });
+    expect(() => sut({ token: 't' })).toThrow(invalid('name: expected a worker name (a string), got nothing'));
+  });
+
+  it('checks the name before the token', () => {
+    expectCheckedInOrder(sut, { token: 't', name: 'w' }, [['name', 5, 'name: expected a worker name (a string), got 5'], BAD_TOKEN]);
+  });
+});
+
+describe(ListWorkersParamsDto.name, () => {
+  const sut = validatorOf(ListWorkersParamsDto);
+
+  it('needs a token', () => {
+    expect(sut({ token: 't' })).toEqual({ token: 't' });
+    expect(() => sut({})).toThrow(invalid('token: expected a string "key:secret" or "username|password", got nothing'));
+  });
+});
+
+describe(RunConsoleParamsDto.name, () => {
+  const sut = validatorOf(RunConsoleParamsDto);
 
   it('takes a 64-bit id', () => {
     expect(sut({ token: 't', id: 7 })).toEqual({ token: 't', id: 7 });
@@ -112,5 +229,14 @@ describe(parseRunConsoleParams.name, () => {
 
   it.each([['a string', '7'], ['a fraction', 1.5], ['a number past 64 bits', 2n ** 63n], ['nothing', undefined]])('refuses %s', (_label, id) => {
     expect(() => sut({ token: 't', id })).toThrow(DomainError);
+  });
+
+  it('names the id and what it got, before the token', () => {
+    expect(sut({ token: 't', id: -(2n ** 63n) })).toEqual({ token: 't', id: -(2n ** 63n) });
+    expectCheckedInOrder(sut, { token: 't', id: 7 }, [
+      ['id', 1.5, 'id: expected the js_result id (a 64-bit signed integer), got 1.5'],
+      BAD_TOKEN,
+    ]);
+    expect(() => sut({ token: 't', id: '7' })).toThrow(invalid('id: expected the js_result id (a 64-bit signed integer), got "7"'));
   });
 });

@@ -1,13 +1,23 @@
+import { applyDecorators } from '@nestjs/common';
+import { Expose, plainToInstance, Transform } from 'class-transformer';
+import { IsString, ValidateBy, ValidateIf, ValidateNested, type ValidationArguments } from 'class-validator';
 import { describeJson } from '../common/describe-json';
 import { invalidParams } from '../common/domain.error';
-import type { RpcParams } from '../json-rpc/rpc-method.registry';
+import type { NamedParams } from '../json-rpc/rpc-call';
+import { TokenParam } from '../token/token.param';
+import { Param, ParsedBy } from '../json-rpc/rpc-params.validator';
+import type { WithToken } from '../token/token.guard';
 
 /**
- * Params of the `js-worker_*` methods, parsed once into typed values. Only the
- * form is checked here (-32602, before the token is looked at); what a
- * well-formed value may be (name rules, base64, limit bounds, the script
- * itself) is the service's business (108), after the caller is known, so that
- * nobody without permission can make the server evaluate a script.
+ * Params of the `js-worker_*` methods, one DTO per method. Only the form is
+ * checked here (-32602, before the token is looked at); what a well-formed
+ * value may be (name rules, base64, limit bounds, the script itself) is the
+ * service's business (108), after the caller is known, so that nobody without
+ * permission can make the server evaluate a script.
+ *
+ * The first failing property in declaration order is the one reported, so
+ * each DTO declares its properties in the order the contract checks them,
+ * `token` last.
  */
 
 export type RunType = 'call' | 'cron';
@@ -19,45 +29,6 @@ export interface LimitParams {
   maxRunTime: LimitParam;
   maxStackSize: LimitParam;
   maxHeapSize: LimitParam;
-}
-
-export interface CreateWorkerParams {
-  token: string;
-  name: string;
-  description: string | null;
-  scriptBase64: string;
-  env: Record<string, unknown>;
-  limits: LimitParams;
-}
-
-/** Absent fields are left as they are. */
-export interface UpdateWorkerParams {
-  token: string;
-  name: string;
-  description?: string | null;
-  scriptBase64?: string;
-  env?: Record<string, unknown>;
-  limits: LimitParams;
-}
-
-export interface NamedWorkerParams {
-  token: string;
-  name: string;
-}
-
-export interface RunWorkerParams {
-  token: string;
-  name: string;
-  runType: RunType;
-  /** `undefined` when the call gave none: the handler then sees `undefined` and its default parameter applies. */
-  params: unknown;
-  /** Merged over the worker's stored env for this run only. */
-  env?: Record<string, unknown>;
-}
-
-export interface RunConsoleParams {
-  token: string;
-  id: number | bigint;
 }
 
 export const CREATE_PARAM_NAMES = [
@@ -81,108 +52,197 @@ const RUN_TYPES: readonly RunType[] = ['call', 'cron'];
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
+const NAME_FORM = 'a worker name (a string)';
+const BASE64_FORM = 'the script as a base64 string';
+
+/** `<param>: expected <form>, got <value>`, the shape of every form error. */
+const expected = (param: string, form: string) => ({ value }: ValidationArguments) =>
+  `${param}: expected ${form}, got ${describeJson(value)}`;
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function token(params: RpcParams): string {
-  const value = params.token;
-  if (typeof value !== 'string') {
-    throw invalidParams(`token: expected a string "key:secret" or "username|password", got ${describeJson(value)}`);
-  }
-  return value;
+// ---------------------------------------------------------------------------
+// Parsers for @ParsedBy: the params whose value is not used as sent.
+
+/** `undefined` for absent or null, so each method decides what no env means. */
+function parseEnv(raw: unknown): Record<string, unknown> | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isRecord(raw)) throw invalidParams(`env: expected a JSON object such as {"API_URL": "..."}, got ${describeJson(raw)}`);
+  return raw;
 }
 
-function requiredString(params: RpcParams, key: string, what: string): string {
-  const value = params[key];
-  if (typeof value !== 'string') throw invalidParams(`${key}: expected ${what}, got ${describeJson(value)}`);
-  return value;
+/** A new worker without env gets an empty one: env is stored NOT NULL. */
+const parseEnvOrEmpty = (raw: unknown) => parseEnv(raw) ?? {};
+
+/** On update, absent leaves the env as it is and null clears it (it is stored NOT NULL). */
+const parseEnvChange = (raw: unknown) => (raw === undefined ? undefined : (parseEnv(raw) ?? {}));
+
+function parseDescription(raw: unknown): string | null | undefined {
+  if (raw === undefined || raw === null || typeof raw === 'string') return raw;
+  throw invalidParams(`description: expected a string or null, got ${describeJson(raw)}`);
 }
 
-function description(params: RpcParams): string | null | undefined {
-  const value = params.description;
-  if (value === undefined || value === null || typeof value === 'string') return value;
-  throw invalidParams(`description: expected a string or null, got ${describeJson(value)}`);
+const parseDescriptionOrNull = (raw: unknown) => parseDescription(raw) ?? null;
+
+/** Absent or null means `call` (the handler `onCall`). */
+function parseRunType(raw: unknown): RunType {
+  const runType = raw ?? 'call';
+  if (!RUN_TYPES.includes(runType as RunType)) throw invalidParams(`run_type: expected "call" or "cron", got ${describeJson(runType)}`);
+  return runType as RunType;
 }
 
-function envObject(params: RpcParams, key: string): Record<string, unknown> | undefined {
-  const value = params[key];
-  if (value === undefined || value === null) return undefined;
-  if (!isRecord(value)) throw invalidParams(`${key}: expected a JSON object such as {"API_URL": "..."}, got ${describeJson(value)}`);
-  return value;
+/** Bounds are the service's (108); here only "an integer or null". 64-bit integers arrive as BigInt. */
+const parseLimit = (param: string, unit: string) => (raw: unknown): LimitParam => {
+  if (raw === undefined || raw === null || typeof raw === 'bigint') return raw;
+  if (typeof raw === 'number' && Number.isInteger(raw)) return raw;
+  throw invalidParams(`${param}: expected an integer (${unit}) or null for the default, got ${describeJson(raw)}`);
+};
+
+// ---------------------------------------------------------------------------
+// Decorators shared by the DTOs.
+
+const WorkerName = (wireName: string) => applyDecorators(Param(wireName), IsString({ message: expected(wireName, NAME_FORM) }));
+
+const Limit = (wireName: string, unit: string) => ParsedBy(parseLimit(wireName, unit), wireName);
+
+/** The three limits, which the service takes together; checked in this order. */
+class LimitParamsDto implements LimitParams {
+  @Limit('max_run_time', 'milliseconds')
+  maxRunTime: LimitParam;
+
+  @Limit('max_stack_size', 'bytes')
+  maxStackSize: LimitParam;
+
+  @Limit('max_heap_size', 'bytes')
+  maxHeapSize: LimitParam;
 }
 
-function limit(params: RpcParams, key: string, unit: string): LimitParam {
-  const value = params[key];
-  if (value === undefined || value === null || typeof value === 'bigint') return value;
-  if (typeof value === 'number' && Number.isInteger(value)) return value;
-  throw invalidParams(`${key}: expected an integer (${unit}) or null for the default, got ${describeJson(value)}`);
+/**
+ * `limits`: the limit params gathered into one LimitParamsDto. They are flat
+ * on the wire, so the group is built from all the call's params (neither
+ * @Param nor @ParsedBy can: they see one param each) and validated in place,
+ * so its first failure is reported at this property's turn.
+ */
+const LimitGroup = () =>
+  applyDecorators(
+    Expose(),
+    Transform(({ obj }) => plainToInstance(LimitParamsDto, obj as NamedParams, { excludeExtraneousValues: true })),
+    ValidateNested(),
+  );
+
+/**
+ * An update must change something. Given-ness is read on the DTO: every
+ * updatable property is `undefined` exactly when its param was absent
+ * (malformed values are kept for their own check to report).
+ */
+const SomethingToChange = () =>
+  ValidateBy(
+    {
+      name: 'somethingToChange',
+      validator: { validate: (_value: unknown, args?: ValidationArguments) => changesSomething(args?.object as UpdateWorkerParamsDto) },
+    },
+    { message: `expected at least one field to change: ${UPDATABLE_FIELDS.join(', ')}` },
+  );
+
+function changesSomething({ scriptBase64, limits, description, env }: UpdateWorkerParamsDto): boolean {
+  return [scriptBase64, limits.maxRunTime, limits.maxStackSize, limits.maxHeapSize, description, env].some((value) => value !== undefined);
 }
 
-function limits(params: RpcParams): LimitParams {
-  return {
-    maxRunTime: limit(params, 'max_run_time', 'milliseconds'),
-    maxStackSize: limit(params, 'max_stack_size', 'bytes'),
-    maxHeapSize: limit(params, 'max_heap_size', 'bytes'),
-  };
+function isInt64(value: unknown): value is number | bigint {
+  return (typeof value === 'number' && Number.isSafeInteger(value)) || (typeof value === 'bigint' && value >= INT64_MIN && value <= INT64_MAX);
 }
 
-const NAME_FORM = 'a worker name (a string)';
-const BASE64_FORM = 'the script as a base64 string';
+const Int64 = (message: (args: ValidationArguments) => string) => ValidateBy({ name: 'isInt64', validator: { validate: isInt64 } }, { message });
 
-export function parseCreateParams(params: RpcParams): CreateWorkerParams {
-  const parsed = {
-    name: requiredString(params, 'name', NAME_FORM),
-    description: description(params) ?? null,
-    scriptBase64: requiredString(params, 'js_script_base64', BASE64_FORM),
-    env: envObject(params, 'env') ?? {},
-    limits: limits(params),
-  };
-  return { token: token(params), ...parsed };
+// ---------------------------------------------------------------------------
+// One DTO per method.
+
+export class CreateWorkerParamsDto implements WithToken {
+  @WorkerName('name')
+  name: string;
+
+  @ParsedBy(parseDescriptionOrNull)
+  description: string | null;
+
+  @Param('js_script_base64')
+  @IsString({ message: expected('js_script_base64', BASE64_FORM) })
+  scriptBase64: string;
+
+  @ParsedBy(parseEnvOrEmpty)
+  env: Record<string, unknown>;
+
+  @LimitGroup()
+  limits: LimitParams;
+
+  @TokenParam()
+  token: string;
 }
 
-export function parseUpdateParams(params: RpcParams): UpdateWorkerParams {
-  const name = requiredString(params, 'name', NAME_FORM);
-  if (!UPDATABLE_FIELDS.some((field) => params[field] !== undefined)) {
-    throw invalidParams(`expected at least one field to change: ${UPDATABLE_FIELDS.join(', ')}`);
-  }
-  const scriptBase64 = params.js_script_base64 === undefined ? undefined : requiredString(params, 'js_script_base64', BASE64_FORM);
-  const parsed: Omit<UpdateWorkerParams, 'token'> = { name, scriptBase64, limits: limits(params) };
-  const newDescription = description(params);
-  if (newDescription !== undefined) parsed.description = newDescription;
-  if (params.env !== undefined) {
-    // null clears the env, as it is stored NOT NULL.
-    parsed.env = envObject(params, 'env') ?? {};
-  }
-  if (parsed.scriptBase64 === undefined) delete parsed.scriptBase64;
-  return { token: token(params), ...parsed };
+/** Absent fields are left as they are. Unlike create, the limits are checked before description and env. */
+export class UpdateWorkerParamsDto implements WithToken {
+  // Decorators apply bottom-up, so the name's form is checked first, then whether the call changes anything.
+  @SomethingToChange()
+  @WorkerName('name')
+  name: string;
+
+  @Param('js_script_base64')
+  @ValidateIf((_dto: object, value: unknown) => value !== undefined)
+  @IsString({ message: expected('js_script_base64', BASE64_FORM) })
+  scriptBase64?: string;
+
+  @LimitGroup()
+  limits: LimitParams;
+
+  @ParsedBy(parseDescription)
+  description?: string | null;
+
+  @ParsedBy(parseEnvChange)
+  env?: Record<string, unknown>;
+
+  @TokenParam()
+  token: string;
 }
 
-export function parseNamedParams(params: RpcParams): NamedWorkerParams {
-  const name = requiredString(params, 'name', NAME_FORM);
-  return { token: token(params), name };
+/** `js-worker_read` and `js-worker_delete`. */
+export class NamedWorkerParamsDto implements WithToken {
+  @WorkerName('name')
+  name: string;
+
+  @TokenParam()
+  token: string;
 }
 
-export function parseListParams(params: RpcParams): { token: string } {
-  return { token: token(params) };
+export class ListWorkersParamsDto implements WithToken {
+  @TokenParam()
+  token: string;
 }
 
-export function parseRunParams(params: RpcParams): RunWorkerParams {
-  const name = requiredString(params, 'js_script_name', NAME_FORM);
-  const runType = params.run_type ?? 'call';
-  if (!RUN_TYPES.includes(runType as RunType)) {
-    throw invalidParams(`run_type: expected "call" or "cron", got ${describeJson(runType)}`);
-  }
-  const env = envObject(params, 'env');
-  const parsed: Omit<RunWorkerParams, 'token'> = { name, runType: runType as RunType, params: params.params };
-  if (env !== undefined) parsed.env = env;
-  return { token: token(params), ...parsed };
+export class RunWorkerParamsDto implements WithToken {
+  @WorkerName('js_script_name')
+  name: string;
+
+  @ParsedBy(parseRunType, 'run_type')
+  runType: RunType;
+
+  /** Passed through as sent; `undefined` when the call gave none, so the handler's default parameter applies. */
+  @Param()
+  params: unknown;
+
+  /** Merged over the worker's stored env for this run only. */
+  @ParsedBy(parseEnv)
+  env?: Record<string, unknown>;
+
+  @TokenParam()
+  token: string;
 }
 
-export function parseRunConsoleParams(params: RpcParams): RunConsoleParams {
-  const id = params.id;
-  const inRange =
-    (typeof id === 'number' && Number.isSafeInteger(id)) || (typeof id === 'bigint' && id >= INT64_MIN && id <= INT64_MAX);
-  if (!inRange) throw invalidParams(`id: expected the js_result id (a 64-bit signed integer), got ${describeJson(id)}`);
-  return { token: token(params), id: id as number | bigint };
+export class RunConsoleParamsDto implements WithToken {
+  @Param()
+  @Int64(expected('id', 'the js_result id (a 64-bit signed integer)'))
+  id: number | bigint;
+
+  @TokenParam()
+  token: string;
 }

@@ -1,71 +1,65 @@
-import { Injectable } from '@nestjs/common';
+import { UseGuards } from '@nestjs/common';
+import { RpcAuth, RpcParams } from '../json-rpc/rpc-args.decorator';
+import { RpcController } from '../json-rpc/rpc-controller.decorator';
 import { RpcMethod } from '../json-rpc/rpc-method.decorator';
-import type { RpcParams } from '../json-rpc/rpc-method.registry';
+import type { Auth } from '../token/auth';
 import { TokenGuard } from '../token/token.guard';
 import {
   CREATE_PARAM_NAMES,
+  CreateWorkerParamsDto,
   LIST_PARAM_NAMES,
+  ListWorkersParamsDto,
   NAMED_PARAM_NAMES,
-  parseCreateParams,
-  parseListParams,
-  parseNamedParams,
-  parseRunConsoleParams,
-  parseRunParams,
-  parseUpdateParams,
+  NamedWorkerParamsDto,
   RUN_CONSOLE_PARAM_NAMES,
   RUN_PARAM_NAMES,
+  RunConsoleParamsDto,
+  RunWorkerParamsDto,
   UPDATE_PARAM_NAMES,
+  UpdateWorkerParamsDto,
 } from './js-worker.params';
 import type { JsWorkerRecord, RunConsoleRecord } from './js-worker.record';
 import { JsWorkerService } from './js-worker.service';
 
-/** Maps the `js-worker_*` JSON-RPC methods onto the service: params, then the token, then the service. */
-@Injectable()
+/** The `js-worker_*` JSON-RPC methods, mapped onto the service. */
+@RpcController()
+@UseGuards(TokenGuard)
 export class JsWorkerRpcController {
-  constructor(
-    private readonly service: JsWorkerService,
-    private readonly tokenGuard: TokenGuard,
-  ) {}
+  constructor(private readonly service: JsWorkerService) {}
 
   @RpcMethod('js-worker_create', { params: CREATE_PARAM_NAMES })
-  async create(params: RpcParams): Promise<{ id: number }> {
-    const input = parseCreateParams(params);
-    return this.service.create(input, await this.tokenGuard.authenticate(input.token));
+  create(@RpcParams() params: CreateWorkerParamsDto, @RpcAuth() auth: Auth): Promise<{ id: number }> {
+    return this.service.create(params, auth);
   }
 
   @RpcMethod('js-worker_read', { params: NAMED_PARAM_NAMES })
-  async read(params: RpcParams): Promise<JsWorkerRecord> {
-    const { token, name } = parseNamedParams(params);
-    return this.service.read(name, await this.tokenGuard.authenticate(token));
+  read(@RpcParams() params: NamedWorkerParamsDto, @RpcAuth() auth: Auth): Promise<JsWorkerRecord> {
+    return this.service.read(params.name, auth);
   }
 
   @RpcMethod('js-worker_update', { params: UPDATE_PARAM_NAMES })
-  async update(params: RpcParams): Promise<JsWorkerRecord> {
-    const input = parseUpdateParams(params);
-    return this.service.update(input, await this.tokenGuard.authenticate(input.token));
+  update(@RpcParams() params: UpdateWorkerParamsDto, @RpcAuth() auth: Auth): Promise<JsWorkerRecord> {
+    return this.service.update(params, auth);
   }
 
   @RpcMethod('js-worker_delete', { params: NAMED_PARAM_NAMES })
-  async delete(params: RpcParams): Promise<{ success: true }> {
-    const { token, name } = parseNamedParams(params);
-    return this.service.delete(name, await this.tokenGuard.authenticate(token));
+  delete(@RpcParams() params: NamedWorkerParamsDto, @RpcAuth() auth: Auth): Promise<{ success: true }> {
+    return this.service.delete(params.name, auth);
   }
 
+  /** The DTO is declared although unused: it is what gets the token checked and handed to the token guard. */
   @RpcMethod('js-worker_list_all_js_worker', { params: LIST_PARAM_NAMES })
-  async listAll(params: RpcParams): Promise<string[]> {
-    const { token } = parseListParams(params);
-    return this.service.listAll(await this.tokenGuard.authenticate(token));
+  listAll(@RpcParams() _params: ListWorkersParamsDto, @RpcAuth() auth: Auth): Promise<string[]> {
+    return this.service.listAll(auth);
   }
 
   @RpcMethod('js-worker_run', { params: RUN_PARAM_NAMES })
-  async run(params: RpcParams): Promise<{ id: number }> {
-    const input = parseRunParams(params);
-    return this.service.run(input, await this.tokenGuard.authenticate(input.token));
+  run(@RpcParams() params: RunWorkerParamsDto, @RpcAuth() auth: Auth): Promise<{ id: number }> {
+    return this.service.run(params, auth);
   }
 
   @RpcMethod('js-worker_run_console', { params: RUN_CONSOLE_PARAM_NAMES })
-  async runConsole(params: RpcParams): Promise<RunConsoleRecord> {
-    const input = parseRunConsoleParams(params);
-    return this.service.runConsole(input, await this.tokenGuard.authenticate(input.token));
+  runConsole(@RpcParams() params: RunConsoleParamsDto, @RpcAuth() auth: Auth): Promise<RunConsoleRecord> {
+    return this.service.runConsole(params, auth);
   }
 }

@@ -8,7 +8,7 @@ import { type Auth, canAccessWorker, canUseWorker } from '../token/auth';
 import type { JsWorkerAction } from '../token/token-limit';
 import { JsWorker } from './js-worker.entity';
 import { JsWorkerInstance } from './js-worker.instance';
-import type { CreateWorkerParams, RunConsoleParams, RunWorkerParams, UpdateWorkerParams } from './js-worker.params';
+import type { CreateWorkerParamsDto, RunConsoleParamsDto, RunWorkerParamsDto, UpdateWorkerParamsDto } from './js-worker.params';
 import { type JsWorkerRecord, type RunConsoleRecord, toWorkerRecord } from './js-worker.record';
 import {
   type CheckedLimits,
@@ -83,7 +83,7 @@ export class JsWorkerService implements OnModuleDestroy {
     private readonly instance: JsWorkerInstance,
   ) {}
 
-  async create(input: CreateWorkerParams, auth: Auth): Promise<{ id: number }> {
+  async create(input: CreateWorkerParamsDto, auth: Auth): Promise<{ id: number }> {
     checkWorkerName(input.name);
     this.authorise(auth, 'create', input.name);
     const limits = checkLimits(input.limits);
@@ -113,7 +113,7 @@ export class JsWorkerService implements OnModuleDestroy {
   }
 
   /** Changes the given fields; a run already under way finishes on the code it started with. */
-  async update(input: UpdateWorkerParams, auth: Auth): Promise<JsWorkerRecord> {
+  async update(input: UpdateWorkerParamsDto, auth: Auth): Promise<JsWorkerRecord> {
     this.authorise(auth, 'write', input.name);
     const limits = checkLimits(input.limits);
     checkStorable('description', input.description);
@@ -159,7 +159,7 @@ export class JsWorkerService implements OnModuleDestroy {
    * runs on a sandbox thread and its outcome is recorded when it ends. A full
    * queue is refused before anything is written.
    */
-  async run(input: RunWorkerParams, auth: Auth): Promise<{ id: number }> {
+  async run(input: RunWorkerParamsDto, auth: Auth): Promise<{ id: number }> {
     this.authorise(auth, 'run_defined_js_worker', input.name);
     const worker = await this.find(input.name);
     checkStorable('params', input.params);
@@ -200,7 +200,7 @@ export class JsWorkerService implements OnModuleDestroy {
   }
 
   /** The console output kept with a run; runs the caller may not read look the same as missing ones. */
-  async runConsole(input: RunConsoleParams, auth: Auth): Promise<RunConsoleRecord> {
+  async runConsole(input: RunConsoleParamsDto, auth: Auth): Promise<RunConsoleRecord> {
     const rows: { js_worker_name: string; running: boolean; lines: string[] | null }[] = await withDatabase(() =>
       this.dataSource.query(
         `SELECT r.js_worker_name, (r.result IS NULL AND r.error_message IS NULL) AS running, c.lines

@@ -1,4 +1,6 @@
 import { isSafeNumber, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
+import { JsonText } from '../common/json-text';
+import type { JsonRpcResponse } from './json-rpc.types';
 
 /** Integers this long may exceed 2^53, where JSON.parse would silently round them. */
 const LONG_DIGIT_RUN = /\d{16,}/;
@@ -25,4 +27,19 @@ export function stringifyJson(value: unknown): string {
     if (!(err instanceof TypeError) || !/BigInt/i.test(err.message)) throw err;
     return stringifyLossless(value) as string;
   }
+}
+
+/**
+ * Writes one reply. A result that is already JSON text (rows PostgreSQL
+ * assembled) is written in as it is, without parsing it again.
+ */
+export function stringifyReply(reply: JsonRpcResponse): string {
+  if ('result' in reply && reply.result instanceof JsonText) {
+    return `{"jsonrpc":"2.0","id":${stringifyJson(reply.id)},"result":${reply.result.text}}`;
+  }
+  return stringifyJson(reply);
+}
+
+export function stringifyReplies(replies: JsonRpcResponse[]): string {
+  return `[${replies.map(stringifyReply).join(',')}]`;
 }

@@ -1,19 +1,28 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { invalidParams } from '../common/domain.error';
 import { MetricsService } from '../metrics/metrics.service';
-import { parseJson, stringifyJson } from './json-rpc.codec';
-import { JsonRpcErrorMapper } from './json-rpc.error-mapper';
+import { parseJson, stringifyReplies, stringifyReply } from './json-rpc.codec';
+import { errorCodeOf, INTERNAL_ERROR, knownErrorObject } from './json-rpc.errors';
 import {
-  type JsonRpcCall,
+  type JsonRpcErrorObject,
   JsonRpcErrorCode,
   type JsonRpcId,
   JsonRpcProtocolError,
   type JsonRpcResponse,
 } from './json-rpc.types';
-import { type RpcParams, RpcMethodRegistry } from './rpc-method.registry';
+import { type NamedParams, RpcCall } from './rpc-call';
+import { RpcFailure } from './rpc-failure';
+import { type RpcHandler, RpcMethodExplorer } from './rpc-method.explorer';
 
 /** A batch larger than this is refused whole rather than queued against the database. */
 export const MAX_BATCH_SIZE = 1000;
+
+/** A request that passed the envelope checks; `id` is absent for notifications. */
+interface Envelope {
+  method: string;
+  params: unknown;
+  id?: JsonRpcId;
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -24,7 +33,7 @@ function isValidId(id: unknown): id is JsonRpcId {
 }
 
 /** Checks the envelope of one request; the id is kept when it is usable, for the error reply. */
-function readCall(request: unknown): JsonRpcCall {
+function readEnvelope(request: unknown): Envelope {
   if (!isRecord(request)) throw new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, 'expected a request object');
   if (request.jsonrpc !== '2.0') {
     throw new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, 'jsonrpc must be exactly "2.0"');
@@ -38,88 +47,114 @@ function readCall(request: unknown): JsonRpcCall {
   if (request.params !== undefined && typeof request.params !== 'object') {
     throw new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, 'params must be an array or an object');
   }
-  const call: JsonRpcCall = { method: request.method, params: request.params };
-  if ('id' in request) call.id = request.id as JsonRpcId;
-  return call;
+  const envelope: Envelope = { method: request.method, params: request.params };
+  if ('id' in request) envelope.id = request.id as JsonRpcId;
+  return envelope;
 }
 
 function usableId(request: unknown): JsonRpcId {
   return isRecord(request) && isValidId(request.id) ? request.id : null;
 }
 
+/** Positional params are mapped onto the method's declared names. */
+function namedParams(params: unknown, names: readonly string[]): NamedParams {
+  if (params === undefined || params === null) return {};
+  if (!Array.isArray(params)) return params as NamedParams;
+  if (params.length > names.length) {
+    throw invalidParams(`expected at most ${names.length} positional params [${names.join(', ')}], got ${params.length}`);
+  }
+  const named: NamedParams = {};
+  params.forEach((value, i) => (named[names[i]] = value));
+  return named;
+}
+
+const failure = (id: JsonRpcId, error: JsonRpcErrorObject): JsonRpcResponse => ({ jsonrpc: '2.0', id, error });
+
 /**
- * The JSON-RPC 2.0 envelope: parses a body, runs each call through the method
- * registry and builds the reply. Notifications run but are never answered, and
- * each call of a batch succeeds or fails on its own.
+ * The JSON-RPC 2.0 envelope, the same for every transport: parses a request
+ * text, runs each call through its method's Nest pipeline and writes the reply
+ * text. Notifications run but are never answered, and each call of a batch
+ * succeeds or fails on its own.
  */
 @Injectable()
 export class JsonRpcDispatcher {
+  private readonly logger = new Logger(JsonRpcDispatcher.name);
+
   constructor(
-    private readonly registry: RpcMethodRegistry,
-    private readonly errors: JsonRpcErrorMapper,
+    private readonly methods: RpcMethodExplorer,
     private readonly metrics: MetricsService,
   ) {}
 
-  /** Returns the reply body, or undefined when there is nothing to answer. */
-  async handle(body: string): Promise<string | undefined> {
+  /** The reply text, or undefined when there is nothing to answer. Never throws. */
+  async handle(text: string): Promise<string | undefined> {
+    try {
+      return await this.answer(text);
+    } catch (error) {
+      // Every failure of a call is answered by its pipeline; this is a bug in the envelope itself.
+      this.logger.error({ err: error }, 'unexpected error in the JSON-RPC envelope');
+      return stringifyReply(failure(null, INTERNAL_ERROR));
+    }
+  }
+
+  private async answer(text: string): Promise<string | undefined> {
     let payload: unknown;
     try {
-      payload = parseJson(body);
+      payload = parseJson(text);
     } catch {
-      return stringifyJson(
-        this.failure(null, new JsonRpcProtocolError(JsonRpcErrorCode.ParseError, 'the body is not valid JSON')),
-      );
+      return stringifyReply(this.refusal(null, new JsonRpcProtocolError(JsonRpcErrorCode.ParseError, 'the body is not valid JSON')));
     }
     if (!Array.isArray(payload)) {
       const reply = await this.handleOne(payload);
-      return reply === undefined ? undefined : stringifyJson(reply);
+      return reply === undefined ? undefined : stringifyReply(reply);
     }
     if (payload.length === 0 || payload.length > MAX_BATCH_SIZE) {
       const reason = payload.length === 0 ? 'empty batch' : `a batch holds at most ${MAX_BATCH_SIZE} requests`;
-      return stringifyJson(this.failure(null, new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, reason)));
+      return stringifyReply(this.refusal(null, new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, reason)));
     }
     const replies = (await Promise.all(payload.map((request) => this.handleOne(request)))).filter(
       (reply): reply is JsonRpcResponse => reply !== undefined,
     );
-    return replies.length > 0 ? stringifyJson(replies) : undefined;
+    return replies.length > 0 ? stringifyReplies(replies) : undefined;
   }
 
   private async handleOne(request: unknown): Promise<JsonRpcResponse | undefined> {
-    let call: JsonRpcCall;
+    let envelope: Envelope;
     try {
-      call = readCall(request);
+      envelope = readEnvelope(request);
     } catch (error) {
-      return this.failure(usableId(request), error);
+      return this.refusal(usableId(request), error);
     }
-    const isNotification = !('id' in call);
-    const method = this.registry.find(call.method);
     const started = performance.now();
-    let reply: JsonRpcResponse;
+    const handler = this.methods.find(envelope.method);
+    const reply = handler
+      ? await this.run(handler, envelope, started)
+      : this.refusal(envelope.id ?? null, new JsonRpcProtocolError(JsonRpcErrorCode.MethodNotFound, `no method named '${envelope.method}'`), started);
+    return 'id' in envelope ? reply : undefined;
+  }
+
+  private async run(handler: RpcHandler, envelope: Envelope, started: number): Promise<JsonRpcResponse> {
+    const id = envelope.id ?? null;
+    let call: RpcCall;
     try {
-      if (!method) throw new JsonRpcProtocolError(JsonRpcErrorCode.MethodNotFound, `no method named '${call.method}'`);
-      const result = await method.invoke(namedParams(call.params, method.params));
-      reply = { jsonrpc: '2.0', id: call.id ?? null, result };
+      call = new RpcCall(handler.name, namedParams(envelope.params, handler.params), envelope.id);
     } catch (error) {
-      reply = this.failure(call.id ?? null, error, call.method);
+      return this.refusal(id, error, started, handler.name);
     }
-    const code = 'error' in reply ? reply.error.code : 0;
-    this.metrics.recordCall(method ? method.name : 'unknown', code, (performance.now() - started) / 1000);
-    return isNotification ? undefined : reply;
+    const outcome = await handler.run(call);
+    const reply: JsonRpcResponse =
+      outcome instanceof RpcFailure ? failure(id, outcome.error) : { jsonrpc: '2.0', id, result: outcome };
+    // Calls refused by a guard never reached the metrics interceptor.
+    if (!call.recorded) this.record(handler.name, 'error' in reply ? reply.error.code : 0, started);
+    return reply;
   }
 
-  private failure(id: JsonRpcId, error: unknown, method?: string): JsonRpcResponse {
-    return { jsonrpc: '2.0', id, error: this.errors.toErrorObject(error, method) };
+  /** A call refused by the envelope itself, before any method's pipeline. */
+  private refusal(id: JsonRpcId, error: unknown, started?: number, method = 'unknown'): JsonRpcResponse {
+    if (started !== undefined) this.record(method, errorCodeOf(error), started);
+    return failure(id, knownErrorObject(error) ?? INTERNAL_ERROR);
   }
-}
 
-/** Positional params are mapped onto the method's declared names. */
-function namedParams(params: unknown, names: readonly string[]): RpcParams {
-  if (params === undefined) return {};
-  if (!Array.isArray(params)) return params as RpcParams;
-  if (params.length > names.length) {
-    throw invalidParams(
-      `expected at most ${names.length} positional params [${names.join(', ')}], got ${params.length}`,
-    );
+  private record(method: string, code: number, started: number): void {
+    this.metrics.recordCall(method, code, (performance.now() - started) / 1000);
   }
-  return Object.fromEntries(params.map((value, i) => [names[i], value]));
 }

@@ -1,14 +1,21 @@
 import { Module } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
+import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { MetricsModule } from '../metrics/metrics.module';
 import { JsonRpcDispatcher } from './json-rpc.dispatcher';
-import { JsonRpcErrorMapper } from './json-rpc.error-mapper';
-import { RpcMethodRegistry } from './rpc-method.registry';
+import { JsonRpcNodeGetGateway, JsonRpcRootGateway } from './json-rpc.gateway';
+import { JsonRpcHttpController } from './json-rpc.http.controller';
+import { RpcMethodExplorer } from './rpc-method.explorer';
+import { RpcParamsGuard } from './rpc-params.guard';
 
-/** The HTTP side is JsonRpcHttpEntry, which app.factory puts in front of Fastify. */
+/**
+ * The JSON-RPC transport: envelope and batches (dispatcher), HTTP and
+ * WebSocket, and the pipeline pieces every method gets (params guard, metrics
+ * interceptor, exception filter). Feature modules only declare `@RpcMethod`s.
+ */
 @Module({
   imports: [DiscoveryModule, MetricsModule],
-  providers: [JsonRpcDispatcher, JsonRpcErrorMapper, RpcMethodRegistry],
+  controllers: [JsonRpcHttpController],
+  providers: [JsonRpcDispatcher, RpcMethodExplorer, { provide: APP_GUARD, useClass: RpcParamsGuard }, JsonRpcRootGateway, JsonRpcNodeGetGateway],
   exports: [JsonRpcDispatcher],
 })
 export class JsonRpcModule {}

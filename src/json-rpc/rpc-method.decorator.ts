@@ -1,6 +1,8 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseFilters, UseInterceptors } from '@nestjs/common';
+import { JsonRpcExceptionFilter } from './json-rpc.exception-filter';
+import { RpcMetricsInterceptor } from './rpc-metrics.interceptor';
 
-export const RPC_METHOD_METADATA = Symbol('rpc-method');
+export const RPC_METHOD_METADATA = 'json-rpc:method';
 
 export interface RpcMethodOptions {
   /** Names given to positional params, in order; more positional params than this are refused. */
@@ -12,9 +14,14 @@ export interface RpcMethodMetadata extends RpcMethodOptions {
 }
 
 /**
- * Exposes a provider method as a JSON-RPC method. The method receives the
- * params as a named object (positional params are mapped onto `params`) and
- * returns the result; errors are domain errors, never JSON-RPC envelopes.
+ * Binds a controller method to a JSON-RPC method name. The method takes its
+ * validated params with `@RpcParams()` and the caller with `@RpcAuth()`, and
+ * returns the result; it throws domain errors, which the transport's one
+ * exception filter maps to JSON-RPC errors. Every call is also measured.
  */
 export const RpcMethod = (name: string, options: RpcMethodOptions) =>
-  SetMetadata<symbol, RpcMethodMetadata>(RPC_METHOD_METADATA, { name, ...options });
+  applyDecorators(
+    SetMetadata<string, RpcMethodMetadata>(RPC_METHOD_METADATA, { name, ...options }),
+    UseFilters(JsonRpcExceptionFilter),
+    UseInterceptors(RpcMetricsInterceptor),
+  );

@@ -1,93 +1,26 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
-import { BoundedMap } from '../common/bounded-map';
-import { DomainError, DomainErrorCode } from '../common/domain.error';
-import { APP_CONFIG, type AppConfig } from '../config/app.config';
-import type { Auth } from './auth';
-import { readTokenLimits, type TokenLimit } from './token-limit';
-import { parseCredentials } from './token.credentials';
-import type { Token } from './token.entity';
-import {
-  passwordMatches,
-  secretMatches,
-  UNKNOWN_KEY_HASH,
-  UNKNOWN_USER_PASSWORD_HASH,
-} from './token.secrets';
-import { isSuperToken, TokenService } from './token.service';
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { rpcCallOf } from '../json-rpc/rpc-call';
+import { TokenAuthenticator } from './token.authenticator';
 
-interface CachedToken {
-  token: Token | null;
-  limits: TokenLimit[];
-  fetchedAt: number;
+/** What every JSON-RPC params DTO carries: the caller's credentials. */
+export interface WithToken {
+  token: string;
 }
 
-const MAX_CACHED = 10_000;
-
-const invalidCredentials = () => new DomainError(DomainErrorCode.InvalidCredentials, 'Invalid credentials');
-
 /**
- * Resolves the `token` param of one JSON-RPC call into an Auth. It works per
- * call, not per HTTP request, because each call of a batch carries its own token.
- *
- * Tokens are cached for at most `tokenCacheTtlMs` (≤ 2 s), so a token created,
- * changed or rolled elsewhere takes effect within that time. A key that is not
- * cached, or whose entry is stale, is always read from the database.
+ * Resolves the call's own token into the caller's scopes (`Auth`), which the
+ * handler receives with `@RpcAuth()`. Per call, not per request: each call of
+ * a batch carries its own token. The params were validated by the guard
+ * before it, so `token` is a string here.
  */
 @Injectable()
-export class TokenGuard {
-  private readonly cache = new BoundedMap<string, CachedToken>(MAX_CACHED);
-  /** Proof that a password was verified against a stored hash, so scrypt runs once per change. */
-  private readonly verifiedPasswords = new BoundedMap<string, Buffer>(MAX_CACHED);
-  private readonly pepper = randomBytes(32);
+export class TokenGuard implements CanActivate {
+  constructor(private readonly authenticator: TokenAuthenticator) {}
 
-  constructor(
-    private readonly tokens: TokenService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
-
-  async authenticate(tokenParam: string, now = Date.now()): Promise<Auth> {
-    const credentials = parseCredentials(tokenParam);
-    const entry =
-      credentials.mode === 'token'
-        ? await this.lookup(`k:${credentials.key}`, () => this.tokens.findByKey(credentials.key))
-        : await this.lookup(`u:${credentials.username}`, () => this.tokens.findByUsername(credentials.username));
-    const verified =
-      credentials.mode === 'token'
-        ? secretMatches(credentials.secret, entry.token?.secretHash ?? UNKNOWN_KEY_HASH)
-        : await this.passwordVerified(credentials.password, entry.token?.passwordHash ?? null);
-    if (!verified || !entry.token) throw invalidCredentials();
-    return this.authFor(entry.token, entry.limits, now);
-  }
-
-  private authFor(token: Token, limits: TokenLimit[], now: number): Auth {
-    if (isSuperToken(token)) return { kind: 'super', tokenId: token.id };
-    const outsideWindow =
-      (token.timestampFrom !== null && now < token.timestampFrom) ||
-      (token.timestampTo !== null && now > token.timestampTo);
-    return { kind: 'limited', tokenId: token.id, limits: outsideWindow ? [] : limits };
-  }
-
-  private async lookup(cacheKey: string, fetch: () => Promise<Token | null>): Promise<CachedToken> {
-    const cached = this.cache.get(cacheKey);
-    if (cached && Date.now() - cached.fetchedAt < this.config.tokenCacheTtlMs) return cached;
-    const token = await fetch();
-    const entry: CachedToken = { token, limits: token ? readTokenLimits(token.limits) : [], fetchedAt: Date.now() };
-    this.remember(cacheKey, entry);
-    return entry;
-  }
-
-  private remember(cacheKey: string, entry: CachedToken): void {
-    // Unknown keys are not kept: a token created a moment later must be found at once.
-    if (entry.token) this.cache.set(cacheKey, entry);
-    else this.cache.delete(cacheKey);
-  }
-
-  private async passwordVerified(password: string, storedHash: string | null): Promise<boolean> {
-    const proof = createHash('sha256').update(this.pepper).update(password).digest();
-    const known = storedHash ? this.verifiedPasswords.get(storedHash) : undefined;
-    if (known) return timingSafeEqual(known, proof);
-    const ok = await passwordMatches(password, storedHash ?? UNKNOWN_USER_PASSWORD_HASH);
-    if (ok && storedHash) this.verifiedPasswords.set(storedHash, proof);
-    return ok && storedHash !== null;
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const call = rpcCallOf(context);
+    if (call === undefined) return false;
+    call.auth = await this.authenticator.authenticate((call.dto as WithToken).token);
+    return true;
   }
 }

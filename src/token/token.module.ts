@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
+import { TokenAuthenticator } from './token.authenticator';
 import { TokenGuard } from './token.guard';
 import { TokenService } from './token.service';
 
 @Module({
-  providers: [TokenService, TokenGuard],
-  exports: [TokenService, TokenGuard],
+  providers: [TokenService, TokenAuthenticator, TokenGuard],
+  exports: [TokenService, TokenAuthenticator, TokenGuard],
 })
 export class TokenModule {}

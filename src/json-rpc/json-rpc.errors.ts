@@ -1,4 +1,3 @@
-import { Injectable, Logger } from '@nestjs/common';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { JsonRpcErrorCode, type JsonRpcErrorObject, JsonRpcProtocolError } from './json-rpc.types';
 
@@ -17,24 +16,24 @@ const PROTOCOL_TITLES: Record<JsonRpcProtocolError['code'], string> = {
   [JsonRpcErrorCode.MethodNotFound]: 'Method not found',
 };
 
-/** The one place that knows how a failure looks on the wire. */
-@Injectable()
-export class JsonRpcErrorMapper {
-  private readonly logger = new Logger(JsonRpcErrorMapper.name);
+export const INTERNAL_ERROR: JsonRpcErrorObject = { code: JsonRpcErrorCode.InternalError, message: 'Internal error' };
 
-  toErrorObject(error: unknown, method?: string): JsonRpcErrorObject {
-    if (error instanceof JsonRpcProtocolError) {
-      return { code: error.code, message: `${PROTOCOL_TITLES[error.code]}: ${error.message}` };
-    }
-    if (error instanceof DomainError) {
-      const { code, prefix } = DOMAIN_TO_RPC[error.code];
-      if (error.code === DomainErrorCode.DatabaseUnavailable) {
-        this.logger.warn({ method, err: error.cause }, 'database unavailable');
-      }
-      return { code, message: `${prefix}: ${error.message}` };
-    }
-    // A bug: the caller learns nothing about it, the log learns everything.
-    this.logger.error({ method, err: error }, 'unexpected error in JSON-RPC call');
-    return { code: JsonRpcErrorCode.InternalError, message: 'Internal error' };
+/**
+ * How a failure looks on the wire, or undefined for an unexpected one (a bug),
+ * of which the caller learns nothing but "Internal error".
+ */
+export function knownErrorObject(error: unknown): JsonRpcErrorObject | undefined {
+  if (error instanceof JsonRpcProtocolError) {
+    return { code: error.code, message: `${PROTOCOL_TITLES[error.code]}: ${error.message}` };
   }
+  if (error instanceof DomainError) {
+    const { code, prefix } = DOMAIN_TO_RPC[error.code];
+    return { code, message: `${prefix}: ${error.message}` };
+  }
+  return undefined;
+}
+
+/** The wire code of any failure, for metrics. */
+export function errorCodeOf(error: unknown): JsonRpcErrorCode {
+  return knownErrorObject(error)?.code ?? JsonRpcErrorCode.InternalError;
 }

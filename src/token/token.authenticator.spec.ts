@@ -1,5 +1,5 @@
 import { hashSecret } from './token.secrets';
-import { TokenGuard } from './token.guard';
+import { TokenAuthenticator } from './token.authenticator';
 import type { Token } from './token.entity';
 import type { TokenService } from './token.service';
 import type { AppConfig } from '../config/app.config';
@@ -20,10 +20,10 @@ function guardOver(rows: Token[], ttlMs = 1_000) {
     findByKey: async (key: string) => (lookups.push(key), rows.find((r) => r.key === key) ?? null),
     findByUsername: async (u: string) => rows.find((r) => r.username === u) ?? null,
   } as unknown as TokenService;
-  return { sut: new TokenGuard(store, { tokenCacheTtlMs: ttlMs } as AppConfig), lookups };
+  return { sut: new TokenAuthenticator(store, { tokenCacheTtlMs: ttlMs } as AppConfig), lookups };
 }
 
-describe(TokenGuard.name, () => {
+describe(TokenAuthenticator.name, () => {
   it('holds permissions only inside the time window, both bounds inclusive', async () => {
     const { sut } = guardOver([tokenRow({ timestampFrom: 1000, timestampTo: 2000 })]);
     const limitsAt = async (now: number) => {

@@ -1,0 +1,224 @@
+import fc from 'fast-check';
+import type { DataSource } from 'typeorm';
+import { createTestDatabase, type TestDatabase } from '../../test/support/test-database';
+import { openDataSource } from '../database/data-source.factory';
+import { PreparedStatements } from '../database/prepared-statements';
+import type { WorkerAccess } from '../token/auth';
+import type { Filter } from './conditions/condition.types';
+import { JsResult } from './js-result.entity';
+import { applyFilters, JsResultStatements, knownWorkers, type Statement } from './js-result.statements';
+
+const ONE_OF_EACH: Filter[] = [
+  { kind: 'id', value: 1n },
+  { kind: 'js_worker_id', value: 2n },
+  { kind: 'js_worker_name', value: 'w' },
+  { kind: 'run_type', value: 'call' },
+  { kind: 'start_time_from', value: 3n },
+  { kind: 'start_time_to', value: 4n },
+  { kind: 'finish_time_from', value: 5n },
+  { kind: 'finish_time_to', value: 6n },
+  { kind: 'is_success' },
+  { kind: 'is_failure' },
+  { kind: 'is_running' },
+];
+
+const ALL: WorkerAccess = { kind: 'all' };
+const SOME: WorkerAccess = { kind: 'some', names: ['exact'], prefixes: ['pre'] };
+const WORKERS = knownWorkers(['a'], ['b', 'a']);
+const FAILED_SINCE: Filter[] = [{ kind: 'is_failure' }, { kind: 'start_time_from', value: 100n }];
+
+/** The value bound to each placeholder the pattern's first group captures, in text order. */
+function valuesAt(statement: Statement, pattern: RegExp): unknown[] {
+  return [...statement.text.matchAll(pattern)].map((match) => statement.values[Number(match[1]) - 1]);
+}
+
+function placeholders(text: string): number[] {
+  return [...new Set([...text.matchAll(/\$(\d+)/g)].map((match) => Number(match[1])))].sort((a, b) => a - b);
+}
+
+describe(JsResultStatements.name, () => {
+  let database: TestDatabase;
+  let dataSource: DataSource;
+  let registry: PreparedStatements;
+  let sut: JsResultStatements;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    registry = new PreparedStatements();
+    dataSource = await openDataSource({ database: database.target, poolSize: 2, statementTimeoutMs: 10_000 }, registry);
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+
+  beforeEach(() => {
+    sut = new JsResultStatements(dataSource, registry);
+  });
+
+  describe('writes one text per shape', () => {
+    it('for each condition alone', () => {
+      const texts = Object.fromEntries(ONE_OF_EACH.map((filter) => [filter.kind, sut.selectRows([filter], ALL, 10).text]));
+      expect(texts).toMatchSnapshot();
+    });
+
+    it('for every condition together, and for none', () => {
+      expect(sut.selectJson(ONE_OF_EACH, ALL, 10).text).toMatchSnapshot('all conditions');
+      expect(sut.selectJson([], ALL, 10).text).toMatchSnapshot('no condition');
+    });
+
+    it.each([
+      ['all', ALL],
+      ['some', SOME],
+      ['workers', WORKERS],
+    ])('for reads in scope %s, as JSON and as rows', (_kind, scope) => {
+      expect(sut.selectJson(FAILED_SINCE, scope, 10).text).toMatchSnapshot('json');
+      expect(sut.selectRows(FAILED_SINCE, scope, 10).text).toMatchSnapshot('rows');
+    });
+
+    it.each([
+      ['all', ALL],
+      ['some', SOME],
+    ])('for deletes in scope %s, with and without a limit', (_kind, access) => {
+      expect(sut.delete(FAILED_SINCE, access, 5).text).toMatchSnapshot('newest 5');
+      expect(sut.delete(FAILED_SINCE, access, undefined).text).toMatchSnapshot('every match');
+    });
+
+    it('for a delete without conditions, and for the worker names under prefixes', () => {
+      expect(sut.delete([], ALL, undefined).text).toMatchSnapshot('delete everything');
+      expect(sut.workerNames(['a', 'b']).text).toMatchSnapshot('worker names');
+    });
+  });
+
+  it('binds each value at its own placeholder, and one value to every placeholder it fills', () => {
+    const filters: Filter[] = [
+      { kind: 'js_worker_name', value: 'first' },
+      { kind: 'start_time_from', value: 10n },
+      { kind: 'is_running' },
+      { kind: 'js_worker_name', value: 'second' },
+      { kind: 'start_time_to', value: 2n ** 63n - 1n },
+    ];
+    const statement = sut.selectJson(filters, { kind: 'some', names: ['exact'], prefixes: ['pre'] }, 7);
+    expect(valuesAt(statement, /"j"\."js_worker_name" = \$(\d+)/g)).toEqual(['first', 'second']);
+    expect(valuesAt(statement, /"j"\."start_time" >= \$(\d+)::bigint/g)).toEqual(['10']);
+    expect(valuesAt(statement, /"j"\."start_time" <= \$(\d+)::bigint/g)).toEqual(['9223372036854775807']);
+    expect(valuesAt(statement, /unnest\(\$(\d+)::text\[\]\) AS p\(prefix\)/g)).toEqual([['pre']]);
+    expect(valuesAt(statement, /UNION SELECT unnest\(\$(\d+)::text\[\]\)/g)).toEqual([['exact']]);
+    expect(valuesAt(statement, /LIMIT \$(\d+)/g)).toEqual([7, 7]);
+    expect(placeholders(statement.text)).toEqual(statement.values.map((_, i) => i + 1));
+  });
+
+  it('builds a shape once: the same conditions with other values reuse its text', () => {
+    const build = jest.spyOn(dataSource, 'createQueryBuilder');
+    try {
+      const first = sut.selectJson([{ kind: 'js_worker_name', value: 'a' }, { kind: 'is_success' }], WORKERS, 10);
+      const builds = build.mock.calls.length;
+      const second = sut.selectJson([{ kind: 'js_worker_name', value: 'b' }, { kind: 'is_success' }], knownWorkers(['x'], []), 99);
+      expect(builds).toBeGreaterThan(0);
+      expect(build).toHaveBeenCalledTimes(builds);
+      expect(second.text).toBe(first.text);
+      expect(second.values).toEqual([['x'], 'b', 99]);
+    } finally {
+      build.mockRestore();
+    }
+  });
+
+  it('never lets a value change the text', () => {
+    const kinds = fc.constantFrom(...ONE_OF_EACH.map((filter) => filter.kind));
+    const text = fc.string({ maxLength: 8 });
+    const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
+    fc.assert(
+      fc.property(fc.array(kinds, { maxLength: 6 }), fc.infiniteStream(fc.tuple(text, int64)), (shapeKinds, values) => {
+        const withValues = () =>
+          shapeKinds.map((kind): Filter => {
+            const [name, number] = values.next().value as [string, bigint];
+            if (kind === 'js_worker_name' || kind === 'run_type') return { kind, value: name };
+            return kind.startsWith('is_') ? ({ kind } as Filter) : ({ kind, value: number } as Filter);
+          });
+        const [a, b] = [withValues(), withValues()];
+        expect(sut.selectRows(b, SOME, 3).text).toBe(sut.selectRows(a, { kind: 'some', names: [], prefixes: ['q'] }, 1).text);
+        expect(sut.delete(b, ALL, 2).text).toBe(sut.delete(a, ALL, 9).text);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('registers every text it builds, so the pool sends it as a named statement', () => {
+    const small = new PreparedStatements('t_', 1);
+    const statements = new JsResultStatements(dataSource, small);
+    const first = statements.selectJson([], ALL, 1);
+    const second = statements.selectRows([], ALL, 1);
+    expect(small.nameOf(first.text)).toBe('t_0');
+    expect(small.nameOf(second.text)).toBeUndefined();
+  });
+
+  it('keeps a bounded number of shapes, and builds an evicted one again to the same text', () => {
+    const statements = new JsResultStatements(dataSource, undefined, 2);
+    const first = statements.selectJson([], ALL, 1).text;
+    statements.selectJson([{ kind: 'is_failure' }], ALL, 1);
+    statements.selectJson([{ kind: 'is_running' }], ALL, 1);
+    const build = jest.spyOn(dataSource, 'createQueryBuilder');
+    try {
+      expect(statements.selectJson([], ALL, 1).text).toBe(first);
+      expect(build).toHaveBeenCalled();
+    } finally {
+      build.mockRestore();
+    }
+  });
+
+  describe('on the database', () => {
+    const BIG = '9223372036854775807';
+
+    beforeAll(async () => {
+      await dataSource.query('DELETE FROM js_result');
+      await dataSource.query(
+        `INSERT INTO js_result (id, js_worker_id, js_worker_name, run_type, start_time, finish_time, param, result, error_message)
+         VALUES (${BIG}, ${BIG}, 'big', 'cron', NULL, NULL, NULL, NULL, NULL),
+                (2, 7, 'small', 'call', 1000, 2000, '{"n": 12345678901234567890}', 'null', NULL),
+                (3, 7, 'small', 'call', 1000, NULL, NULL, NULL, 'boom "quoted"')`,
+      );
+    });
+
+    const run = async <T>({ text, values }: Statement): Promise<T> => dataSource.query<T>(text, values);
+
+    it('answers reads as one JSON array text of wire records, newest first, integers exact', async () => {
+      const [{ json }] = await run<{ json: string }[]>(sut.selectJson([], ALL, 10));
+      const records = JSON.parse(json) as Record<string, unknown>[];
+      expect(records.map((r) => Object.keys(r))).toEqual(
+        Array(3).fill(['id', 'js_worker_id', 'js_worker_name', 'run_type', 'start_time', 'finish_time', 'param', 'result', 'error_message']),
+      );
+      expect(json).toContain(`"id":${BIG},"js_worker_id":${BIG},"js_worker_name":"big"`);
+      expect(json).toContain('"param":{"n": 12345678901234567890}');
+      expect(records.slice(1)).toEqual([
+        { id: 3, js_worker_id: 7, js_worker_name: 'small', run_type: 'call', start_time: 1000, finish_time: null, param: null, result: null, error_message: 'boom "quoted"' },
+        { id: 2, js_worker_id: 7, js_worker_name: 'small', run_type: 'call', start_time: 1000, finish_time: 2000, param: { n: 12345678901234567890 }, result: null, error_message: null },
+      ]);
+    });
+
+    it("answers '[]' when nothing matches", async () => {
+      expect(await run(sut.selectJson([{ kind: 'id', value: 42n }], ALL, 10))).toEqual([{ json: '[]' }]);
+      expect(await run(sut.selectJson([], WORKERS, 0))).toEqual([{ json: '[]' }]);
+    });
+
+    it('finds the existing worker names under prefixes, each once', async () => {
+      const rows = await run<{ name: string }[]>(sut.workerNames(['s', 'sm', 'x']));
+      expect(rows).toEqual([{ name: 'small' }]);
+    });
+  });
+
+  describe(applyFilters.name, () => {
+    it('adds every condition to a builder over JsResult, each value a parameter, integers as decimal text', () => {
+      const qb = applyFilters(dataSource.createQueryBuilder(JsResult, 'j').select('j.id', 'id'), [
+        { kind: 'js_worker_name', value: "o'brien" },
+        { kind: 'is_success' },
+        { kind: 'finish_time_to', value: -(2n ** 63n) },
+      ], { alias: 'j' });
+      const [text, values] = qb.getQueryAndParameters();
+      expect(text).toBe(
+        'SELECT "j"."id" AS "id" FROM "js_result" "j" WHERE "j"."js_worker_name" = $1 AND ("j"."result" IS NOT NULL AND "j"."error_message" IS NULL) AND "j"."finish_time" <= $2::bigint',
+      );
+      expect(values).toEqual(["o'brien", '-9223372036854775808']);
+    });
+  });
+});

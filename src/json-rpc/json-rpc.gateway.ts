@@ -1,0 +1,89 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  type OnGatewayConnection,
+  type OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import { APP_CONFIG, type AppConfig, DEFAULT_WS_IDLE_TIMEOUT_MS } from '../config/app.config';
+import { JsonRpcDispatcher } from './json-rpc.dispatcher';
+import { DEFAULT_WS_LIMITS, frameText, WS_MAX_PAYLOAD, WsConnection, type WsConnectionLimits } from './ws-connection';
+
+/**
+ * The one message every frame becomes. JSON-RPC frames carry no `event` field
+ * for WsAdapter to route on, so the adapter's parser (below) names them all
+ * this, and the frame's text is the message's data, unparsed: the dispatcher
+ * parses it, and answers -32700 when it is not JSON.
+ */
+export const JSON_RPC_FRAME = 'json-rpc-frame';
+
+/**
+ * WsAdapter's `messageParser` for JSON-RPC: every frame, text or binary, goes
+ * to the JSON-RPC gateways as its UTF-8 text. Pass it when creating the adapter:
+ * `new WsAdapter(app, { messageParser: parseJsonRpcFrame })`.
+ */
+export function parseJsonRpcFrame(data: RawData | string): { event: string; data: string } {
+  return { event: JSON_RPC_FRAME, data: frameText(data) };
+}
+
+/**
+ * Options of the ws server behind each path. Port 0 (the default) puts the
+ * gateways on the application's own HTTP server: WsAdapter answers upgrades
+ * there and routes each to the gateway whose path matches exactly.
+ */
+const SERVER_OPTIONS = {
+  maxPayload: WS_MAX_PAYLOAD,
+  // Compression would cost CPU and memory per connection for replies that are sent once.
+  perMessageDeflate: false,
+} as const;
+
+/**
+ * JSON-RPC 2.0 over WebSocket, as NodeGet offers it: on the HTTP port and
+ * paths, each text (or binary) frame a request or a batch, answered by the
+ * same dispatcher as HTTP posts; each reply is a text frame carrying its ids,
+ * in whatever order the calls finish. Per-connection limits: WsConnection.
+ */
+@Injectable()
+export abstract class JsonRpcGateway implements OnGatewayInit<WebSocketServer>, OnGatewayConnection<WebSocket> {
+  private readonly logger = new Logger(JsonRpcGateway.name);
+  private readonly connections = new WeakMap<WebSocket, WsConnection>();
+  private readonly limits: WsConnectionLimits;
+  private wsServer?: WebSocketServer;
+
+  constructor(
+    private readonly dispatcher: JsonRpcDispatcher,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.limits = { ...DEFAULT_WS_LIMITS, idleTimeoutMs: config.wsIdleTimeoutMs ?? DEFAULT_WS_IDLE_TIMEOUT_MS };
+  }
+
+  afterInit(server: WebSocketServer): void {
+    this.wsServer = server;
+  }
+
+  /** The open connections on this path (server side), for diagnostics and tests. */
+  get clients(): ReadonlySet<WebSocket> {
+    return this.wsServer?.clients ?? new Set();
+  }
+
+  handleConnection(client: WebSocket): void {
+    this.connections.set(client, new WsConnection(client, this.dispatcher, this.limits, this.logger));
+  }
+
+  @SubscribeMessage(JSON_RPC_FRAME)
+  onFrame(@ConnectedSocket() client: WebSocket, @MessageBody() frame: string): void {
+    // Replies are sent by the connection as calls finish; nothing is returned for WsAdapter to send.
+    this.connections.get(client)?.receive(frame);
+  }
+}
+
+/** `ws://host:PORT/` */
+@WebSocketGateway({ path: '/', ...SERVER_OPTIONS })
+export class JsonRpcRootGateway extends JsonRpcGateway {}
+
+/** `ws://host:PORT/nodeget/rpc`, the path NodeGet clients use. */
+@WebSocketGateway({ path: '/nodeget/rpc', ...SERVER_OPTIONS })
+export class JsonRpcNodeGetGateway extends JsonRpcGateway {}

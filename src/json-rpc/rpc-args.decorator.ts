@@ -1,0 +1,52 @@
+import type { ParamsFactory } from '@nestjs/core';
+import type { RpcCall } from './rpc-call';
+
+/** Where handler arguments of JSON-RPC methods are declared (read by Nest's ExternalContextCreator). */
+export const RPC_ARGS_METADATA = 'json-rpc:args';
+
+export enum RpcArgType {
+  Params = 0,
+  Auth = 1,
+}
+
+interface RpcArgMetadata {
+  index: number;
+  data: undefined;
+  pipes: [];
+}
+
+function rpcArg(type: RpcArgType): ParameterDecorator {
+  return (target, methodName, index) => {
+    if (methodName === undefined) throw new Error('JSON-RPC argument decorators go on method parameters');
+    const declared: Record<string, RpcArgMetadata> = Reflect.getMetadata(RPC_ARGS_METADATA, target.constructor, methodName) ?? {};
+    Reflect.defineMetadata(
+      RPC_ARGS_METADATA,
+      { ...declared, [`${type}:${index}`]: { index, data: undefined, pipes: [] } },
+      target.constructor,
+      methodName,
+    );
+  };
+}
+
+/** The call's params, validated into the parameter's DTO class by RpcParamsGuard. */
+export const RpcParams = (): ParameterDecorator => rpcArg(RpcArgType.Params);
+
+/** The caller, resolved from the call's token by the token guard. */
+export const RpcAuth = (): ParameterDecorator => rpcArg(RpcArgType.Auth);
+
+/** Index of the `@RpcParams()` parameter of a handler, if it has one. */
+export function rpcParamsIndex(controller: object, methodName: string): number | undefined {
+  const declared: Record<string, RpcArgMetadata> | undefined = Reflect.getMetadata(
+    RPC_ARGS_METADATA,
+    controller.constructor,
+    methodName,
+  );
+  return declared?.[Object.keys(declared).find((key) => key.startsWith(`${RpcArgType.Params}:`)) ?? '']?.index;
+}
+
+/** Hands each declared argument its value from the call. */
+export const rpcArgsFactory: ParamsFactory = {
+  exchangeKeyForValue(type: number, _data: unknown, [call]: [RpcCall]): unknown {
+    return type === RpcArgType.Params ? call.dto : call.auth;
+  },
+};

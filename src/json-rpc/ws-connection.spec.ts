@@ -1,0 +1,201 @@
+import type { AddressInfo } from 'node:net';
+import { type ClientOptions, WebSocket, WebSocketServer } from 'ws';
+import {
+  frameText,
+  type JsonRpcFrameHandler,
+  WS_IDLE_CLOSE_CODE,
+  WS_IDLE_CLOSE_REASON,
+  WsConnection,
+  type WsConnectionLimits,
+} from './ws-connection';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+const LIMITS: WsConnectionLimits = { maxFramesInFlight: 4, maxBufferedBytes: 1024 * 1024, idleTimeoutMs: 60_000, pingIntervalMs: 60_000 };
+
+/** A ws server whose connections are WsConnections over `handler`, and clients to it. */
+class Harness {
+  readonly server: WebSocketServer;
+  readonly serverSockets: WebSocket[] = [];
+  private readonly clients: WebSocket[] = [];
+
+  constructor(
+    private readonly handler: JsonRpcFrameHandler,
+    limits: Partial<WsConnectionLimits> = {},
+  ) {
+    this.server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    this.server.on('connection', (socket) => {
+      this.serverSockets.push(socket);
+      const connection = new WsConnection(socket, this.handler, { ...LIMITS, ...limits });
+      socket.on('message', (data) => connection.receive(frameText(data)));
+    });
+  }
+
+  async client(options?: ClientOptions): Promise<{ socket: WebSocket; frames: string[]; closed: Promise<number> }> {
+    await new Promise((resolve) => (this.server.address() ? resolve(undefined) : this.server.once('listening', resolve)));
+    const { port } = this.server.address() as AddressInfo;
+    const socket = new WebSocket(`ws://127.0.0.1:${port}`, options);
+    this.clients.push(socket);
+    const frames: string[] = [];
+    socket.on('message', (data) => frames.push(data.toString()));
+    socket.on('error', () => undefined);
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    return { socket, frames, closed };
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.clients) socket.terminate();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+/** A handler whose calls finish when the test says so. */
+function controlledHandler() {
+  const pending: Array<{ body: string; finish: (reply: string | undefined) => void }> = [];
+  let running = 0;
+  let maxRunning = 0;
+  const handler: JsonRpcFrameHandler = {
+    handle: (body) =>
+      new Promise((resolve) => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        pending.push({
+          body,
+          finish: (reply) => {
+            running--;
+            resolve(reply);
+          },
+        });
+      }),
+  };
+  return { handler, pending, maxRunning: () => maxRunning };
+}
+
+describe(WsConnection.name, () => {
+  let harness: Harness | undefined;
+
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+  });
+
+  it('processes at most maxFramesInFlight frames at once and stops reading the socket meanwhile', async () => {
+    const h = controlledHandler();
+    harness = new Harness(h.handler);
+    const { socket, frames } = await harness.client();
+    for (let i = 0; i < 30; i++) socket.send(`frame ${i}`);
+    await waitFor(() => h.pending.length === 4, 'four frames in flight');
+    await sleep(50);
+    expect(h.pending).toHaveLength(4);
+    const serverSide = harness.serverSockets[0];
+    expect(serverSide.isPaused).toBe(true);
+
+    // Finishing calls in any order lets the next frames in, never more than four at once.
+    let answered = 0;
+    while (answered < 30) {
+      await waitFor(() => h.pending.length > 0, 'a frame in flight');
+      const next = h.pending.splice(h.pending.length - 1, 1)[0];
+      next.finish(`reply to ${next.body}`);
+      answered++;
+    }
+    await waitFor(() => frames.length === 30, 'every reply');
+    expect(h.maxRunning()).toBe(4);
+    expect(new Set(frames)).toEqual(new Set(Array.from({ length: 30 }, (_, i) => `reply to frame ${i}`)));
+    expect(serverSide.isPaused).toBe(false);
+  });
+
+  it('sends nothing when the handler has nothing to answer, and an internal error when it fails', async () => {
+    let calls = 0;
+    harness = new Harness({
+      handle: async (body) => {
+        calls++;
+        if (body === 'notification') return undefined;
+        throw new Error('a dispatcher bug');
+      },
+    });
+    const { socket, frames } = await harness.client();
+    socket.send('notification');
+    await waitFor(() => calls === 1, 'the notification to run');
+    await sleep(50);
+    expect(frames).toEqual([]);
+    socket.send('boom');
+    await waitFor(() => frames.length === 1, 'the error reply');
+    expect(JSON.parse(frames[0])).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32603, message: 'Internal error' } });
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('terminates a client that does not read once maxBufferedBytes of replies wait unsent', async () => {
+    const reply = 'x'.repeat(1024 * 1024);
+    let handled = 0;
+    harness = new Harness(
+      {
+        handle: async () => {
+          handled++;
+          return reply;
+        },
+      },
+      { maxBufferedBytes: 256 * 1024 },
+    );
+    const { socket, closed } = await harness.client();
+    socket.pause();
+    for (let i = 0; i < 200; i++) socket.send('call');
+    const serverSide = harness.serverSockets[0];
+    await waitFor(() => serverSide.readyState === WebSocket.CLOSED, 'the server to terminate the connection', 20_000);
+    // The kernel's socket buffers take a few MB first; far from all 200 replies are ever produced.
+    expect(handled).toBeLessThan(50);
+    socket.resume();
+    expect(await closed).toBe(1006);
+  });
+
+  it('closes a connection idle for idleTimeoutMs, but not while a call is in flight', async () => {
+    harness = new Harness({ handle: () => sleep(300).then(() => 'late reply') }, { idleTimeoutMs: 100 });
+    const { socket, frames, closed } = await harness.client();
+    const started = Date.now();
+    socket.send('slow call');
+    const code = await closed;
+    expect(frames).toEqual(['late reply']);
+    expect(code).toBe(WS_IDLE_CLOSE_CODE);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  });
+
+  it('sends the idle close reason', async () => {
+    harness = new Harness({ handle: async () => undefined }, { idleTimeoutMs: 50 });
+    const { socket } = await harness.client();
+    const reason = await new Promise<string>((resolve) => socket.once('close', (_code, why) => resolve(why.toString())));
+    expect(reason).toBe(WS_IDLE_CLOSE_REASON);
+  });
+
+  it('pings every pingIntervalMs and terminates a connection that missed a pong', async () => {
+    harness = new Harness({ handle: async () => undefined }, { pingIntervalMs: 50 });
+    const answering = await harness.client();
+    let pings = 0;
+    answering.socket.on('ping', () => pings++);
+    const silent = await harness.client({ autoPong: false });
+    expect(await silent.closed).toBe(1006);
+    await sleep(100);
+    expect(pings).toBeGreaterThanOrEqual(2);
+    expect(answering.socket.readyState).toBe(WebSocket.OPEN);
+  });
+});
+
+describe(frameText.name, () => {
+  it('reads text and every binary form as UTF-8', () => {
+    expect(frameText('{"a":"é"}')).toBe('{"a":"é"}');
+    expect(frameText(Buffer.from('{"a":"é"}'))).toBe('{"a":"é"}');
+    const bytes = Buffer.from('[1,"é"]');
+    expect(frameText(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer)).toBe('[1,"é"]');
+    expect(frameText([Buffer.from('[1,'), Buffer.from('2]')])).toBe('[1,2]');
+  });
+});

@@ -1,0 +1,173 @@
+import type { LoggerService } from '@nestjs/common';
+import { type RawData, WebSocket } from 'ws';
+
+/** What a connection needs of the dispatcher: a reply for a frame, or nothing to answer (notifications). */
+export interface JsonRpcFrameHandler {
+  handle(body: string): Promise<string | undefined>;
+}
+
+/** The bounds one WebSocket connection is held to. */
+export interface WsConnectionLimits {
+  /** Frames being processed at once; beyond that the socket is no longer read (back-pressure). */
+  maxFramesInFlight: number;
+  /** Reply bytes waiting to be sent; a client that lets more pile up is disconnected. */
+  maxBufferedBytes: number;
+  /** A connection that sends no frame for this long, with no call in flight, is closed. */
+  idleTimeoutMs: number;
+  /** A ping is sent this often; a connection that has not answered the previous one is dropped. */
+  pingIntervalMs: number;
+}
+
+/** Largest frame read, as for an HTTP body: a JSON-RPC batch of 1000 small calls fits. ws closes with 1009 above it. */
+export const WS_MAX_PAYLOAD = 4 * 1024 * 1024;
+
+export const DEFAULT_WS_LIMITS: Omit<WsConnectionLimits, 'idleTimeoutMs'> = {
+  maxFramesInFlight: 16,
+  maxBufferedBytes: 16 * 1024 * 1024,
+  pingIntervalMs: 30_000,
+};
+
+/** Close code and reason sent to a connection closed for being idle (1000: normal closure). */
+export const WS_IDLE_CLOSE_CODE = 1000;
+export const WS_IDLE_CLOSE_REASON = 'idle timeout';
+
+/** What the dispatcher never should produce: a reply when `handle` itself fails. */
+const INTERNAL_ERROR_REPLY = JSON.stringify({
+  jsonrpc: '2.0',
+  id: null,
+  error: { code: -32603, message: 'Internal error' },
+});
+
+/**
+ * A frame as text: text frames arrive as strings (ws has checked their UTF-8),
+ * binary frames as bytes, which are read as UTF-8 the way an HTTP body is.
+ */
+export function frameText(data: RawData | string): string {
+  if (typeof data === 'string') return data;
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
+
+/**
+ * One JSON-RPC WebSocket connection: every frame is handed to the dispatcher
+ * and its reply (if any) sent back as a text frame, in whatever order the
+ * calls finish. The connection holds itself to its limits:
+ *
+ * - at most `maxFramesInFlight` frames are processed at once; when that many
+ *   are, the socket is paused, so the client's further frames wait in its own
+ *   and the kernel's buffers, not here. Frames ws had already read when the
+ *   socket was paused (at most one read's worth) wait in `waiting` for a slot;
+ * - a reply is not queued behind more than `maxBufferedBytes` of unsent ones:
+ *   the connection of a client that does not read is terminated instead;
+ * - no frame for `idleTimeoutMs` (and nothing in flight): closed normally;
+ * - a ping every `pingIntervalMs`; no pong by the next one: terminated.
+ */
+export class WsConnection {
+  private inFlight = 0;
+  private readonly waiting: string[] = [];
+  private awaitingPong = false;
+  private readonly idleTimer: NodeJS.Timeout;
+  private readonly pingTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly handler: JsonRpcFrameHandler,
+    private readonly limits: WsConnectionLimits,
+    /** Where a dropped connection or a dispatcher failure is reported. */
+    private readonly logger?: Pick<LoggerService, 'warn' | 'error'>,
+  ) {
+    this.idleTimer = setTimeout(() => this.onIdle(), limits.idleTimeoutMs);
+    this.pingTimer = setInterval(() => this.onPingDue(), limits.pingIntervalMs);
+    // The timers keep no process alive: the HTTP server does, and closing it closes every connection.
+    this.idleTimer.unref();
+    this.pingTimer.unref();
+    socket.on('pong', () => {
+      this.awaitingPong = false;
+    });
+    socket.once('close', () => this.dispose());
+  }
+
+  /** Takes one frame; its reply is sent when the dispatcher has it. */
+  receive(frame: string): void {
+    // Once closing (terminated, or closed for being idle) no reply could be sent: nothing more is run.
+    if (!this.open) return;
+    this.idleTimer.refresh();
+    if (this.inFlight < this.limits.maxFramesInFlight) this.process(frame);
+    else this.waiting.push(frame);
+    if (this.inFlight >= this.limits.maxFramesInFlight) this.socket.pause();
+  }
+
+  private get open(): boolean {
+    return !this.closed && this.socket.readyState === WebSocket.OPEN;
+  }
+
+  private process(frame: string): void {
+    this.inFlight++;
+    this.handler
+      .handle(frame)
+      .catch((error: unknown) => {
+        // The dispatcher answers every failure of a call itself: this is a bug.
+        this.logger?.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+        return INTERNAL_ERROR_REPLY;
+      })
+      .then((reply) => {
+        this.inFlight--;
+        if (reply !== undefined) this.send(reply);
+        this.next();
+      });
+  }
+
+  /** Starts waiting frames while there is room, then reads the socket again. */
+  private next(): void {
+    if (!this.open) return;
+    while (this.inFlight < this.limits.maxFramesInFlight && this.waiting.length > 0) {
+      this.process(this.waiting.shift() as string);
+    }
+    if (this.inFlight < this.limits.maxFramesInFlight && this.socket.isPaused) this.socket.resume();
+  }
+
+  private send(reply: string): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    // Checked before sending, so that one large reply to a client that reads is always sent.
+    if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.logger?.warn(
+        `closing a WebSocket connection whose client does not read its replies (${this.socket.bufferedAmount} bytes unsent)`,
+      );
+      // A close frame would wait behind the unsent replies: the socket is dropped at once.
+      this.socket.terminate();
+      return;
+    }
+    this.socket.send(reply);
+  }
+
+  private onIdle(): void {
+    if (!this.open) return;
+    if (this.inFlight > 0 || this.waiting.length > 0) {
+      this.idleTimer.refresh();
+      return;
+    }
+    this.socket.close(WS_IDLE_CLOSE_CODE, WS_IDLE_CLOSE_REASON);
+  }
+
+  private onPingDue(): void {
+    if (!this.open) return;
+    // While the socket is paused by back-pressure the pong cannot be read: no verdict then.
+    if (this.socket.isPaused) return;
+    if (this.awaitingPong) {
+      this.logger?.warn('closing a WebSocket connection that did not answer a ping');
+      this.socket.terminate();
+      return;
+    }
+    this.awaitingPong = true;
+    this.socket.ping();
+  }
+
+  private dispose(): void {
+    this.closed = true;
+    this.waiting.length = 0;
+    clearTimeout(this.idleTimer);
+    clearInterval(this.pingTimer);
+  }
+}
