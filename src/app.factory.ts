@@ -32,7 +32,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   app.useWebSocketAdapter(new WsAdapter(app, { messageParser: parseJsonRpcFrame }));
   readBodiesAsText(app.getHttpAdapter().getInstance(), BODY_LIMIT);
-  app.useGlobalFilters(new PayloadTooLargeFilter(BODY_LIMIT));
+  app.useGlobalFilters(new PayloadTooLargeFilter(BODY_LIMIT, app.getHttpAdapter()));
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   await app.init();

@@ -7,7 +7,7 @@ import type { Auth } from '../token/auth';
 import { TokenGuard } from '../token/token.guard';
 import type { DeleteOutcome } from './js-result.record';
 import { JS_RESULT_PARAM_NAMES, JsResultParams } from './js-result.params';
-import { JsResultService } from './js-result.service';
+import { type JsResultRecords, JsResultService } from './js-result.service';
 
 /** The `js-result_*` JSON-RPC methods, mapped onto the service. */
 @RpcController()
@@ -16,7 +16,7 @@ export class JsResultRpcController {
   constructor(private readonly service: JsResultService) {}
 
   @RpcMethod('js-result_query', { params: JS_RESULT_PARAM_NAMES })
-  query(@RpcParams() params: JsResultParams, @RpcAuth() auth: Auth): Promise<JsonText> {
+  query(@RpcParams() params: JsResultParams, @RpcAuth() auth: Auth): Promise<JsResultRecords> {
     return this.service.query(params.selection, auth);
   }
 

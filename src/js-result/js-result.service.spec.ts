@@ -9,16 +9,15 @@ import { readTokenLimits } from '../token/token-limit';
 import { parseConditions } from './conditions/condition.parser';
 import { JsResult } from './js-result.entity';
 import type { JsResultRecord } from './js-result.record';
-import { JsResultService } from './js-result.service';
+import { type JsResultRecords, JsResultService } from './js-result.service';
 
 const limited = (raw: unknown): Auth => ({ kind: 'limited', tokenId: 2, limits: readTokenLimits(raw) });
 const SUPER: Auth = { kind: 'super', tokenId: 1 };
 
-/** Reads answer JSON text assembled by the database; these tests look at the records it stands for. */
-async function records(reply: Promise<JsonText>): Promise<JsResultRecord[]> {
-  const text = await reply;
-  expect(text).toBeInstanceOf(JsonText);
-  return JSON.parse(text.text) as JsResultRecord[];
+/** Short reads answer row objects, large ones JSON text assembled by the database; these tests look at the records. */
+async function records(reply: Promise<JsResultRecords>): Promise<JsResultRecord[]> {
+  const answer = await reply;
+  return answer instanceof JsonText ? (JSON.parse(answer.text) as JsResultRecord[]) : answer;
 }
 
 /** On a real database of the backend under test: the service's own rules, without HTTP around them. */
@@ -62,11 +61,20 @@ describe(JsResultService.name, () => {
     expect(rows.map((r) => r.js_worker_name)).toEqual(['alphabet', 'alpha', 'alpha']);
   });
 
-  it('answers a read that reaches no worker with an empty JSON array', async () => {
+  it('answers a read that reaches no worker with no records', async () => {
     const noSuchWorkers = limited([{ scopes: ['global'], permissions: [{ js_result: { read: 'gamma*' } }] }]);
     const nothing = limited([{ scopes: ['global'], permissions: [] }]);
-    expect((await sut.query(parseConditions([]), noSuchWorkers)).text).toBe('[]');
-    expect((await sut.query(parseConditions([]), nothing)).text).toBe('[]');
+    expect(await sut.query(parseConditions([]), noSuchWorkers)).toEqual([]);
+    expect(await sut.query(parseConditions([]), nothing)).toEqual([]);
+  });
+
+  it('answers short reads with row objects and reads above the default cap with the same records as JSON text', async () => {
+    const short = await sut.query(parseConditions([{ limit: 1000 }]), SUPER);
+    const large = await sut.query(parseConditions([{ limit: 1001 }]), SUPER);
+    expect(Array.isArray(short)).toBe(true);
+    expect(large).toBeInstanceOf(JsonText);
+    expect(JSON.parse((large as JsonText).text)).toEqual(short);
+    expect((short as JsResultRecord[]).map((r) => r.js_worker_name)).toEqual(['alphabet', 'beta', 'alpha', 'alpha']);
   });
 
   it('answers a token that reaches nothing without deleting anything', async () => {
