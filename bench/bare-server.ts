@@ -5,11 +5,13 @@
  * service, SHA-256 compare), checks permissions, runs the statement the
  * service's own builder produces (its plain-rows form; TypeORM only builds each
  * text once, at its first use), converts rows with the service's toRecord and
- * answers JSON.
+ * answers JSON. JSON-RPC over WebSocket too, on the same port: each text frame
+ * goes to the same handler as a POST body and its reply is sent as a frame.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { DomainError, DomainErrorCode } from '../src/common/domain.error';
 import { CUSTOM_PLANS_OPTION, namingClient, type PreparedStatements } from '../src/database/prepared-statements';
 import { toRecord } from '../src/js-result/js-result.record';
@@ -197,6 +199,37 @@ function send(res: ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
+/** What the service answers when its dispatcher itself fails (it never should). */
+const INTERNAL_ERROR_REPLY = '{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Internal error"}}';
+/** As the service's WebSocket frames and HTTP bodies. */
+const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+function frameText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+}
+
+/**
+ * JSON-RPC over WebSocket on the HTTP server, as a user would add it with ws:
+ * upgrades on any path (as POSTs are taken on any path), no compression (as
+ * the service), every frame handed to `handle` at once and its reply sent as
+ * a text frame when ready, so replies go out in the order calls finish.
+ */
+function attachWebSocket(server: Server, handle: (body: string) => Promise<string | undefined>): WebSocketServer {
+  const wss = new WebSocketServer({ server, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES });
+  wss.on('connection', (socket) => {
+    socket.on('error', () => undefined);
+    socket.on('message', (data) => {
+      handle(frameText(data))
+        .catch(() => INTERNAL_ERROR_REPLY)
+        .then((reply) => {
+          if (reply !== undefined && socket.readyState === WebSocket.OPEN) socket.send(reply);
+        });
+    });
+  });
+  return wss;
+}
+
 /**
  * Same pool settings as the service's TypeORM options (size, statement
  * timeout, custom plans, keep-alive, idle timeout, the texts in `registry`
@@ -237,10 +270,14 @@ export async function startBareServer(options: BareServerOptions): Promise<BareS
       );
   });
   server.keepAliveTimeout = 65_000;
+  const wss = attachWebSocket(server, handle);
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
     close: async () => {
+      // Upgraded sockets are no longer the HTTP server's: they are closed here, or close() would wait for them.
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await pool.end();

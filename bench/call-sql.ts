@@ -35,9 +35,9 @@ export async function openBenchStatements(databaseUrl: string): Promise<BenchSta
 
 /**
  * The statement for this call, built by the service's own statement builder:
- * `json` is the form the service runs (PostgreSQL assembles the reply's JSON),
- * `rows` the same select returning plain rows, as a hand-written server would
- * run it. As in the service, a restricted read is narrowed to worker names
+ * `service` is the form the service runs (plain rows up to the default cap,
+ * above it PostgreSQL assembles the reply's JSON), `rows` the same select
+ * returning plain rows, as a hand-written server would run it. As in the service, a restricted read is narrowed to worker names
  * known beforehand (`prefixedNames`: the existing names under the token's
  * prefixes), while a delete resolves them inside its statement.
  */
@@ -47,14 +47,14 @@ export function statementForCall(
   selection: Selection,
   access: WorkerAccess,
   prefixedNames: readonly string[],
-  form: 'json' | 'rows' = 'json',
+  form: 'service' | 'rows' = 'service',
 ): Statement | undefined {
   if (method === 'js-result_delete') return statements.delete(selection.filters, access, selection.limit);
   const scope: WorkerScope = access.kind === 'all' ? access : knownWorkers(access.names, prefixedNames);
   // No worker to read: the service answers [] without asking the database.
   if (scope.kind === 'workers' && scope.names.length === 0) return undefined;
   const limit = selection.limit ?? DEFAULT_QUERY_CAP;
-  return form === 'json'
+  return form === 'service' && limit > DEFAULT_QUERY_CAP
     ? statements.selectJson(selection.filters, scope, limit)
     : statements.selectRows(selection.filters, scope, limit);
 }

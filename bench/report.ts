@@ -125,9 +125,10 @@ function scenarioTable(size: SizeResult): string {
   return [...head, ...rows].join('\n');
 }
 
-/** Rows deleted per second (S6), and any run disturbed by other processes on the machine. */
+/** What the ceiling is for a WebSocket scenario, rows deleted per second (S6), and any run disturbed by other processes. */
 function runNotes(s: ScenarioResult): string {
   const notes: string[] = [];
+  if (s.transport === 'ws') notes.push('ceiling: the same pgbench run of the S1 statement (no WebSocket in it)');
   if (TARGETS.some((t) => s.results[t].deletedPerSec !== undefined)) {
     notes.push(`rows deleted/s: ${TARGETS.map((t) => `${t} ${s.results[t].deletedPerSec?.toFixed(0) ?? '–'}`).join(', ')}`);
   }
@@ -187,6 +188,27 @@ function latencyBySizeTable(run: BenchRun): string {
   return lines.join('\n');
 }
 
+/** S8 against S1: the same call over a WebSocket connection and over HTTP, per server. */
+function webSocketTable(run: BenchRun): string {
+  const lines = [
+    '| rows | server | S1 HTTP req/s | S8 WebSocket req/s | S8 ÷ S1 | S1 p50 ms | S8 p50 ms | S1 server µs/req | S8 server µs/req |',
+    '|--:|---|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : '–');
+  for (const size of run.sizes) {
+    const http = scenario(size, 'S1');
+    const ws = scenario(size, 'S8');
+    if (!http || !ws) continue;
+    for (const server of ['service', 'bare'] as const) {
+      const [h, w] = [http.results[server], ws.results[server]];
+      lines.push(
+        `| ${compactNumber(size.rows)} | ${server} | ${fmtRps(h)} | ${fmtRps(w)} | ${fmtRatio(ratio(w.rps, h.rps))} | ${fmtMs(h.p50Ms)} | ${fmtMs(w.p50Ms)} | ${fmt(h.cpuPerRequestUs.server)} | ${fmt(w.cpuPerRequestUs.server)} |`,
+      );
+    }
+  }
+  return lines.length > 2 ? lines.join('\n') : '_S1 and S8 were not both run._';
+}
+
 function rssTable(run: BenchRun): string {
   const lines = ['| rows | server | RSS before S7 MB | peak RSS MB | growth MB |', '|--:|---|--:|--:|--:|'];
   for (const size of run.sizes) {
@@ -208,7 +230,7 @@ function machineSection(run: BenchRun): string {
     `- Date: ${run.startedAt} → ${run.finishedAt}`,
     ...Object.entries(run.machine).map(([k, v]) => `- ${k}: ${v}`),
     `- PostgreSQL ${run.postgres.version} on the same machine (${settings})`,
-    `- Load: autocannon, ${run.settings.connections} connections, ${run.settings.warmupSec} s warm-up then ${run.settings.durationSec} s measured per target, in ${run.settings.rounds} slices taken in turns with the other targets; pgbench -c ${run.settings.connections} -j ${run.settings.pgbenchThreads} -M prepared (plan_cache_mode=force_custom_plan, as the servers' connections), the same`,
+    `- Load: autocannon, ${run.settings.connections} connections, ${run.settings.warmupSec} s warm-up then ${run.settings.durationSec} s measured per target, in ${run.settings.rounds} slices taken in turns with the other targets; pgbench -c ${run.settings.connections} -j ${run.settings.pgbenchThreads} -M prepared (plan_cache_mode=force_custom_plan, as the servers' connections), the same; S8: ${run.settings.connections} WebSocket clients (bench/ws-load.ts, in the harness process as autocannon), one connection and one request in flight each, the same`,
     `- Pool: ${run.settings.poolSize} connections for the service (DB_POOL_SIZE) and for the bare server alike`,
     '- Load generator, servers and database share the same cores, so absolute numbers are lower than on separate machines; the ratios are what the targets are about.',
   ].join('\n');
@@ -238,9 +260,9 @@ const METHOD = `## What is measured
 
 - **Data**: N rows over 1,000 workers \`w_0000\` … \`w_0999\` (equal shares), 80% success, 10% failure, 10% running, start times spread over the 90 days before 2025-06-01, param + result about 200 bytes of JSON. Every row is a function of its index (\`bench/dataset.ts\`), seeded with \`generate_series\` in chunks, indexes rebuilt, then \`VACUUM ANALYZE\`.
 - **Tokens**: the super token; a token for one named worker (\`w_0042\`, S1/S2/S5); a wildcard token \`w_000*\` covering 10 workers = 1% (S3/S4); a token for \`w_0500\`, the worker S6 deletes from.
-- **Scenarios**: S1 \`[{js_worker_name}, {limit: 10}]\`; S2 \`[{js_worker_name}, "is_running"]\` (no limit: up to the 1,000 cap); S3 \`[{limit: 20}]\` with the wildcard token; S4 \`["is_failure", {start_time_from_to: last 7 days}]\` with the wildcard token; S5 a batch of 10 S1 calls (req/s counts HTTP requests; pgbench runs the 10 statements in sequence per transaction); S6 \`js-result_delete\` with \`[{js_worker_name: w_0500}, "last"]\` while a refill loop keeps the worker's row count (the worker is restored exactly after each target); S7 \`[{limit: 10000}]\` with the super token.
+- **Scenarios**: S1 \`[{js_worker_name}, {limit: 10}]\`; S2 \`[{js_worker_name}, "is_running"]\` (no limit: up to the 1,000 cap); S3 \`[{limit: 20}]\` with the wildcard token; S4 \`["is_failure", {start_time_from_to: last 7 days}]\` with the wildcard token; S5 a batch of 10 S1 calls (req/s counts HTTP requests; pgbench runs the 10 statements in sequence per transaction); S6 \`js-result_delete\` with \`[{js_worker_name: w_0500}, "last"]\` while a refill loop keeps the worker's row count (the worker is restored exactly after each target); S7 \`[{limit: 10000}]\` with the super token; S8 the S1 call sent as WebSocket text frames (\`ws://host:port/\`), each client one persistent connection with one request in flight (a closed loop, as autocannon's connections), its ceiling the same pgbench run of the S1 statement.
 - **service**: \`node dist/src/main.js\` (NestJS 11 on Fastify, TypeORM 0.3, pg), LOG_LEVEL=warn. **bare**: \`bench/bare-server.ts\`, node:http + pg, parsing JSON-RPC, authenticating (cached token row, SHA-256 compare), checking permissions and running the statement built by the service's own \`JsResultStatements\` in its plain-rows form, rows through \`toRecord\`. **ceiling**: pgbench running the service's statement (PostgreSQL assembling the JSON) with the values written in as literals.
-- A reply counts as an error when the connection fails, the HTTP status is not 2xx, or the JSON-RPC reply holds an \`error\`. Latency percentiles are computed from every request's own time (autocannon's histogram rounds to whole ms) and from pgbench's per-transaction log.`;
+- A reply counts as an error when the connection fails, the HTTP status is not 2xx, or the JSON-RPC reply holds an \`error\`; over WebSocket (S8) also a connection that closes, a request unanswered within 30 s and a reply that does not carry its request's id. Latency percentiles are computed from every request's own time (autocannon's histogram rounds to whole ms) and from pgbench's per-transaction log.`;
 
 export function renderReport(run: BenchRun): string {
   const verdicts = judgeTargets(run);
@@ -265,6 +287,12 @@ export function renderReport(run: BenchRun): string {
     '![p50 against table size](p50-vs-size.svg)',
     '',
     latencyBySizeTable(run),
+    '',
+    '## WebSocket against HTTP (S8 against S1)',
+    '',
+    'The same call, answered by the same server: over one persistent WebSocket connection per client (S8) and over HTTP keep-alive connections (S1), both with one request in flight per connection.',
+    '',
+    webSocketTable(run),
     '',
     '## S7 memory (10,000-record replies)',
     '',

@@ -5,7 +5,8 @@ import { type Log, type Refiller, restoreWorker, startRefiller } from './databas
 import { type LoadResult, type RawRun, runHttpLoad, summarise } from './load';
 import { pgbenchScript, runPgbench } from './pgbench';
 import { type RssSample, type RssSampler, sampleRss } from './processes';
-import { type BenchTokens, replyCheckFor, requestBody, type Scenario, scenarioStatement } from './scenarios';
+import { type BenchTokens, replyCheckFor, requestBody, requestFrame, type Scenario, scenarioStatement, type Transport } from './scenarios';
+import { runWsLoad } from './ws-load';
 
 export type TargetName = 'service' | 'bare' | 'ceiling';
 export const TARGETS: TargetName[] = ['service', 'bare', 'ceiling'];
@@ -17,6 +18,7 @@ const MAX_TRIES_PER_SLICE = 4;
 const PAUSE_BEFORE_RETRY_MS = 10_000;
 
 export interface HttpTarget {
+  /** `http://host:port`; its WebSocket endpoint is `ws://host:port/` (wsUrl). */
   url: string;
   /** Process whose CPU time and RSS are measured. */
   pid: number;
@@ -61,6 +63,8 @@ export interface ScenarioResult {
   id: string;
   title: string;
   batch: number;
+  /** How service and bare were called (pgbench is the same either way). */
+  transport: Transport;
   results: Record<TargetName, TargetRun>;
 }
 
@@ -118,6 +122,15 @@ function loadOnce(scenario: Scenario, target: TargetName, durationSec: number, s
       measured,
     );
   }
+  if (scenario.transport === 'ws') {
+    return runWsLoad({
+      url: wsUrl(settings[target].url),
+      frame: requestFrame(scenario, settings.tokens),
+      connections: settings.connections,
+      durationSec,
+      verify: replyCheckFor(scenario),
+    });
+  }
   return runHttpLoad({
     url: settings[target].url,
     body: requestBody(scenario, settings.tokens),
@@ -125,6 +138,13 @@ function loadOnce(scenario: Scenario, target: TargetName, durationSec: number, s
     durationSec,
     verify: replyCheckFor(scenario),
   });
+}
+
+/** The WebSocket endpoint on a server's HTTP port: the root path, where autocannon posts too. */
+export function wsUrl(httpUrl: string): string {
+  const url = new URL('/', httpUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.toString();
 }
 
 const databaseOf = (url: string) => decodeURIComponent(new URL(url).pathname.slice(1));
@@ -194,5 +214,5 @@ export async function runScenario(scenario: Scenario, settings: RunSettings): Pr
     results[target] = pooled[target].result(Boolean(scenario.deletes), samplers[target]?.stop());
     settings.log(`  ${scenario.id} ${target.padEnd(7)}: ${describe(results[target])}`);
   }
-  return { id: scenario.id, title: scenario.title, batch: scenario.batch, results };
+  return { id: scenario.id, title: scenario.title, batch: scenario.batch, transport: scenario.transport, results };
 }

@@ -8,6 +8,7 @@ import { ACTION_OF, type CallMethod, statementForCall } from './call-sql';
 import { ALL_WORKER_NAMES, DAY_MS, DELETE_WORKER, NAMED_WORKER, SEED_END_MS, WILDCARD_PATTERN } from './dataset';
 
 export type TokenRole = 'super' | 'named' | 'wildcard' | 'deleter';
+export type Transport = 'http' | 'ws';
 export type BenchTokens = Record<TokenRole, string>;
 
 interface RoleLimits {
@@ -42,6 +43,11 @@ export interface Scenario {
   conditions: unknown[];
   /** Calls per HTTP request: 1 is a single call, more is a JSON-RPC batch. */
   batch: number;
+  /**
+   * How the servers are called: `http` posts (autocannon), `ws` text frames on one persistent
+   * WebSocket connection per client, one request in flight on each (ws-load.ts). pgbench is the same.
+   */
+  transport: Transport;
   /** The peak RSS of the servers is sampled while it runs. */
   measureRss?: boolean;
   /** It deletes: the worker is refilled while it runs and restored afterwards. */
@@ -60,21 +66,26 @@ export function replyCheckFor(scenario: Scenario): (body: string) => boolean {
 
 const LAST_WEEK: [number, number] = [SEED_END_MS - 7 * DAY_MS, SEED_END_MS];
 
+const S1_CONDITIONS = [{ js_worker_name: NAMED_WORKER }, { limit: 10 }];
+
 export const SCENARIOS: Scenario[] = [
-  { id: 'S1', title: 'named worker, limit 10', method: 'js-result_query', role: 'named', batch: 1,
-    conditions: [{ js_worker_name: NAMED_WORKER }, { limit: 10 }] },
-  { id: 'S2', title: 'named worker, is_running', method: 'js-result_query', role: 'named', batch: 1,
+  { id: 'S1', title: 'named worker, limit 10', method: 'js-result_query', role: 'named', batch: 1, transport: 'http',
+    conditions: S1_CONDITIONS },
+  { id: 'S2', title: 'named worker, is_running', method: 'js-result_query', role: 'named', batch: 1, transport: 'http',
     conditions: [{ js_worker_name: NAMED_WORKER }, 'is_running'] },
-  { id: 'S3', title: 'no name, wildcard token (1% of workers), limit 20', method: 'js-result_query', role: 'wildcard', batch: 1,
+  { id: 'S3', title: 'no name, wildcard token (1% of workers), limit 20', method: 'js-result_query', role: 'wildcard', batch: 1, transport: 'http',
     conditions: [{ limit: 20 }] },
-  { id: 'S4', title: 'no name, wildcard token, is_failure in the last 7 days', method: 'js-result_query', role: 'wildcard', batch: 1,
+  { id: 'S4', title: 'no name, wildcard token, is_failure in the last 7 days', method: 'js-result_query', role: 'wildcard', batch: 1, transport: 'http',
     conditions: ['is_failure', { start_time_from_to: LAST_WEEK }] },
-  { id: 'S5', title: 'batch of 10 S1 calls in one request', method: 'js-result_query', role: 'named', batch: 10,
-    conditions: [{ js_worker_name: NAMED_WORKER }, { limit: 10 }] },
-  { id: 'S6', title: 'delete "last" of a named worker (refilled)', method: 'js-result_delete', role: 'deleter', batch: 1,
+  { id: 'S5', title: 'batch of 10 S1 calls in one request', method: 'js-result_query', role: 'named', batch: 10, transport: 'http',
+    conditions: S1_CONDITIONS },
+  { id: 'S6', title: 'delete "last" of a named worker (refilled)', method: 'js-result_delete', role: 'deleter', batch: 1, transport: 'http',
     conditions: [{ js_worker_name: DELETE_WORKER }, 'last'], deletes: true },
-  { id: 'S7', title: 'super token, limit 10000 (large payload)', method: 'js-result_query', role: 'super', batch: 1,
+  { id: 'S7', title: 'super token, limit 10000 (large payload)', method: 'js-result_query', role: 'super', batch: 1, transport: 'http',
     conditions: [{ limit: 10_000 }], measureRss: true },
+  // The ceiling of S8 is S1's: pgbench runs the same statement (there is no WebSocket in it).
+  { id: 'S8', title: 'S1 over WebSocket, one connection per client', method: 'js-result_query', role: 'named', batch: 1, transport: 'ws',
+    conditions: S1_CONDITIONS },
 ];
 
 /** The HTTP body autocannon posts: one JSON-RPC request, or a batch of identical ones. */
@@ -86,6 +97,17 @@ export function requestBody(scenario: Scenario, tokens: BenchTokens): string {
     params: { token: tokens[scenario.role], query: { condition: scenario.conditions } },
   });
   return JSON.stringify(scenario.batch === 1 ? call(1) : Array.from({ length: scenario.batch }, (_, i) => call(i + 1)));
+}
+
+/**
+ * The WebSocket frame of request `id`: the same single request as requestBody
+ * with its own id, so each reply can be matched to its request.
+ */
+export function requestFrame(scenario: Scenario, tokens: BenchTokens): (id: number) => string {
+  if (scenario.batch !== 1) throw new Error(`${scenario.id}: WebSocket frames are single requests here`);
+  const rest = JSON.stringify({ method: scenario.method, params: { token: tokens[scenario.role], query: { condition: scenario.conditions } } });
+  const tail = rest.slice(1);
+  return (id) => `{"jsonrpc":"2.0","id":${id},${tail}`;
 }
 
 /**

@@ -16,8 +16,8 @@ import { LOCAL_POSTGRES_URL, postgresReachable } from './support/test-database';
 
 /**
  * Keeps `npm run bench` from rotting: seeds a few hundred rows into a database
- * of its own and runs one scenario against the service, the bare server and
- * pgbench, then writes the report. Numbers are not checked, only that every
+ * of its own and runs S1 (HTTP) and S8 (the same call over WebSocket) against
+ * the service, the bare server and pgbench, then writes the report. Numbers are not checked, only that every
  * part ran and answered correctly. The servers run in this process here; the
  * benchmark itself starts them as child processes.
  */
@@ -62,31 +62,36 @@ describe('benchmark smoke (npm run bench on a few hundred rows)', () => {
     await rm(outDir, { recursive: true, force: true });
   });
 
-  it('seeds, runs S1 against service, bare and pgbench, explains every scenario and writes the report', async () => {
+  it('seeds, runs S1 and S8 against service, bare and pgbench, explains every scenario and writes the report', async () => {
     if (skip) return;
     const options = {
       ...parseOptions(['--rows', String(ROWS), '--duration', '1', '--rounds', '1', '--warmup', '0', '--connections', '4',
-        '--scenarios', 'S1', '--pool-size', '2', '--threads', '1', '--no-cpu-guard', '--out', outDir]),
+        '--scenarios', 'S1,S8', '--pool-size', '2', '--threads', '1', '--no-cpu-guard', '--out', outDir]),
       databaseUrl,
     };
     const lines: string[] = [];
     const run = newRun(options, await serverFacts(databaseUrl));
-    run.sizes.push(await benchSize(ROWS, { ...options, scenarios: ['S1'] }, inProcessServers, (line) => lines.push(line)));
+    run.sizes.push(await benchSize(ROWS, options, inProcessServers, (line) => lines.push(line)));
     run.finishedAt = new Date().toISOString();
 
     const [size] = run.sizes;
     expect(size.seeded).toBe(true);
     expect(size.shape.param_bytes).toBeGreaterThan(50);
-    const s1 = size.scenarios[0];
-    for (const target of ['service', 'bare', 'ceiling'] as const) {
-      expect(s1.results[target].requests).toBeGreaterThan(0);
-      expect(s1.results[target].errors).toBe(0);
+    expect(size.scenarios.map((s) => [s.id, s.transport])).toEqual([['S1', 'http'], ['S8', 'ws']]);
+    for (const s of size.scenarios) {
+      for (const target of ['service', 'bare', 'ceiling'] as const) {
+        expect(s.results[target].requests).toBeGreaterThan(0);
+        expect(s.results[target].errors).toBe(0);
+        expect(s.results[target].p50Ms).toBeGreaterThan(0);
+      }
     }
-    expect(size.plans.map((p) => p.id)).toEqual(['S1']);
-    expect(size.plans[0].check.indexOnly).toBe(true);
+    expect(size.plans.map((p) => p.id)).toEqual(['S1', 'S8']);
+    expect(size.plans.every((p) => p.check.indexOnly)).toBe(true);
 
     const report = await readFile(await writeReport(run, outDir), 'utf8');
     expect(report).toContain('| S1 named worker, limit 10 |');
+    expect(report).toContain('| S8 S1 over WebSocket, one connection per client |');
+    expect(report).toMatch(/\| 300 \| service \| \d+ \| \d+ \|/);
     expect(judgeTargets(run).length).toBeGreaterThan(0);
     expect(await readFile(join(outDir, 'rps.svg'), 'utf8')).toMatch(/^<svg/);
     expect(await readFile(join(outDir, `explain-${ROWS}.txt`), 'utf8')).toContain('Index Scan');

@@ -39,19 +39,22 @@ function expectCheckedInOrder(sut: (params: NamedParams) => object, valid: Named
 
 const BAD_TOKEN: BadParam = ['token', 5, 'token: expected a string "key:secret" or "username|password", got 5'];
 
+/** A create call that gave only the required params, as the DTO holds it. */
+const CREATED_WITH_DEFAULTS = {
+  token: 'k:s',
+  name: 'w',
+  description: null,
+  scriptBase64: 'ZQ==',
+  env: {},
+  limits: { maxRunTime: undefined, maxStackSize: undefined, maxHeapSize: undefined },
+};
+
 describe(CreateWorkerParamsDto.name, () => {
   const sut = validatorOf(CreateWorkerParamsDto);
   const base = { token: 'k:s', name: 'w', js_script_base64: 'ZQ==' };
 
   it('fills the optional fields with their defaults', () => {
-    expect(sut(base)).toEqual({
-      token: 'k:s',
-      name: 'w',
-      description: null,
-      scriptBase64: 'ZQ==',
-      env: {},
-      limits: { maxRunTime: undefined, maxStackSize: undefined, maxHeapSize: undefined },
-    });
+    expect(sut(base)).toEqual(CREATED_WITH_DEFAULTS);
   });
 
   it('keeps the given fields, null limits meaning the default', () => {
@@ -94,14 +97,7 @@ describe(CreateWorkerParamsDto.name, () => {
   });
 
   it('treats a null description and env as absent, and ignores unknown params', () => {
-    expect(sut({ ...base, description: null, env: null, limits: { max_run_time: 1 }, extra: 1 })).toEqual({
-      token: 'k:s',
-      name: 'w',
-      description: null,
-      scriptBase64: 'ZQ==',
-      env: {},
-      limits: { maxRunTime: undefined, maxStackSize: undefined, maxHeapSize: undefined },
-    });
+    expect(sut({ ...base, description: null, env: null, limits: { max_run_time: 1 }, extra: 1 })).toEqual(CREATED_WITH_DEFAULTS);
   });
 });
 

@@ -61,7 +61,7 @@ const authenticator = {
 };
 
 /** The real JSON-RPC module and pipeline around a probe controller: guards, DTOs, interceptor and filter as Nest runs them. */
-describe('JSON-RPC per-call pipeline', () => {
+describe('JSON-RPC per-call pipeline: RpcParamsGuard, TokenGuard, RpcMetricsInterceptor, JsonRpcExceptionFilter', () => {
   let moduleRef: TestingModule;
   let sut: JsonRpcDispatcher;
   const send = async (request: unknown) => JSON.parse((await sut.handle(JSON.stringify(request))) ?? 'null');
