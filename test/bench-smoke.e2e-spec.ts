@@ -4,12 +4,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { benchSize, newRun, prepareDatabase, type Servers } from '../bench/bench';
 import { startBareServer } from '../bench/bare-server';
 import { dropDatabase, serverFacts } from '../bench/database';
 import { parseOptions } from '../bench/options';
 import type { ServerSettings } from '../bench/processes';
 import { judgeTargets, writeReport } from '../bench/report';
+import { runWsLoad, type WsLoad } from '../bench/ws-load';
 import { createApp } from '../src/app.factory';
 import { testConfig } from './support/test-app';
 import { LOCAL_POSTGRES_URL, postgresReachable } from './support/test-database';
@@ -17,9 +19,11 @@ import { LOCAL_POSTGRES_URL, postgresReachable } from './support/test-database';
 /**
  * Keeps `npm run bench` from rotting: seeds a few hundred rows into a database
  * of its own and runs S1 (HTTP) and S8 (the same call over WebSocket) against
- * the service, the bare server and pgbench, then writes the report. Numbers are not checked, only that every
- * part ran and answered correctly. The servers run in this process here; the
- * benchmark itself starts them as child processes.
+ * the service, the bare server and pgbench, then writes the report. Numbers
+ * are not checked, only that every part ran and answered correctly. The
+ * servers run in this process here; the benchmark itself starts them as child
+ * processes. The WebSocket load generator's error counting and bounds are
+ * checked against a stub server (no database needed).
  */
 const ROWS = 300;
 const databaseUrl = (() => {
@@ -96,4 +100,90 @@ describe('benchmark smoke (npm run bench on a few hundred rows)', () => {
     expect(await readFile(join(outDir, 'rps.svg'), 'utf8')).toMatch(/^<svg/);
     expect(await readFile(join(outDir, `explain-${ROWS}.txt`), 'utf8')).toContain('Index Scan');
   }, 60_000);
+});
+
+describe('WebSocket load generator (S8) against a stub server', () => {
+  type Answer = (socket: WebSocket, id: number) => void;
+  let server: WebSocketServer;
+  let answer: Answer;
+  let url: string;
+
+  beforeAll(async () => {
+    server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((resolve) => server.once('listening', resolve));
+    url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    server.on('connection', (socket) => {
+      socket.on('message', (data) => answer(socket, (JSON.parse(String(data)) as { id: number }).id));
+    });
+  });
+
+  afterAll(async () => {
+    for (const client of server.clients) client.terminate();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const reply = (socket: WebSocket, id: number, body = '"result":[]') => socket.send(`{"jsonrpc":"2.0","id":${id},${body}}`);
+  const load = (overrides: Partial<WsLoad>): WsLoad => ({
+    url,
+    frame: (id) => JSON.stringify({ jsonrpc: '2.0', id, method: 'm' }),
+    connections: 3,
+    durationSec: 0.5,
+    verify: (body) => body.includes('"result":'),
+    ...overrides,
+  });
+  const settled = async () => {
+    for (let i = 0; i < 50 && server.clients.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    return server.clients.size;
+  };
+
+  it('keeps one request in flight per connection, stops at maxRequests and closes its sockets', async () => {
+    let inFlight = 0;
+    let most = 0;
+    answer = (socket, id) => {
+      most = Math.max(most, ++inFlight);
+      setTimeout(() => {
+        inFlight--;
+        reply(socket, id);
+      }, 1);
+    };
+    const run = await runWsLoad(load({ durationSec: 5, maxRequests: 60 }));
+    expect(run.latenciesMs).toHaveLength(60);
+    expect(run.errors).toBe(0);
+    expect(most).toBeLessThanOrEqual(3);
+    expect(await settled()).toBe(0);
+  });
+
+  it('counts error replies, replies to another id, closed connections and timeouts as errors', async () => {
+    answer = (socket, id) => reply(socket, id, id % 2 === 1 ? '"error":{"code":102,"message":"no"}' : '"result":[]');
+    const errors = await runWsLoad(load({ maxRequests: 40 }));
+    expect(errors.latenciesMs).toHaveLength(40);
+    expect(errors.errors).toBe(20);
+
+    answer = (socket, id) => reply(socket, id + 1000);
+    expect((await runWsLoad(load({ connections: 1, maxRequests: 1 }))).errors).toBe(1);
+
+    answer = (socket) => socket.terminate();
+    const closed = await runWsLoad(load({ connections: 1, maxRequests: 3 }));
+    expect(closed.errors).toBe(3);
+    expect(closed.latenciesMs).toHaveLength(0);
+
+    answer = () => undefined;
+    const started = Date.now();
+    const silent = await runWsLoad(load({ connections: 2, durationSec: 0.2, timeoutSec: 0.3 }));
+    expect(silent.errors).toBe(2);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(await settled()).toBe(0);
+  });
+
+  it('counts a server that is not there as errors and still returns in time', async () => {
+    const probe = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((resolve) => probe.once('listening', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const started = Date.now();
+    const run = await runWsLoad(load({ url: `ws://127.0.0.1:${port}/`, durationSec: 0.3 }));
+    expect(run.errors).toBeGreaterThanOrEqual(3);
+    expect(run.latenciesMs).toHaveLength(0);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
 });
