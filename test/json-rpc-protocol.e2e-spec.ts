@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { call, countRows, queryParams, rpc, seed, startTestApp, type TestApp } from './support/test-app';
 import { backendName } from './support/test-database';
-import { T0 } from './support/fixtures';
+import { TWO_WORKERS } from './support/fixtures';
 
 /** The JSON-RPC 2.0 specification's own examples (section 7), on this service's methods. */
 describe(`JSON-RPC 2.0 protocol (${backendName})`, () => {
@@ -17,11 +17,7 @@ describe(`JSON-RPC 2.0 protocol (${backendName})`, () => {
 
   beforeEach(async () => {
     await t.dataSource.query('DELETE FROM js_result');
-    await seed(t.dataSource, [
-      { jsWorkerName: 'a', startTime: T0, result: 1 },
-      { jsWorkerName: 'a', startTime: T0 + 1, result: 2 },
-      { jsWorkerName: 'b', startTime: T0 + 2, result: 3 },
-    ]);
+    await seed(t.dataSource, TWO_WORKERS);
   });
 
   it('accepts positional params [token, query]', async () => {

@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
 import { JsonRpcNodeGetGateway } from '../src/json-rpc/json-rpc.gateway';
 import { DEFAULT_WS_LIMITS, WS_IDLE_CLOSE_CODE, WS_IDLE_CLOSE_REASON, WS_MAX_PAYLOAD } from '../src/json-rpc/ws-connection';
-import { T0 } from './support/fixtures';
+import { T0, TWO_WORKERS } from './support/fixtures';
 import { call, countRows, queryParams, rpc, seed, startTestApp, type TestApp } from './support/test-app';
 import { backendName } from './support/test-database';
 import { closeAllClients, WsRpcClient, wsUrl } from './support/ws-client';
@@ -39,11 +39,7 @@ describe(`JSON-RPC over WebSocket (${backendName})`, () => {
 
   beforeEach(async () => {
     await t.dataSource.query('DELETE FROM js_result');
-    await seed(t.dataSource, [
-      { jsWorkerName: 'a', startTime: T0, result: 1 },
-      { jsWorkerName: 'a', startTime: T0 + 1, result: 2 },
-      { jsWorkerName: 'b', startTime: T0 + 2, result: 3 },
-    ]);
+    await seed(t.dataSource, TWO_WORKERS);
   });
 
   it.each(PATHS)('answers a call on %s exactly as an HTTP post to the same path', async (path) => {

@@ -29,12 +29,8 @@ export interface AppConfig {
   jsWorkerPoolSize: number;
   /** Runs allowed to wait for a free thread before js-worker_run refuses (JS_WORKER_MAX_QUEUE, default 1000). */
   jsWorkerMaxQueue: number;
-  /**
-   * A WebSocket connection that sends no frame for this long (and has no call
-   * in flight) is closed (WS_IDLE_TIMEOUT_MS, default 300000). Optional so that
-   * configs built in code need not name it; the gateway applies the default.
-   */
-  wsIdleTimeoutMs?: number;
+  /** A WebSocket connection that sends no frame for this long (and has no call in flight) is closed (WS_IDLE_TIMEOUT_MS, default 300000). */
+  wsIdleTimeoutMs: number;
 }
 
 /** WS_IDLE_TIMEOUT_MS when unset: five minutes. */

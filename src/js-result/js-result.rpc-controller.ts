@@ -1,5 +1,4 @@
 import { UseGuards } from '@nestjs/common';
-import type { JsonText } from '../common/json-text';
 import { RpcAuth, RpcParams } from '../json-rpc/rpc-args.decorator';
 import { RpcController } from '../json-rpc/rpc-controller.decorator';
 import { RpcMethod } from '../json-rpc/rpc-method.decorator';

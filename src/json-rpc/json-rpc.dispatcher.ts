@@ -2,8 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import { invalidParams } from '../common/domain.error';
 import { MetricsService } from '../metrics/metrics.service';
 import { parseJson, stringifyReplies, stringifyReply } from './json-rpc.codec';
-import { errorCodeOf, INTERNAL_ERROR, knownErrorObject } from './json-rpc.errors';
+import { errorCodeOf, INTERNAL_ERROR, INTERNAL_ERROR_REPLY, knownErrorObject } from './json-rpc.errors';
 import {
+  type JsonRpcCall,
   type JsonRpcErrorObject,
   JsonRpcErrorCode,
   type JsonRpcId,
@@ -17,13 +18,6 @@ import { type RpcHandler, RpcMethodExplorer } from './rpc-method.explorer';
 /** A batch larger than this is refused whole rather than queued against the database. */
 export const MAX_BATCH_SIZE = 1000;
 
-/** A request that passed the envelope checks; `id` is absent for notifications. */
-interface Envelope {
-  method: string;
-  params: unknown;
-  id?: JsonRpcId;
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
@@ -33,7 +27,7 @@ function isValidId(id: unknown): id is JsonRpcId {
 }
 
 /** Checks the envelope of one request; the id is kept when it is usable, for the error reply. */
-function readEnvelope(request: unknown): Envelope {
+function readEnvelope(request: unknown): JsonRpcCall {
   if (!isRecord(request)) throw new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, 'expected a request object');
   if (request.jsonrpc !== '2.0') {
     throw new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, 'jsonrpc must be exactly "2.0"');
@@ -47,7 +41,7 @@ function readEnvelope(request: unknown): Envelope {
   if (request.params !== undefined && typeof request.params !== 'object') {
     throw new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, 'params must be an array or an object');
   }
-  const envelope: Envelope = { method: request.method, params: request.params };
+  const envelope: JsonRpcCall = { method: request.method, params: request.params };
   if ('id' in request) envelope.id = request.id as JsonRpcId;
   return envelope;
 }
@@ -92,7 +86,7 @@ export class JsonRpcDispatcher {
     } catch (error) {
       // Every failure of a call is answered by its pipeline; this is a bug in the envelope itself.
       this.logger.error({ err: error }, 'unexpected error in the JSON-RPC envelope');
-      return stringifyReply(failure(null, INTERNAL_ERROR));
+      return INTERNAL_ERROR_REPLY;
     }
   }
 
@@ -118,7 +112,7 @@ export class JsonRpcDispatcher {
   }
 
   private async handleOne(request: unknown): Promise<JsonRpcResponse | undefined> {
-    let envelope: Envelope;
+    let envelope: JsonRpcCall;
     try {
       envelope = readEnvelope(request);
     } catch (error) {
@@ -132,7 +126,7 @@ export class JsonRpcDispatcher {
     return 'id' in envelope ? reply : undefined;
   }
 
-  private async run(handler: RpcHandler, envelope: Envelope, started: number): Promise<JsonRpcResponse> {
+  private async run(handler: RpcHandler, envelope: JsonRpcCall, started: number): Promise<JsonRpcResponse> {
     const id = envelope.id ?? null;
     let call: RpcCall;
     try {

@@ -18,6 +18,9 @@ const PROTOCOL_TITLES: Record<JsonRpcProtocolError['code'], string> = {
 
 export const INTERNAL_ERROR: JsonRpcErrorObject = { code: JsonRpcErrorCode.InternalError, message: 'Internal error' };
 
+/** The whole reply when the envelope itself failed: no call's id is known. */
+export const INTERNAL_ERROR_REPLY = JSON.stringify({ jsonrpc: '2.0', id: null, error: INTERNAL_ERROR });
+
 /**
  * How a failure looks on the wire, or undefined for an unexpected one (a bug),
  * of which the caller learns nothing but "Internal error".

@@ -8,7 +8,7 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
-import { APP_CONFIG, type AppConfig, DEFAULT_WS_IDLE_TIMEOUT_MS } from '../config/app.config';
+import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { JsonRpcDispatcher } from './json-rpc.dispatcher';
 import { DEFAULT_WS_LIMITS, frameText, WS_MAX_PAYLOAD, WsConnection, type WsConnectionLimits } from './ws-connection';
 
@@ -57,7 +57,7 @@ export abstract class JsonRpcGateway implements OnGatewayInit<WebSocketServer>, 
     private readonly dispatcher: JsonRpcDispatcher,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.limits = { ...DEFAULT_WS_LIMITS, idleTimeoutMs: config.wsIdleTimeoutMs ?? DEFAULT_WS_IDLE_TIMEOUT_MS };
+    this.limits = { ...DEFAULT_WS_LIMITS, idleTimeoutMs: config.wsIdleTimeoutMs };
   }
 
   afterInit(server: WebSocketServer): void {

@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { type RawData, WebSocket } from 'ws';
+import { INTERNAL_ERROR_REPLY } from './json-rpc.errors';
 
 /** What a connection needs of the dispatcher: a reply for a frame, or nothing to answer (notifications). */
 export interface JsonRpcFrameHandler {
@@ -30,13 +31,6 @@ export const DEFAULT_WS_LIMITS: Omit<WsConnectionLimits, 'idleTimeoutMs'> = {
 /** Close code and reason sent to a connection closed for being idle (1000: normal closure). */
 export const WS_IDLE_CLOSE_CODE = 1000;
 export const WS_IDLE_CLOSE_REASON = 'idle timeout';
-
-/** What the dispatcher never should produce: a reply when `handle` itself fails. */
-const INTERNAL_ERROR_REPLY = JSON.stringify({
-  jsonrpc: '2.0',
-  id: null,
-  error: { code: -32603, message: 'Internal error' },
-});
 
 /**
  * A frame as text: text frames arrive as strings (ws has checked their UTF-8),

@@ -55,3 +55,10 @@ export function variedRows(): SeedRow[] {
 }
 
 export { T0 };
+
+/** Two workers, three results: what the transport suites query over HTTP and WebSocket alike. */
+export const TWO_WORKERS: SeedRow[] = [
+  { jsWorkerName: 'a', startTime: T0, result: 1 },
+  { jsWorkerName: 'a', startTime: T0 + 1, result: 2 },
+  { jsWorkerName: 'b', startTime: T0 + 2, result: 3 },
+];
