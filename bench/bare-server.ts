@@ -65,6 +65,7 @@ const ERROR_CODES: Record<DomainErrorCode, [number, string]> = {
   [DomainErrorCode.PermissionDenied]: [102, 'Permission denied'],
   [DomainErrorCode.DatabaseUnavailable]: [103, 'Database error'],
   [DomainErrorCode.NotAcceptable]: [108, 'Invalid input'],
+  [DomainErrorCode.NotFound]: [105, 'Not found'],
 };
 
 class RpcFailure extends Error {
@@ -128,12 +129,12 @@ export function createBareHandler(
     const matches = secretMatches(credentials.secret, entry?.row.token_hash ?? UNKNOWN_KEY_HASH);
     if (!entry || !matches) throw new DomainError(DomainErrorCode.InvalidCredentials, 'Invalid credentials');
     const { row } = entry;
-    if (row.id === '1' && row.username === 'root') return { kind: 'super', tokenId: 1 };
+    if (row.id === '1' && row.username === 'root') return { kind: 'super', tokenId: 1, tokenKey: credentials.key };
     const now = Date.now();
     const outside =
       (row.timestamp_from !== null && now < Number(row.timestamp_from)) ||
       (row.timestamp_to !== null && now > Number(row.timestamp_to));
-    return { kind: 'limited', tokenId: Number(row.id), limits: outside ? [] : entry.limits };
+    return { kind: 'limited', tokenId: Number(row.id), tokenKey: credentials.key, limits: outside ? [] : entry.limits };
   }
 
   async function invoke(method: CallMethod, params: Record<string, unknown>): Promise<unknown> {
@@ -145,10 +146,11 @@ export function createBareHandler(
     if (grantsNothing(access)) return method === 'js-result_query' ? [] : outcome(0);
     const resolvesNames = method === 'js-result_query' && access.kind === 'some' && access.prefixes.length > 0;
     const prefixed = resolvesNames ? await workerNames.under(access.prefixes) : [];
-    const statement = statementForCall(statements, method, selection, access, prefixed, 'rows');
+    const action = { origin: 'rpc' as const, tokenKey: auth.tokenKey, method, params };
+    const statement = statementForCall(statements, method, selection, access, prefixed, 'rows', action);
     if (statement === undefined) return [];
     const result = await pool.query(statement.text, statement.values);
-    return method === 'js-result_query' ? result.rows.map(toRecord) : outcome(result.rowCount ?? 0);
+    return method === 'js-result_query' ? result.rows.map(toRecord) : outcome(Number(result.rows[0].affected));
   }
 
   async function handleOne(request: unknown): Promise<object | undefined> {

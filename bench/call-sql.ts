@@ -3,6 +3,7 @@ import { dataSourceOptions } from '../src/database/data-source.factory';
 import { PreparedStatements } from '../src/database/prepared-statements';
 import { DEFAULT_QUERY_CAP, type Selection } from '../src/js-result/conditions/condition.types';
 import { JsResultStatements, knownWorkers, type Statement, type WorkerScope } from '../src/js-result/js-result.statements';
+import type { AuditAction } from '../src/audit/audit.statements';
 import type { WorkerAccess } from '../src/token/auth';
 import type { JsResultAction } from '../src/token/token-limit';
 
@@ -48,8 +49,10 @@ export function statementForCall(
   access: WorkerAccess,
   prefixedNames: readonly string[],
   form: 'service' | 'rows' = 'service',
+  action: AuditAction = { origin: 'rpc', tokenKey: 'bench', method, params: {} },
 ): Statement | undefined {
-  if (method === 'js-result_delete') return statements.delete(selection.filters, access, selection.limit);
+  // A delete writes its audit entry in the same statement, as the service's does.
+  if (method === 'js-result_delete') return statements.delete(selection.filters, access, selection.limit, action);
   const scope: WorkerScope = access.kind === 'all' ? access : knownWorkers(access.names, prefixedNames);
   // No worker to read: the service answers [] without asking the database.
   if (scope.kind === 'workers' && scope.names.length === 0) return undefined;

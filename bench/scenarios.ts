@@ -31,8 +31,8 @@ export function tokenLimitsFor(): RoleLimits {
 }
 
 export function authFor(role: TokenRole): Auth {
-  if (role === 'super') return { kind: 'super', tokenId: 1 };
-  return { kind: 'limited', tokenId: 0, limits: readTokenLimits(tokenLimitsFor()[role]) };
+  if (role === 'super') return { kind: 'super', tokenId: 1, tokenKey: 'bench-super' };
+  return { kind: 'limited', tokenId: 0, tokenKey: 'bench', limits: readTokenLimits(tokenLimitsFor()[role]) };
 }
 
 export interface Scenario {

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { AuditModule } from './audit/audit.module';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from './config/app.config';
 import { ConfigModule } from './config/config.module';
@@ -33,6 +34,7 @@ export class AppModule {
         JsonRpcModule,
         JsResultModule,
         JsWorkerModule,
+        AuditModule,
         HealthModule,
       ],
     };

@@ -1,3 +1,4 @@
+import { operatorAction } from '../src/audit/audit.statements';
 import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
 import { JsonText } from '../src/common/json-text';
@@ -16,6 +17,9 @@ import { readTokenLimits } from '../src/token/token-limit';
 import { T0, toModelRow } from './support/fixtures';
 import { type ModelLimit, modelSelect, type ModelRow } from './support/js-result.model';
 import { createTestDatabase, backendName, type TestDatabase } from './support/test-database';
+
+/** Deletes here are recorded as the operator's. */
+const AUDIT = operatorAction('js-result_delete');
 
 type Model = typeof modelSelect;
 
@@ -98,7 +102,7 @@ describe(`statements match the contract model (${backendName})`, () => {
   });
 
   const authOf = (raw: ModelLimit[] | undefined): Auth =>
-    raw === undefined ? { kind: 'super', tokenId: 1 } : { kind: 'limited', tokenId: 2, limits: readTokenLimits(raw) };
+    raw === undefined ? { kind: 'super', tokenId: 1, tokenKey: 'k1' } : { kind: 'limited', tokenId: 2, tokenKey: 'k2', limits: readTokenLimits(raw) };
 
   async function reset(rows: StoredRow[]): Promise<ModelRow[]> {
     await dataSource.query('DELETE FROM js_result');
@@ -167,12 +171,12 @@ describe(`statements match the contract model (${backendName})`, () => {
       const expected = model(stored, cond, raw, 'delete');
       const remaining = async () => (await dataSource.query<{ id: string }[]>('SELECT id FROM js_result ORDER BY id')).map((r) => Number(r.id));
       if (expected === 'denied') {
-        await expect(service.delete(parseConditions(cond), authOf(raw))).rejects.toMatchObject(DENIED);
+        await expect(service.delete(parseConditions(cond), authOf(raw), AUDIT)).rejects.toMatchObject(DENIED);
         expect(await remaining()).toHaveLength(stored.length);
         return;
       }
       const gone = new Set(expected.map((r: ModelRow) => r.id));
-      expect(await service.delete(parseConditions(cond), authOf(raw))).toEqual({ success: true, deleted: expected.length, condition_count: cond.length });
+      expect(await service.delete(parseConditions(cond), authOf(raw), AUDIT)).toEqual({ success: true, deleted: expected.length, condition_count: cond.length });
       expect(await remaining()).toEqual(stored.filter((r) => !gone.has(r.id)).map((r) => r.id));
     });
   }

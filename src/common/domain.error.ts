@@ -15,6 +15,8 @@ export enum DomainErrorCode {
   DatabaseUnavailable = 'DATABASE_UNAVAILABLE',
   /** Well-formed input that the service will not accept. */
   NotAcceptable = 'NOT_ACCEPTABLE',
+  /** The call names something (a token) that does not exist. */
+  NotFound = 'NOT_FOUND',
 }
 
 export class DomainError extends Error {

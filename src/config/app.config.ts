@@ -31,10 +31,15 @@ export interface AppConfig {
   jsWorkerMaxQueue: number;
   /** A WebSocket connection that sends no frame for this long (and has no call in flight) is closed (WS_IDLE_TIMEOUT_MS, default 300000). */
   wsIdleTimeoutMs: number;
+  /** Audit entries older than this many days are pruned; 0 keeps them all (AUDIT_KEEP_DAYS, default 365). */
+  auditKeepDays: number;
 }
 
 /** WS_IDLE_TIMEOUT_MS when unset: five minutes. */
 export const DEFAULT_WS_IDLE_TIMEOUT_MS = 300_000;
+
+/** AUDIT_KEEP_DAYS when unset: a year. */
+export const DEFAULT_AUDIT_KEEP_DAYS = 365;
 
 export class ConfigError extends Error {}
 
@@ -59,6 +64,7 @@ class EnvironmentVariables {
   @IsOptional() @IsInt() @Min(0) @Max(1_000_000) JS_WORKER_MAX_QUEUE?: number;
   // At least a second (a shorter idle limit would close connections between ordinary calls), at most a day.
   @IsOptional() @IsInt() @Min(1_000) @Max(86_400_000) WS_IDLE_TIMEOUT_MS?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(36_500) AUDIT_KEEP_DAYS?: number;
 }
 
 const NUMERIC = new Set([
@@ -70,6 +76,7 @@ const NUMERIC = new Set([
   'JS_WORKER_POOL_SIZE',
   'JS_WORKER_MAX_QUEUE',
   'WS_IDLE_TIMEOUT_MS',
+  'AUDIT_KEEP_DAYS',
 ]);
 
 const TEXTUAL = ['HOST', 'DATABASE_URL', 'DATA_DIR', 'LOG_LEVEL'];
@@ -117,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     jsWorkerPoolSize: vars.JS_WORKER_POOL_SIZE ?? availableParallelism(),
     jsWorkerMaxQueue: vars.JS_WORKER_MAX_QUEUE ?? 1000,
     wsIdleTimeoutMs: vars.WS_IDLE_TIMEOUT_MS ?? DEFAULT_WS_IDLE_TIMEOUT_MS,
+    auditKeepDays: vars.AUDIT_KEEP_DAYS ?? DEFAULT_AUDIT_KEEP_DAYS,
   };
 }
 

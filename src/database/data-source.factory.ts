@@ -1,4 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
+import { AuditLogEntry } from '../audit/audit-log.entity';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app.config';
 import { JsResult } from '../js-result/js-result.entity';
@@ -9,7 +10,7 @@ import { CUSTOM_PLANS_OPTION, namingClient, PreparedStatements } from './prepare
 import { migrations } from './migrations';
 import { type EmbeddedDatabase, pgliteDriver } from './pglite.pool';
 
-export const entities = [JsResult, Token, JsWorker];
+export const entities = [JsResult, Token, JsWorker, AuditLogEntry];
 
 /** An in-memory embedded database, for tests and throw-away runs. */
 export const IN_MEMORY = 'memory://';

@@ -1,5 +1,6 @@
 import { UseGuards } from '@nestjs/common';
-import { RpcAuth, RpcParams } from '../json-rpc/rpc-args.decorator';
+import { rpcAction } from '../audit/audit.statements';
+import { RpcAuth, type RpcInvocation, RpcInvocationInfo, RpcParams } from '../json-rpc/rpc-args.decorator';
 import { RpcController } from '../json-rpc/rpc-controller.decorator';
 import { RpcMethod } from '../json-rpc/rpc-method.decorator';
 import type { Auth } from '../token/auth';
@@ -20,7 +21,7 @@ export class JsResultRpcController {
   }
 
   @RpcMethod('js-result_delete', { params: JS_RESULT_PARAM_NAMES })
-  delete(@RpcParams() params: JsResultParams, @RpcAuth() auth: Auth): Promise<DeleteOutcome> {
-    return this.service.delete(params.selection, auth);
+  delete(@RpcParams() params: JsResultParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation): Promise<DeleteOutcome> {
+    return this.service.delete(params.selection, auth, rpcAction(invocation, auth.tokenKey));
   }
 }

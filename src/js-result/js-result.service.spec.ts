@@ -1,3 +1,4 @@
+import { operatorAction } from '../audit/audit.statements';
 import type { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../test/support/test-database';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
@@ -11,8 +12,11 @@ import { JsResult } from './js-result.entity';
 import type { JsResultRecord } from './js-result.record';
 import { type JsResultRecords, JsResultService } from './js-result.service';
 
-const limited = (raw: unknown): Auth => ({ kind: 'limited', tokenId: 2, limits: readTokenLimits(raw) });
-const SUPER: Auth = { kind: 'super', tokenId: 1 };
+/** Deletes here are recorded as the operator's. */
+const AUDIT = operatorAction('js-result_delete');
+
+const limited = (raw: unknown): Auth => ({ kind: 'limited', tokenId: 2, tokenKey: 'k2', limits: readTokenLimits(raw) });
+const SUPER: Auth = { kind: 'super', tokenId: 1, tokenKey: 'k1' };
 
 /** Short reads answer row objects, large ones JSON text assembled by the database; these tests look at the records. */
 async function records(reply: Promise<JsResultRecords>): Promise<JsResultRecord[]> {
@@ -79,12 +83,12 @@ describe(JsResultService.name, () => {
 
   it('answers a token that reaches nothing without deleting anything', async () => {
     const auth = limited([{ scopes: ['global'], permissions: [] }]);
-    expect(await sut.delete(parseConditions(['is_success']), auth)).toEqual({ success: true, deleted: 0, condition_count: 1 });
+    expect(await sut.delete(parseConditions(['is_success']), auth, AUDIT)).toEqual({ success: true, deleted: 0, condition_count: 1 });
     expect(await dataSource.getRepository(JsResult).count()).toBe(4);
   });
 
   it('deletes the newest N chosen first, then reports how many went', async () => {
-    expect(await sut.delete(parseConditions([{ js_worker_name: 'alpha' }, 'last']), SUPER)).toEqual({
+    expect(await sut.delete(parseConditions([{ js_worker_name: 'alpha' }, 'last']), SUPER, AUDIT)).toEqual({
       success: true,
       deleted: 1,
       condition_count: 2,

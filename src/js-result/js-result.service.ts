@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { JsonText } from '../common/json-text';
 import { Semaphore } from '../common/semaphore';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
+import type { AuditAction } from '../audit/audit.statements';
 import { withDatabase } from '../database/database.errors';
 import { PreparedStatements } from '../database/prepared-statements';
 import type { Auth, WorkerAccess } from '../token/auth';
@@ -60,8 +61,8 @@ export class JsResultService {
     return this.largeReads.run(async () => new JsonText((await this.run<{ json: string }[]>(statement))[0].json));
   }
 
-  /** Deletes what `query` would select, without its default cap, in one statement. */
-  async delete(selection: Selection, auth: Auth): Promise<DeleteOutcome> {
+  /** Deletes what `query` would select, without its default cap, in one statement that also writes its audit entry. */
+  async delete(selection: Selection, auth: Auth, action: AuditAction): Promise<DeleteOutcome> {
     const access = authoriseWorkers(selection, auth, 'delete');
     const outcome = (deleted: number): DeleteOutcome => ({
       success: true,
@@ -69,9 +70,10 @@ export class JsResultService {
       condition_count: selection.conditionCount,
     });
     if (grantsNothing(access)) return outcome(0);
-    // TypeORM answers a DELETE with [rows, affected].
-    const [, deleted] = await this.run<[unknown[], number]>(this.statements.delete(selection.filters, access, selection.limit));
-    return outcome(deleted ?? 0);
+    const [{ affected }] = await this.run<{ affected: string | number }[]>(
+      this.statements.delete(selection.filters, access, selection.limit, action),
+    );
+    return outcome(Number(affected));
   }
 
   /**

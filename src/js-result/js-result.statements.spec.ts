@@ -1,3 +1,4 @@
+import { operatorAction } from '../audit/audit.statements';
 import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../test/support/test-database';
@@ -7,6 +8,9 @@ import type { WorkerAccess } from '../token/auth';
 import type { Filter } from './conditions/condition.types';
 import { JsResult } from './js-result.entity';
 import { applyFilters, JsResultStatements, knownWorkers, type Statement } from './js-result.statements';
+
+/** Deletes here are recorded as the operator's. */
+const AUDIT = operatorAction('js-result_delete');
 
 const ONE_OF_EACH: Filter[] = [
   { kind: 'id', value: 1n },
@@ -81,12 +85,12 @@ describe(JsResultStatements.name, () => {
       ['all', ALL],
       ['some', SOME],
     ])('for deletes in scope %s, with and without a limit', (_kind, access) => {
-      expect(sut.delete(FAILED_SINCE, access, 5).text).toMatchSnapshot('newest 5');
-      expect(sut.delete(FAILED_SINCE, access, undefined).text).toMatchSnapshot('every match');
+      expect(sut.delete(FAILED_SINCE, access, 5, AUDIT).text).toMatchSnapshot('newest 5');
+      expect(sut.delete(FAILED_SINCE, access, undefined, AUDIT).text).toMatchSnapshot('every match');
     });
 
     it('for a delete without conditions, and for the worker names under prefixes', () => {
-      expect(sut.delete([], ALL, undefined).text).toMatchSnapshot('delete everything');
+      expect(sut.delete([], ALL, undefined, AUDIT).text).toMatchSnapshot('delete everything');
       expect(sut.workerNames(['a', 'b']).text).toMatchSnapshot('worker names');
     });
   });
@@ -138,7 +142,7 @@ describe(JsResultStatements.name, () => {
           });
         const [a, b] = [withValues(), withValues()];
         expect(sut.selectRows(b, SOME, 3).text).toBe(sut.selectRows(a, { kind: 'some', names: [], prefixes: ['q'] }, 1).text);
-        expect(sut.delete(b, ALL, 2).text).toBe(sut.delete(a, ALL, 9).text);
+        expect(sut.delete(b, ALL, 2, AUDIT).text).toBe(sut.delete(a, ALL, 9, AUDIT).text);
       }),
       { numRuns: 200 },
     );

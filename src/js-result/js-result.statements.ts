@@ -1,15 +1,13 @@
 import type { DataSource, ObjectLiteral, QueryBuilder, SelectQueryBuilder, WhereExpressionBuilder } from 'typeorm';
 import { BoundedMap } from '../common/bounded-map';
 import type { PreparedStatements } from '../database/prepared-statements';
+import type { Statement } from '../database/statement';
+import { type AuditAction, auditedText, auditValues } from '../audit/audit.statements';
 import type { WorkerAccess } from '../token/auth';
 import type { Filter } from './conditions/condition.types';
 import { JsResult } from './js-result.entity';
 
-/** A statement for `dataSource.query(text, values)`; every client value is in `values`, never in the text. */
-export interface Statement {
-  text: string;
-  values: unknown[];
-}
+export type { Statement } from '../database/statement';
 
 /** Reads may be narrowed to worker names already known (distinct), instead of resolving them in SQL. */
 export interface KnownWorkers {
@@ -230,13 +228,21 @@ export class JsResultStatements {
   /**
    * Deletes exactly what a select would choose, in one statement, so it is all
    * or nothing: with a limit the newest `limit` matches, without one every
-   * match. Worker names are resolved inside the statement, never cached.
+   * match. Worker names are resolved inside the statement, never cached. The
+   * same statement writes the audit entry when it deleted rows, and answers
+   * one row `{ affected }`.
    */
-  delete(filters: readonly Filter[], access: WorkerAccess, limit: number | undefined): Statement {
+  delete(filters: readonly Filter[], access: WorkerAccess, limit: number | undefined, action: AuditAction): Statement {
     const form = limit === undefined ? 'delete' : 'delete-newest';
-    const shape = this.shape(shapeKey(form, access.kind, filters), () => this.buildDelete(filters, access.kind, limit !== undefined));
+    const shape = this.shape(
+      shapeKey(form, access.kind, filters),
+      () => this.buildDelete(filters, access.kind, limit !== undefined),
+      (text, placeholders) => auditedText(text, placeholders, 'count'),
+    );
     const [names, prefixes] = access.kind === 'some' ? [access.names, access.prefixes] : [];
-    return fill(shape, callArguments(filters, limit, names, prefixes));
+    const statement = fill(shape, callArguments(filters, limit, names, prefixes));
+    statement.values.push(...auditValues(action));
+    return statement;
   }
 
   /** The existing worker names under any of the prefixes, one row `{ name }` each. */
@@ -252,10 +258,16 @@ export class JsResultStatements {
     return fill(shape, callArguments(filters, limit, names, prefixes));
   }
 
-  private shape(key: string, build: () => QueryBuilder<ObjectLiteral>): Shape {
+  /** `finish` rewrites the built text once (its placeholder count given), before it is registered. */
+  private shape(
+    key: string,
+    build: () => QueryBuilder<ObjectLiteral>,
+    finish?: (text: string, placeholders: number) => string,
+  ): Shape {
     let shape = this.shapes.get(key);
     if (shape === undefined) {
       shape = toShape(build());
+      if (finish) shape = { ...shape, text: finish(shape.text, shape.slots.length) };
       this.registry?.register(shape.text);
       this.shapes.set(key, shape);
     }
@@ -273,7 +285,8 @@ export class JsResultStatements {
   }
 
   private buildDelete(filters: readonly Filter[], scope: WorkerAccess['kind'], newestOnly: boolean): QueryBuilder<ObjectLiteral> {
-    const qb = this.dataSource.createQueryBuilder().delete().from(JsResult).setParameters(SCOPE_SLOTS);
+    // The ids feed the audit wrapper's count (see delete).
+    const qb = this.dataSource.createQueryBuilder().delete().from(JsResult).returning('id').setParameters(SCOPE_SLOTS);
     if (scope === 'some') withAllowedWorkers(qb);
     if (newestOnly) {
       const chosen = this.chosenRows(filters, scope, CHOSEN_COLUMNS);

@@ -1,5 +1,6 @@
 import { UseGuards } from '@nestjs/common';
-import { RpcAuth, RpcParams } from '../json-rpc/rpc-args.decorator';
+import { rpcAction } from '../audit/audit.statements';
+import { RpcAuth, type RpcInvocation, RpcInvocationInfo, RpcParams } from '../json-rpc/rpc-args.decorator';
 import { RpcController } from '../json-rpc/rpc-controller.decorator';
 import { RpcMethod } from '../json-rpc/rpc-method.decorator';
 import type { Auth } from '../token/auth';
@@ -28,8 +29,8 @@ export class JsWorkerRpcController {
   constructor(private readonly service: JsWorkerService) {}
 
   @RpcMethod('js-worker_create', { params: CREATE_PARAM_NAMES })
-  create(@RpcParams() params: CreateWorkerParamsDto, @RpcAuth() auth: Auth): Promise<{ id: number }> {
-    return this.service.create(params, auth);
+  create(@RpcParams() params: CreateWorkerParamsDto, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation): Promise<{ id: number }> {
+    return this.service.create(params, auth, rpcAction(invocation, auth.tokenKey));
   }
 
   @RpcMethod('js-worker_read', { params: NAMED_PARAM_NAMES })
@@ -38,13 +39,13 @@ export class JsWorkerRpcController {
   }
 
   @RpcMethod('js-worker_update', { params: UPDATE_PARAM_NAMES })
-  update(@RpcParams() params: UpdateWorkerParamsDto, @RpcAuth() auth: Auth): Promise<JsWorkerRecord> {
-    return this.service.update(params, auth);
+  update(@RpcParams() params: UpdateWorkerParamsDto, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation): Promise<JsWorkerRecord> {
+    return this.service.update(params, auth, rpcAction(invocation, auth.tokenKey));
   }
 
   @RpcMethod('js-worker_delete', { params: NAMED_PARAM_NAMES })
-  delete(@RpcParams() params: NamedWorkerParamsDto, @RpcAuth() auth: Auth): Promise<{ success: true }> {
-    return this.service.delete(params.name, auth);
+  delete(@RpcParams() params: NamedWorkerParamsDto, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation): Promise<{ success: true }> {
+    return this.service.delete(params.name, auth, rpcAction(invocation, auth.tokenKey));
   }
 
   /** The DTO is declared although unused: it is what gets the token checked and handed to the token guard. */

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { type AuditAction, audited } from '../audit/audit.statements';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { isDatabaseUnavailable, isUniqueViolation, withDatabase } from '../database/database.errors';
 import { stringifyJson } from '../json-rpc/json-rpc.codec';
@@ -22,7 +23,6 @@ import {
   storableText,
 } from './js-worker.rules';
 import { JsWorkerRunner } from './js-worker.runner';
-import { queryRows } from './js-worker.sql';
 import type { RunOutcome } from './runtime';
 
 export const SHUTDOWN_MESSAGE = 'interrupted: server shut down';
@@ -83,7 +83,7 @@ export class JsWorkerService implements OnModuleDestroy {
     private readonly instance: JsWorkerInstance,
   ) {}
 
-  async create(input: CreateWorkerParamsDto, auth: Auth): Promise<{ id: number }> {
+  async create(input: CreateWorkerParamsDto, auth: Auth, action: AuditAction): Promise<{ id: number }> {
     checkWorkerName(input.name);
     this.authorise(auth, 'create', input.name);
     const limits = checkLimits(input.limits);
@@ -92,13 +92,12 @@ export class JsWorkerService implements OnModuleDestroy {
     const source = this.checkedScript(input.scriptBase64);
     const now = Date.now();
     try {
-      const [row] = await withDatabase(() =>
-        this.dataSource.query(
-          `INSERT INTO js_worker (name, description, js_script, env, max_run_time, max_stack_size, max_heap_size, created_at, updated_at)
-           VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $8)
-           RETURNING id`,
-          [input.name, input.description, source, jsonb(input.env), limits.maxRunTime ?? null, limits.maxStackSize ?? null, limits.maxHeapSize ?? null, now],
-        ),
+      const [row] = await this.change(
+        `INSERT INTO js_worker (name, description, js_script, env, max_run_time, max_stack_size, max_heap_size, created_at, updated_at)
+         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $8)
+         RETURNING id`,
+        [input.name, input.description, source, jsonb(input.env), limits.maxRunTime ?? null, limits.maxStackSize ?? null, limits.maxHeapSize ?? null, now],
+        action,
       );
       return { id: Number(row.id) };
     } catch (err) {
@@ -113,7 +112,7 @@ export class JsWorkerService implements OnModuleDestroy {
   }
 
   /** Changes the given fields; a run already under way finishes on the code it started with. */
-  async update(input: UpdateWorkerParamsDto, auth: Auth): Promise<JsWorkerRecord> {
+  async update(input: UpdateWorkerParamsDto, auth: Auth, action: AuditAction): Promise<JsWorkerRecord> {
     this.authorise(auth, 'write', input.name);
     const limits = checkLimits(input.limits);
     checkStorable('description', input.description);
@@ -130,19 +129,23 @@ export class JsWorkerService implements OnModuleDestroy {
     if (input.env !== undefined) set('env', jsonb(input.env), '::jsonb');
     for (const [column, key] of LIMIT_COLUMNS) if (limits[key] !== undefined) set(column, limits[key]);
     set('updated_at', Date.now());
-    const rows: WorkerRow[] = await withDatabase(() =>
-      queryRows<WorkerRow>(this.dataSource, `UPDATE js_worker SET ${sets.join(', ')} WHERE name = $1 RETURNING *`, values),
-    );
+    const rows = await this.change(`UPDATE js_worker SET ${sets.join(', ')} WHERE name = $1 RETURNING *`, values, action);
     if (rows.length === 0) throw notFound(input.name);
     return toWorkerRecord(toWorker(rows[0]));
   }
 
   /** Deletes the worker; the results of its runs stay, and runs under way finish. */
-  async delete(name: string, auth: Auth): Promise<{ success: true }> {
+  async delete(name: string, auth: Auth, action: AuditAction): Promise<{ success: true }> {
     this.authorise(auth, 'delete', name);
-    const rows = await withDatabase(() => queryRows(this.dataSource, 'DELETE FROM js_worker WHERE name = $1 RETURNING id', [name]));
+    const rows = await this.change('DELETE FROM js_worker WHERE name = $1 RETURNING id', [name], action);
     if (rows.length === 0) throw notFound(name);
     return { success: true };
+  }
+
+  /** Runs a data-modifying statement (ending in RETURNING) that writes its own audit entry when it changes a row. */
+  private change(text: string, values: unknown[], action: AuditAction): Promise<WorkerRow[]> {
+    const statement = audited({ text, values }, action);
+    return withDatabase(() => this.dataSource.query<WorkerRow[]>(statement.text, statement.values));
   }
 
   /** The names of the stored workers the caller may list, in byte order. */

@@ -8,6 +8,7 @@ const DOMAIN_TO_RPC: Record<DomainErrorCode, { code: JsonRpcErrorCode; prefix: s
   [DomainErrorCode.PermissionDenied]: { code: JsonRpcErrorCode.PermissionDenied, prefix: 'Permission denied' },
   [DomainErrorCode.DatabaseUnavailable]: { code: JsonRpcErrorCode.DatabaseError, prefix: 'Database error' },
   [DomainErrorCode.NotAcceptable]: { code: JsonRpcErrorCode.NotAcceptable, prefix: 'Invalid input' },
+  [DomainErrorCode.NotFound]: { code: JsonRpcErrorCode.NotFound, prefix: 'Not found' },
 };
 
 const PROTOCOL_TITLES: Record<JsonRpcProtocolError['code'], string> = {

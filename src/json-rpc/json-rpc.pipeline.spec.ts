@@ -56,7 +56,7 @@ const authenticator = {
   async authenticate(token: string): Promise<Auth> {
     this.authenticated.push(token);
     if (token !== 'good:token') throw new DomainError(DomainErrorCode.InvalidCredentials, 'Invalid credentials');
-    return { kind: 'super', tokenId: 7 };
+    return { kind: 'super', tokenId: 7, tokenKey: 'k7' };
   },
 };
 
@@ -91,7 +91,7 @@ describe('JSON-RPC per-call pipeline: RpcParamsGuard, TokenGuard, RpcMetricsInte
       result: { count: 3, tokenId: 7 },
     });
     expect(seen[0].params).toBeInstanceOf(ProbeParams);
-    expect(seen[0].auth).toEqual({ kind: 'super', tokenId: 7 });
+    expect(seen[0].auth).toEqual({ kind: 'super', tokenId: 7, tokenKey: 'k7' });
   });
 
   it('reports bad params before looking at the token, and does not run the handler', async () => {

@@ -8,6 +8,7 @@ export enum JsonRpcErrorCode {
   TokenParseError = 101,
   PermissionDenied = 102,
   DatabaseError = 103,
+  NotFound = 105,
   NotAcceptable = 108,
 }
 

@@ -1,5 +1,5 @@
 import type { ParamsFactory } from '@nestjs/core';
-import type { RpcCall } from './rpc-call';
+import type { NamedParams, RpcCall } from './rpc-call';
 
 /** Where handler arguments of JSON-RPC methods are declared (read by Nest's ExternalContextCreator). */
 export const RPC_ARGS_METADATA = 'json-rpc:args';
@@ -7,6 +7,13 @@ export const RPC_ARGS_METADATA = 'json-rpc:args';
 export enum RpcArgType {
   Params = 0,
   Auth = 1,
+  Invocation = 2,
+}
+
+/** Which method was called with which params (by name, as sent): what an audit entry records. */
+export interface RpcInvocation {
+  method: string;
+  params: NamedParams;
 }
 
 interface RpcArgMetadata {
@@ -34,6 +41,9 @@ export const RpcParams = (): ParameterDecorator => rpcArg(RpcArgType.Params);
 /** The caller, resolved from the call's token by the token guard. */
 export const RpcAuth = (): ParameterDecorator => rpcArg(RpcArgType.Auth);
 
+/** The method name and the params as sent, for handlers whose changes are audited. */
+export const RpcInvocationInfo = (): ParameterDecorator => rpcArg(RpcArgType.Invocation);
+
 /** Index of the `@RpcParams()` parameter of a handler, if it has one. */
 export function rpcParamsIndex(controller: object, methodName: string): number | undefined {
   const declared: Record<string, RpcArgMetadata> | undefined = Reflect.getMetadata(
@@ -47,6 +57,8 @@ export function rpcParamsIndex(controller: object, methodName: string): number |
 /** Hands each declared argument its value from the call. */
 export const rpcArgsFactory: ParamsFactory = {
   exchangeKeyForValue(type: number, _data: unknown, [call]: [RpcCall]): unknown {
-    return type === RpcArgType.Params ? call.dto : call.auth;
+    if (type === RpcArgType.Params) return call.dto;
+    if (type === RpcArgType.Auth) return call.auth;
+    return { method: call.method, params: call.params } satisfies RpcInvocation;
   },
 };

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { accessibleWorkers, type Auth, canAccessWorker, type WorkerAccess } from './auth';
 import { readTokenLimits } from './token-limit';
 
-const limited = (raw: unknown): Auth => ({ kind: 'limited', tokenId: 2, limits: readTokenLimits(raw) });
+const limited = (raw: unknown): Auth => ({ kind: 'limited', tokenId: 2, tokenKey: 'k2', limits: readTokenLimits(raw) });
 
 function accessMatches(access: WorkerAccess, name: string): boolean {
   return access.kind === 'all' || access.names.includes(name) || access.prefixes.some((p) => name.startsWith(p));
@@ -62,7 +62,7 @@ describe(canAccessWorker.name, () => {
   });
 
   it('grants everything to the super token', () => {
-    expect(sut({ kind: 'super', tokenId: 1 }, 'delete', 'x')).toBe(true);
+    expect(sut({ kind: 'super', tokenId: 1, tokenKey: 'k1' }, 'delete', 'x')).toBe(true);
   });
 });
 

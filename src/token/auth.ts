@@ -6,8 +6,8 @@ import { intersectPatterns, patternMatches, type WorkerPattern } from './worker-
  * passed to services explicitly; nothing downstream reads the request.
  */
 export type Auth =
-  | { kind: 'super'; tokenId: number }
-  | { kind: 'limited'; tokenId: number; limits: readonly TokenLimit[] };
+  | { kind: 'super'; tokenId: number; tokenKey: string }
+  | { kind: 'limited'; tokenId: number; tokenKey: string; limits: readonly TokenLimit[] };
 
 /** The workers a caller may act on: all of them, or these names and prefixes. */
 export type WorkerAccess = { kind: 'all' } | { kind: 'some'; names: string[]; prefixes: string[] };

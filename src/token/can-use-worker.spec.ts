@@ -1,7 +1,7 @@
 import { type Auth, canUseWorker } from './auth';
 import { checkTokenLimits, readTokenLimits } from './token-limit';
 
-const limited = (raw: unknown): Auth => ({ kind: 'limited', tokenId: 2, limits: readTokenLimits(raw) });
+const limited = (raw: unknown): Auth => ({ kind: 'limited', tokenId: 2, tokenKey: 'k2', limits: readTokenLimits(raw) });
 
 /** The js_worker permission rules: unit permissions under a js_worker scope, per limit. */
 describe(canUseWorker.name, () => {
@@ -50,7 +50,7 @@ describe(canUseWorker.name, () => {
   });
 
   it('grants everything to the super token', () => {
-    expect(sut({ kind: 'super', tokenId: 1 }, 'delete', 'x')).toBe(true);
+    expect(sut({ kind: 'super', tokenId: 1, tokenKey: 'k1' }, 'delete', 'x')).toBe(true);
   });
 });
 

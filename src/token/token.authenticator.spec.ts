@@ -1,4 +1,5 @@
 import { hashSecret } from './token.secrets';
+import { TokenChanges } from './token-changes';
 import { TokenAuthenticator } from './token.authenticator';
 import type { Token } from './token.entity';
 import type { TokenService } from './token.service';
@@ -20,7 +21,7 @@ function guardOver(rows: Token[], ttlMs = 1_000) {
     findByKey: async (key: string) => (lookups.push(key), rows.find((r) => r.key === key) ?? null),
     findByUsername: async (u: string) => rows.find((r) => r.username === u) ?? null,
   } as unknown as TokenService;
-  return { sut: new TokenAuthenticator(store, { tokenCacheTtlMs: ttlMs } as AppConfig), lookups };
+  return { sut: new TokenAuthenticator(store, { tokenCacheTtlMs: ttlMs } as AppConfig, new TokenChanges()), lookups };
 }
 
 describe(TokenAuthenticator.name, () => {

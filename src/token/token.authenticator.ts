@@ -1,13 +1,15 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { BoundedMap } from '../common/bounded-map';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import type { Auth } from './auth';
 import { readTokenLimits, type TokenLimit } from './token-limit';
+import { type TokenChange, TokenChanges } from './token-changes';
 import { parseCredentials } from './token.credentials';
 import type { Token } from './token.entity';
 import {
+  isNodeGetPasswordHash,
   passwordMatches,
   secretMatches,
   UNKNOWN_KEY_HASH,
@@ -29,21 +31,36 @@ const invalidCredentials = () => new DomainError(DomainErrorCode.InvalidCredenti
  * Resolves the `token` param of one JSON-RPC call into an Auth (for TokenGuard). It works per
  * call, not per HTTP request, because each call of a batch carries its own token.
  *
- * Tokens are cached for at most `tokenCacheTtlMs` (≤ 2 s), so a token created,
- * changed or rolled elsewhere takes effect within that time. A key that is not
- * cached, or whose entry is stale, is always read from the database.
+ * Tokens are cached, and dropped from the cache as soon as TokenChanges says
+ * they changed (this process's own changes at once, other processes' through
+ * the database's notifications). `tokenCacheTtlMs` (≤ 2 s) only bounds how
+ * long a lost notification can go unnoticed. A key that is not cached, or
+ * whose entry is stale, is always read from the database.
  */
 @Injectable()
-export class TokenAuthenticator {
+export class TokenAuthenticator implements OnModuleDestroy {
   private readonly cache = new BoundedMap<string, CachedToken>(MAX_CACHED);
   /** Proof that a password was verified against a stored hash, so scrypt runs once per change. */
   private readonly verifiedPasswords = new BoundedMap<string, Buffer>(MAX_CACHED);
   private readonly pepper = randomBytes(32);
+  /**
+   * Bumped on every change heard: a lookup that was already reading when a
+   * change came in may have read the old row, so it is used once but not cached.
+   */
+  private generation = 0;
+  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly tokens: TokenService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'tokenCacheTtlMs'>,
+    changes: TokenChanges,
+  ) {
+    this.unsubscribe = changes.subscribe((change) => this.forget(change));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe();
+  }
 
   async authenticate(tokenParam: string, now = Date.now()): Promise<Auth> {
     const credentials = parseCredentials(tokenParam);
@@ -54,25 +71,26 @@ export class TokenAuthenticator {
     const verified =
       credentials.mode === 'token'
         ? secretMatches(credentials.secret, entry.token?.secretHash ?? UNKNOWN_KEY_HASH)
-        : await this.passwordVerified(credentials.password, entry.token?.passwordHash ?? null);
+        : await this.accountVerified(credentials.password, entry.token);
     if (!verified || !entry.token) throw invalidCredentials();
     return this.authFor(entry.token, entry.limits, now);
   }
 
   private authFor(token: Token, limits: TokenLimit[], now: number): Auth {
-    if (isSuperToken(token)) return { kind: 'super', tokenId: token.id };
+    if (isSuperToken(token)) return { kind: 'super', tokenId: token.id, tokenKey: token.key };
     const outsideWindow =
       (token.timestampFrom !== null && now < token.timestampFrom) ||
       (token.timestampTo !== null && now > token.timestampTo);
-    return { kind: 'limited', tokenId: token.id, limits: outsideWindow ? [] : limits };
+    return { kind: 'limited', tokenId: token.id, tokenKey: token.key, limits: outsideWindow ? [] : limits };
   }
 
   private async lookup(cacheKey: string, fetch: () => Promise<Token | null>): Promise<CachedToken> {
     const cached = this.cache.get(cacheKey);
     if (cached && Date.now() - cached.fetchedAt < this.config.tokenCacheTtlMs) return cached;
+    const generation = this.generation;
     const token = await fetch();
     const entry: CachedToken = { token, limits: token ? readTokenLimits(token.limits) : [], fetchedAt: Date.now() };
-    this.remember(cacheKey, entry);
+    if (generation === this.generation) this.remember(cacheKey, entry);
     return entry;
   }
 
@@ -80,6 +98,36 @@ export class TokenAuthenticator {
     // Unknown keys are not kept: a token created a moment later must be found at once.
     if (entry.token) this.cache.set(cacheKey, entry);
     else this.cache.delete(cacheKey);
+  }
+
+  private forget(change: TokenChange): void {
+    this.generation++;
+    if (change.kind === 'unknown') {
+      this.cache.clear();
+      return;
+    }
+    for (const [cacheKey, entry] of this.cache.entries()) {
+      if (entry.token?.id === change.tokenId) this.cache.delete(cacheKey);
+    }
+  }
+
+  /**
+   * NodeGet stored passwords as its secret hash (SHA-256 of `NODEGET` +
+   * password); an imported account's first successful login replaces that
+   * with scrypt. A wrong password still costs one scrypt, like every other
+   * failed login, so the hash's kind cannot be told from the timing.
+   */
+  private async accountVerified(password: string, token: Token | null): Promise<boolean> {
+    const storedHash = token?.passwordHash ?? null;
+    if (token && storedHash && isNodeGetPasswordHash(storedHash)) {
+      if (secretMatches(password, storedHash)) {
+        await this.tokens.upgradePasswordHash(token, password);
+        return true;
+      }
+      await passwordMatches(password, UNKNOWN_USER_PASSWORD_HASH);
+      return false;
+    }
+    return this.passwordVerified(password, storedHash);
   }
 
   private async passwordVerified(password: string, storedHash: string | null): Promise<boolean> {

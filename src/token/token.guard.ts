@@ -8,10 +8,18 @@ export interface WithToken {
 }
 
 /**
+ * A DTO whose caller is identified by another param than `token`:
+ * `token_create`'s `father_token`, `token_get`'s `supertoken` when given.
+ */
+export interface WithCredential {
+  readonly credential: string;
+}
+
+/**
  * Resolves the call's own token into the caller's scopes (`Auth`), which the
  * handler receives with `@RpcAuth()`. Per call, not per request: each call of
  * a batch carries its own token. The params were validated by the guard
- * before it, so `token` is a string here.
+ * before it, so the credential is a string here.
  */
 @Injectable()
 export class TokenGuard implements CanActivate {
@@ -20,7 +28,8 @@ export class TokenGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const call = rpcCallOf(context);
     if (call === undefined) return false;
-    call.auth = await this.authenticator.authenticate((call.dto as WithToken).token);
+    const dto = call.dto as Partial<WithToken & WithCredential>;
+    call.auth = await this.authenticator.authenticate((dto.credential ?? dto.token)!);
     return true;
   }
 }

@@ -28,6 +28,11 @@ export function secretMatches(secret: string, storedHash: string): boolean {
   return constantTimeEqual(Buffer.from(hashSecret(secret), 'hex'), Buffer.from(storedHash, 'hex'));
 }
 
+/** A password hash as NodeGet stores it: its secret hash, 64 hex digits (scrypt hashes start with `scrypt$`). */
+export function isNodeGetPasswordHash(stored: string): boolean {
+  return /^[0-9a-f]{64}$/i.test(stored);
+}
+
 /** A hash no secret produces: checked against when the key is unknown, so both paths cost the same. */
 export const UNKNOWN_KEY_HASH = '0'.repeat(64);
 

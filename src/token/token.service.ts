@@ -1,9 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { type AuditAction, audited, operatorAction } from '../audit/audit.statements';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { isUniqueViolation, withDatabase } from '../database/database.errors';
+import type { Statement } from '../database/statement';
+import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import { checkTokenLimits } from './token-limit';
+import { TokenChanges } from './token-changes';
 import { Token } from './token.entity';
 import { hashPassword, hashSecret, KEY_LENGTH, randomAlphanumeric, SECRET_LENGTH } from './token.secrets';
 
@@ -24,58 +28,129 @@ export interface IssuedToken {
   secret: string;
 }
 
+/** A token as every method returns it: never a secret or a hash. */
+export interface TokenObject {
+  version: 1;
+  token_key: string;
+  timestamp_from: number | null;
+  timestamp_to: number | null;
+  token_limit: unknown;
+  username: string | null;
+}
+
+export interface TargetedToken {
+  token: Token;
+  matchedBy: 'token_key' | 'username';
+}
+
 export const formatToken = (issued: IssuedToken) => `${issued.key}:${issued.secret}`;
 
 export function isSuperToken(token: Pick<Token, 'id' | 'username'>): boolean {
   return token.id === SUPER_TOKEN_ID && token.username === SUPER_TOKEN_USERNAME;
 }
 
+export function toTokenObject(token: Token): TokenObject {
+  return {
+    version: 1,
+    token_key: token.key,
+    timestamp_from: token.timestampFrom,
+    timestamp_to: token.timestampTo,
+    token_limit: token.limits,
+    username: token.username,
+  };
+}
+
+/** The key or username a target names: the part before a credential's separator (`:` wins, as at login). */
+export function targetName(target: string): string {
+  const colon = target.indexOf(':');
+  if (colon >= 0) return target.slice(0, colon);
+  const bar = target.indexOf('|');
+  return bar >= 0 ? target.slice(0, bar) : target;
+}
+
 function notAcceptable(message: string): never {
   throw new DomainError(DomainErrorCode.NotAcceptable, message);
+}
+
+function permissionDenied(message: string): never {
+  throw new DomainError(DomainErrorCode.PermissionDenied, message);
 }
 
 function checkWindow(from?: number, to?: number): void {
   for (const [name, value] of [['from', from], ['to', to]] as const) {
     if (value !== undefined && !Number.isSafeInteger(value)) notAcceptable(`${name}: expected an integer timestamp in ms, got ${value}`);
   }
-  if (from !== undefined && to !== undefined && from > to) notAcceptable(`from (${from}) is after to (${to})`);
+  if (from !== undefined && to !== undefined && from > to) notAcceptable(`timestamp_from (${from}) is after timestamp_to (${to})`);
 }
 
 /** `:` wins over `|` when credentials are split, so these characters would make an account unusable. */
-function checkAccount(username?: string, password?: string): void {
-  if ((username === undefined) !== (password === undefined)) notAcceptable('username and password go together: give both or neither');
-  if (username === undefined || password === undefined) return;
+function checkUsername(username: string): void {
   if (username.length === 0 || username.length > 255) notAcceptable('username must be 1 to 255 characters');
   if (/[:|]/.test(username)) notAcceptable("username must not contain ':' or '|'");
+}
+
+function checkPassword(password: string): void {
   if (password.length === 0) notAcceptable('password must not be empty');
   if (password.includes(':')) notAcceptable("password must not contain ':'");
 }
 
+function checkAccount(username?: string, password?: string): void {
+  if ((username === undefined) !== (password === undefined)) notAcceptable('username and password go together: give both or neither');
+  if (username !== undefined) checkUsername(username);
+  if (password !== undefined) checkPassword(password);
+}
+
+type TokenRow = Record<string, unknown>;
+
+function toToken(row: TokenRow): Token {
+  const token = new Token();
+  token.id = Number(row.id);
+  token.key = row.token_key as string;
+  token.secretHash = row.token_hash as string;
+  token.timestampFrom = row.timestamp_from === null ? null : Number(row.timestamp_from);
+  token.timestampTo = row.timestamp_to === null ? null : Number(row.timestamp_to);
+  token.limits = row.token_limit;
+  token.username = (row.username as string | null) ?? null;
+  token.passwordHash = (row.password_hash as string | null) ?? null;
+  token.createdAt = Number(row.created_at);
+  token.updatedAt = Number(row.updated_at);
+  return token;
+}
+
+/**
+ * Stored tokens: issuing, finding and administering them. Every change is one
+ * statement that also writes its audit entry (audit.statements.ts); the
+ * database trigger announces it to other instances, and this instance's caches
+ * hear of it before the method returns.
+ *
+ * Who may call what is decided before (SuperTokenGuard); the service checks
+ * what the change itself allows (the super token's own rules, the input).
+ */
 @Injectable()
 export class TokenService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Optional() private readonly changes: TokenChanges = new TokenChanges(),
+  ) {}
 
-  async create(input: NewToken): Promise<IssuedToken> {
+  async create(input: NewToken, action: AuditAction = operatorAction('token_create')): Promise<IssuedToken> {
     checkTokenLimits(input.limits);
     checkWindow(input.timestampFrom, input.timestampTo);
     checkAccount(input.username, input.password);
     const now = Date.now();
     const key = randomAlphanumeric(KEY_LENGTH);
     const secret = randomAlphanumeric(SECRET_LENGTH);
-    const token = this.dataSource.getRepository(Token).create({
-      key,
-      secretHash: hashSecret(secret),
-      timestampFrom: input.timestampFrom ?? null,
-      timestampTo: input.timestampTo ?? null,
-      limits: input.limits,
-      username: input.username ?? null,
-      passwordHash: input.password === undefined ? null : await hashPassword(input.password),
-      createdAt: now,
-      updatedAt: now,
-    });
+    const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
     try {
-      const saved = await withDatabase(() => this.dataSource.getRepository(Token).save(token));
-      return { id: saved.id, key, secret };
+      const [row] = await this.change(
+        {
+          text: `INSERT INTO token (token_key, token_hash, timestamp_from, timestamp_to, token_limit, username, password_hash, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $8) RETURNING id`,
+          values: [key, hashSecret(secret), input.timestampFrom ?? null, input.timestampTo ?? null, stringifyJson(input.limits), input.username ?? null, passwordHash, now],
+        },
+        action,
+      );
+      return { id: Number(row.id), key, secret };
     } catch (err) {
       if (isUniqueViolation(err)) notAcceptable(`username '${input.username}' is already taken`);
       throw err;
@@ -83,16 +158,16 @@ export class TokenService {
   }
 
   /** Creates the super token, or gives the existing one a new key and secret. */
-  async rollSuperToken(): Promise<IssuedToken> {
-    return (await this.writeSuperToken(true))!;
+  async rollSuperToken(action: AuditAction = operatorAction('super_token_roll')): Promise<IssuedToken> {
+    return (await this.writeSuperToken(true, action))!;
   }
 
-  /** Creates the super token if there is none; returns it only when it was created now. */
+  /** Creates the super token if there is none (at the server's first start); returns it only when it was created now. */
   async ensureSuperToken(): Promise<IssuedToken | undefined> {
-    return this.writeSuperToken(false);
+    return this.writeSuperToken(false, { origin: 'server', tokenKey: null, method: 'super_token_create', params: {} });
   }
 
-  private async writeSuperToken(replace: boolean): Promise<IssuedToken | undefined> {
+  private async writeSuperToken(replace: boolean, action: AuditAction): Promise<IssuedToken | undefined> {
     const key = randomAlphanumeric(KEY_LENGTH);
     const secret = randomAlphanumeric(SECRET_LENGTH);
     const now = Date.now();
@@ -100,23 +175,118 @@ export class TokenService {
       ? 'DO UPDATE SET token_key = EXCLUDED.token_key, token_hash = EXCLUDED.token_hash, updated_at = EXCLUDED.updated_at'
       : 'DO NOTHING';
     // One statement, so two servers starting at once cannot both create it.
-    const rows: unknown[] = await withDatabase(() =>
-      this.dataSource.query(
-        `INSERT INTO token (id, token_key, token_hash, token_limit, username, created_at, updated_at)
-         VALUES ($1, $2, $3, '[]'::jsonb, $4, $5, $5)
-         ON CONFLICT (id) ${onConflict}
-         RETURNING id`,
-        [SUPER_TOKEN_ID, key, hashSecret(secret), SUPER_TOKEN_USERNAME, now],
-      ),
+    const rows = await this.change(
+      {
+        text: `INSERT INTO token (id, token_key, token_hash, token_limit, username, created_at, updated_at)
+               VALUES ($1, $2, $3, '[]'::jsonb, $4, $5, $5)
+               ON CONFLICT (id) ${onConflict}
+               RETURNING id`,
+        values: [SUPER_TOKEN_ID, key, hashSecret(secret), SUPER_TOKEN_USERNAME, now],
+      },
+      action,
     );
     return rows.length > 0 ? { id: SUPER_TOKEN_ID, key, secret } : undefined;
   }
 
   findByKey(key: string): Promise<Token | null> {
-    return withDatabase(() => this.dataSource.getRepository(Token).findOneBy({ key }));
+    return this.findOne('token_key', key);
   }
 
   findByUsername(username: string): Promise<Token | null> {
-    return withDatabase(() => this.dataSource.getRepository(Token).findOneBy({ username }));
+    return this.findOne('username', username);
+  }
+
+  findById(id: number): Promise<Token | null> {
+    return this.findOne('id', id);
+  }
+
+  /** Every token, by id. */
+  async list(): Promise<Token[]> {
+    const rows: TokenRow[] = await withDatabase(() => this.dataSource.query('SELECT * FROM token ORDER BY id'));
+    return rows.map(toToken);
+  }
+
+  /** The token a target names: by key first, then by username. */
+  async findTarget(target: string): Promise<TargetedToken> {
+    const name = targetName(target);
+    if (name.length === 0) notAcceptable('target_token cannot be empty');
+    const byKey = await this.findByKey(name);
+    if (byKey) return { token: byKey, matchedBy: 'token_key' };
+    const byUsername = await this.findByUsername(name);
+    if (byUsername) return { token: byUsername, matchedBy: 'username' };
+    throw new DomainError(DomainErrorCode.NotFound, `Token '${name}' not found`);
+  }
+
+  /** Replaces the target's limits whole. */
+  async edit(target: string, limits: unknown, action: AuditAction): Promise<{ success: true; id: number; token_key: string }> {
+    const { token } = await this.findTarget(target);
+    if (isSuperToken(token)) permissionDenied('SuperToken cannot be edited: it needs no limits');
+    checkTokenLimits(limits);
+    await this.changeToken(token, 'token_limit = $2::jsonb', stringifyJson(limits), action);
+    return { success: true, id: token.id, token_key: token.key };
+  }
+
+  /** Deletes the target; the results of its workers stay. */
+  async delete(target: string, action: AuditAction): Promise<{ message: string; rows_affected: number; matched_by: TargetedToken['matchedBy'] }> {
+    const { token, matchedBy } = await this.findTarget(target);
+    if (isSuperToken(token)) permissionDenied('SuperToken cannot be deleted');
+    const rows = await this.change({ text: `DELETE FROM token WHERE id = $1 AND id <> ${SUPER_TOKEN_ID} RETURNING id`, values: [token.id] }, action);
+    if (rows.length === 0) this.vanished(target);
+    this.changes.changed(token.id);
+    return { message: `Token ${targetName(target)} deleted successfully by SuperToken`, rows_affected: rows.length, matched_by: matchedBy };
+  }
+
+  async changePassword(target: string, newPassword: string, action: AuditAction): Promise<{ success: true; message: string }> {
+    const { token } = await this.findTarget(target);
+    if (token.username === null) notAcceptable('the target token has no username; accounts are made with token_create');
+    checkPassword(newPassword);
+    await this.changeToken(token, 'password_hash = $2', await hashPassword(newPassword), action);
+    return { success: true, message: 'Password changed successfully' };
+  }
+
+  /** A new secret for the target's key; the old one stops working at once. */
+  async rollSecret(target: string, action: AuditAction): Promise<{ key: string; secret: string }> {
+    const { token } = await this.findTarget(target);
+    const secret = randomAlphanumeric(SECRET_LENGTH);
+    await this.changeToken(token, 'token_hash = $2', hashSecret(secret), action);
+    return { key: token.key, secret };
+  }
+
+  /**
+   * Replaces a NodeGet password hash with scrypt once its password has been
+   * verified; a no-op if the hash changed meanwhile. Not an administrative
+   * change, so not audited.
+   */
+  async upgradePasswordHash(token: Token, password: string): Promise<void> {
+    const upgraded = await hashPassword(password);
+    await withDatabase(() =>
+      this.dataSource.query('UPDATE token SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [token.id, token.passwordHash, upgraded]),
+    );
+    this.changes.changed(token.id);
+  }
+
+  /** Sets one column (`assignment` uses $2) of the token and stamps updated_at. */
+  private async changeToken(token: Token, assignment: string, value: unknown, action: AuditAction): Promise<void> {
+    const rows = await this.change(
+      { text: `UPDATE token SET ${assignment}, updated_at = $3 WHERE id = $1 RETURNING id`, values: [token.id, value, Date.now()] },
+      action,
+    );
+    if (rows.length === 0) this.vanished(token.key);
+    this.changes.changed(token.id);
+  }
+
+  /** Deleted by someone else between the lookup and the change. */
+  private vanished(target: string): never {
+    throw new DomainError(DomainErrorCode.NotFound, `Token '${targetName(target)}' not found`);
+  }
+
+  private change(statement: Statement, action: AuditAction): Promise<TokenRow[]> {
+    const { text, values } = audited(statement, action);
+    return withDatabase(() => this.dataSource.query<TokenRow[]>(text, values));
+  }
+
+  private async findOne(column: 'token_key' | 'username' | 'id', value: unknown): Promise<Token | null> {
+    const rows: TokenRow[] = await withDatabase(() => this.dataSource.query(`SELECT * FROM token WHERE ${column} = $1`, [value]));
+    return rows.length > 0 ? toToken(rows[0]) : null;
   }
 }

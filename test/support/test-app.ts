@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
-import { type AppConfig, type DatabaseTarget, DEFAULT_WS_IDLE_TIMEOUT_MS } from '../../src/config/app.config';
+import { type AppConfig, type DatabaseTarget, DEFAULT_AUDIT_KEEP_DAYS, DEFAULT_WS_IDLE_TIMEOUT_MS } from '../../src/config/app.config';
 import { JsResult } from '../../src/js-result/js-result.entity';
 import { formatToken, type NewToken, TokenService } from '../../src/token/token.service';
 import { createTestDatabase, type TestDatabase } from './test-database';
@@ -32,6 +32,7 @@ export function testConfig(database: DatabaseTarget, overrides: Partial<AppConfi
     jsWorkerPoolSize: 2,
     jsWorkerMaxQueue: 1000,
     wsIdleTimeoutMs: DEFAULT_WS_IDLE_TIMEOUT_MS,
+    auditKeepDays: DEFAULT_AUDIT_KEEP_DAYS,
     ...overrides,
   };
 }

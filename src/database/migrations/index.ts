@@ -1,6 +1,14 @@
 import { CreateJsResult1795733547000 } from './1795733547000-CreateJsResult';
 import { CreateToken1795733547001 } from './1795733547001-CreateToken';
 import { CreateJsWorker1795734991983 } from './1795734991983-CreateJsWorker';
+import { CreateAuditLog1796208492347 } from './1796208492347-CreateAuditLog';
+import { NotifyTokenChanges1796208492348 } from './1796208492348-NotifyTokenChanges';
 
 /** In order of application; listed explicitly so compiled and test runs see the same set. */
-export const migrations = [CreateJsResult1795733547000, CreateToken1795733547001, CreateJsWorker1795734991983];
+export const migrations = [
+  CreateJsResult1795733547000,
+  CreateToken1795733547001,
+  CreateJsWorker1795734991983,
+  CreateAuditLog1796208492347,
+  NotifyTokenChanges1796208492348,
+];

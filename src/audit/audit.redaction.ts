@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import type { NamedParams } from '../json-rpc/rpc-call';
+
+export const REDACTED = '***';
+
+/** Params holding the caller's own credential: the entry records the token's key instead. */
+const CREDENTIAL_PARAMS = new Set(['token', 'father_token', 'supertoken']);
+/** Params that are secrets wherever they appear, nested ones included (`token_creation.password`). */
+const SECRET_PARAMS = new Set(['password', 'new_password', 'secret']);
+
+/**
+ * A target may be a full `key:secret` or `username|password`; only the part
+ * before the separator names it, and only that part is kept.
+ */
+function redactTarget(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const colon = value.indexOf(':');
+  if (colon >= 0) return `${value.slice(0, colon)}:${REDACTED}`;
+  const bar = value.indexOf('|');
+  return bar >= 0 ? `${value.slice(0, bar)}|${REDACTED}` : value;
+}
+
+/** A worker's env is where its API keys live: the names are kept, never the values. */
+function redactEnv(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.keys(value).map((name) => [name, REDACTED]));
+}
+
+/** Scripts can be megabytes: the entry identifies the exact script by digest instead of repeating it. */
+function digestScript(value: unknown): unknown {
+  return typeof value === 'string' ? `sha256:${createHash('sha256').update(value).digest('hex')}` : value;
+}
+
+function redactValue(name: string, value: unknown): unknown {
+  if (CREDENTIAL_PARAMS.has(name) || SECRET_PARAMS.has(name)) return value === undefined ? undefined : REDACTED;
+  if (name === 'target_token') return redactTarget(value);
+  if (name === 'env') return redactEnv(value);
+  if (name === 'js_script_base64') return digestScript(value);
+  return redactNested(value);
+}
+
+function redactNested(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactNested);
+  if (value === null || typeof value !== 'object') return value;
+  return redactParams(value as NamedParams);
+}
+
+/**
+ * The params of a call as the audit log keeps them: every secret and password
+ * replaced by "***", whatever the method.
+ */
+export function redactParams(params: NamedParams): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined) kept[name] = redactValue(name, value);
+  }
+  return kept;
+}

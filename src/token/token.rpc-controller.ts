@@ -1,0 +1,104 @@
+import { UseGuards } from '@nestjs/common';
+import { rpcAction } from '../audit/audit.statements';
+import { DomainError, DomainErrorCode } from '../common/domain.error';
+import { RpcAuth, type RpcInvocation, RpcInvocationInfo, RpcParams } from '../json-rpc/rpc-args.decorator';
+import { RpcController } from '../json-rpc/rpc-controller.decorator';
+import { RpcMethod } from '../json-rpc/rpc-method.decorator';
+import type { Auth } from './auth';
+import { SuperTokenGuard } from './super-token.guard';
+import { TokenAuthenticator } from './token.authenticator';
+import { TokenGuard } from './token.guard';
+import {
+  CHANGE_PASSWORD_PARAM_NAMES,
+  CREATE_PARAM_NAMES,
+  EDIT_PARAM_NAMES,
+  GET_PARAM_NAMES,
+  LIST_PARAM_NAMES,
+  TARGET_PARAM_NAMES,
+  TokenChangePasswordParams,
+  TokenCreateParams,
+  TokenEditParams,
+  TokenGetParams,
+  TokenListParams,
+  TokenTargetParams,
+} from './token.params';
+import { targetName, type TokenObject, TokenService, toTokenObject } from './token.service';
+
+const notFound = (name: string) => new DomainError(DomainErrorCode.NotFound, `Token '${name}' not found`);
+
+/**
+ * The `token_*` methods of NodeGet. `token_get` is open to every valid token
+ * (its own object); the others need the super token (SuperTokenGuard).
+ */
+@RpcController()
+@UseGuards(TokenGuard)
+export class TokenRpcController {
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly authenticator: TokenAuthenticator,
+  ) {}
+
+  /**
+   * Without `supertoken`: the caller's own token. With it (it must be the super
+   * token): the token `token` names, by key or username, or by a full
+   * credential, which is then checked like any other.
+   */
+  @RpcMethod('token_get', { params: GET_PARAM_NAMES })
+  async get(@RpcParams() params: TokenGetParams, @RpcAuth() auth: Auth): Promise<TokenObject> {
+    if (params.supertoken === undefined || params.supertoken === null) return this.objectOf(auth.tokenId, targetName(params.token));
+    if (auth.kind !== 'super') throw new DomainError(DomainErrorCode.PermissionDenied, 'supertoken is not the SuperToken');
+    if (/[:|]/.test(params.token)) {
+      const named = await this.authenticator.authenticate(params.token);
+      return this.objectOf(named.tokenId, targetName(params.token));
+    }
+    return toTokenObject((await this.tokens.findTarget(params.token)).token);
+  }
+
+  @RpcMethod('token_create', { params: CREATE_PARAM_NAMES })
+  @UseGuards(SuperTokenGuard)
+  async create(
+    @RpcParams() params: TokenCreateParams,
+    @RpcAuth() auth: Auth,
+    @RpcInvocationInfo() invocation: RpcInvocation,
+  ): Promise<{ key: string; secret: string }> {
+    const { key, secret } = await this.tokens.create(params.creation, rpcAction(invocation, auth.tokenKey));
+    return { key, secret };
+  }
+
+  @RpcMethod('token_edit', { params: EDIT_PARAM_NAMES })
+  @UseGuards(SuperTokenGuard)
+  edit(@RpcParams() params: TokenEditParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation) {
+    return this.tokens.edit(params.target, params.limits, rpcAction(invocation, auth.tokenKey));
+  }
+
+  @RpcMethod('token_delete', { params: TARGET_PARAM_NAMES })
+  @UseGuards(SuperTokenGuard)
+  delete(@RpcParams() params: TokenTargetParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation) {
+    return this.tokens.delete(params.target, rpcAction(invocation, auth.tokenKey));
+  }
+
+  @RpcMethod('token_change_password', { params: CHANGE_PASSWORD_PARAM_NAMES })
+  @UseGuards(SuperTokenGuard)
+  changePassword(@RpcParams() params: TokenChangePasswordParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation) {
+    return this.tokens.changePassword(params.target, params.newPassword, rpcAction(invocation, auth.tokenKey));
+  }
+
+  @RpcMethod('token_roll_token_secret', { params: TARGET_PARAM_NAMES })
+  @UseGuards(SuperTokenGuard)
+  rollSecret(@RpcParams() params: TokenTargetParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation) {
+    return this.tokens.rollSecret(params.target, rpcAction(invocation, auth.tokenKey));
+  }
+
+  @RpcMethod('token_list_all_tokens', { params: LIST_PARAM_NAMES })
+  @UseGuards(SuperTokenGuard)
+  async listAll(@RpcParams() _params: TokenListParams): Promise<{ tokens: TokenObject[] }> {
+    return { tokens: (await this.tokens.list()).map(toTokenObject) };
+  }
+
+  /** The token with this id (it may have been deleted a moment ago: 105, naming it by `name`, never a secret). */
+  private async objectOf(tokenId: number, name: string): Promise<TokenObject> {
+    const token = await this.tokens.findById(tokenId);
+    if (token === null) throw notFound(name);
+    return toTokenObject(token);
+  }
+}
