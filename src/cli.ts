@@ -1,13 +1,19 @@
 import 'reflect-metadata';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { DataSource } from 'typeorm';
+import { operatorAction } from './audit/audit.statements';
 import { DomainError } from './common/domain.error';
 import { ConfigError, loadConfig } from './config/app.config';
 import { DataDirLockedError } from './database/data-dir.lock';
 import { openDataSource } from './database/data-source.factory';
-import { formatToken, TokenService } from './token/token.service';
+import { importNodeGetTokens } from './token/nodeget-import';
+import { formatToken, TokenService, toTokenObject } from './token/token.service';
 
-/** Operator commands. The last line of stdout is the result, so scripts can take it with `tail -n 1`. */
+/**
+ * Operator commands. The last line of stdout is the result (JSON when it is
+ * structured), so scripts can take it with `tail -n 1`. Every change is
+ * audited as the operator's (origin "cli") and announced to running servers.
+ */
 
 function integerOption(value: string): number {
   const n = Number(value);
@@ -25,13 +31,130 @@ function jsonOption(value: string): unknown {
   }
 }
 
-async function withTokens<T>(work: (tokens: TokenService) => Promise<T>): Promise<T> {
+function postgresUrlOption(value: string): string {
+  if (!/^postgres(ql)?:\/\//.test(value)) throw new InvalidArgumentError('expected a postgres:// URL of the NodeGet database');
+  return value;
+}
+
+async function withDatabase<T>(work: (dataSource: DataSource) => Promise<T>): Promise<T> {
   const dataSource: DataSource = await openDataSource(loadConfig());
   try {
-    return await work(new TokenService(dataSource));
+    return await work(dataSource);
   } finally {
     await dataSource.destroy();
   }
+}
+
+const withTokens = <T>(work: (tokens: TokenService) => Promise<T>) => withDatabase((dataSource) => work(new TokenService(dataSource)));
+
+const printLine = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+const printJson = (value: unknown) => printLine(JSON.stringify(value));
+
+/**
+ * The new password, from standard input (piped: all of it, less one trailing
+ * newline) or typed at a prompt without echo. Never from argv, which `ps` shows.
+ */
+async function readNewPassword(): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  }
+  process.stderr.write('new password: ');
+  stdin.setRawMode(true);
+  stdin.setEncoding('utf8');
+  return new Promise((resolve, reject) => {
+    let typed = '';
+    const done = (finish: () => void) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.removeListener('data', onData);
+      process.stderr.write('\n');
+      finish();
+    };
+    const onData = (chunk: string) => {
+      for (const char of chunk) {
+        if (char === '\r' || char === '\n') return done(() => resolve(typed));
+        if (char === '\u0003') return done(() => reject(new InvalidArgumentError('cancelled')));
+        typed = char === '\u007f' ? typed.slice(0, -1) : typed + char;
+      }
+    };
+    stdin.on('data', onData);
+    stdin.resume();
+  });
+}
+
+function addTokenCommands(program: Command): void {
+  const token = program.command('token').description('API tokens; <target> is a token key or a username (a full credential works too: only its key or username part is used)');
+
+  token
+    .command('create')
+    .description('create a token; prints key:secret')
+    .requiredOption('--limits <json>', 'token_limit: a JSON array of {"scopes": [...], "permissions": [...]}', jsonOption)
+    .option('--from <ms>', 'valid from this time (ms since epoch, inclusive)', integerOption)
+    .option('--to <ms>', 'valid until this time (ms since epoch, inclusive)', integerOption)
+    .option('--username <username>', 'also allow logging in as username|password')
+    .option('--password <password>', 'the password for --username')
+    .action(async (options: { limits: unknown; from?: number; to?: number; username?: string; password?: string }) => {
+      const input = { limits: options.limits, timestampFrom: options.from, timestampTo: options.to, username: options.username, password: options.password };
+      const params = { token_limit: options.limits, timestamp_from: options.from, timestamp_to: options.to, username: options.username, password: options.password };
+      const issued = await withTokens((tokens) => tokens.create(input, operatorAction('token_create', params)));
+      printLine(`token id ${issued.id}`);
+      printLine(formatToken(issued));
+    });
+
+  token
+    .command('list')
+    .description('every token, by id, as {"tokens": [...]} (never a secret or a hash)')
+    .action(async () => printJson({ tokens: (await withTokens((tokens) => tokens.list())).map(toTokenObject) }));
+
+  token
+    .command('get')
+    .description('one token, as JSON (never a secret or a hash)')
+    .argument('<target>')
+    .action(async (target: string) => printJson(toTokenObject((await withTokens((tokens) => tokens.findTarget(target))).token)));
+
+  token
+    .command('edit')
+    .description("replace a token's limits whole")
+    .argument('<target>')
+    .requiredOption('--limits <json>', 'the new token_limit: a JSON array of {"scopes": [...], "permissions": [...]}', jsonOption)
+    .action(async (target: string, options: { limits: unknown }) =>
+      printJson(await withTokens((tokens) => tokens.edit(target, options.limits, operatorAction('token_edit', { target_token: target, limit: options.limits })))),
+    );
+
+  token
+    .command('delete')
+    .description('delete a token (the results of its workers stay)')
+    .argument('<target>')
+    .action(async (target: string) =>
+      printJson(await withTokens((tokens) => tokens.delete(target, operatorAction('token_delete', { target_token: target })))),
+    );
+
+  token
+    .command('roll')
+    .description('give a token a new secret (same key); prints key:secret')
+    .argument('<target>')
+    .action(async (target: string) => {
+      const rolled = await withTokens((tokens) => tokens.rollSecret(target, operatorAction('token_roll_token_secret', { target_token: target })));
+      printLine(`${rolled.key}:${rolled.secret}`);
+    });
+
+  token
+    .command('password')
+    .description("set an account's password, read from standard input or typed at a prompt (never an argument)")
+    .argument('<target>')
+    .action(async (target: string) => {
+      const password = await readNewPassword();
+      printJson(
+        await withTokens((tokens) =>
+          tokens.changePassword(target, password, operatorAction('token_change_password', { target_token: target, new_password: password })),
+        ),
+      );
+    });
 }
 
 function buildProgram(): Command {
@@ -44,39 +167,22 @@ function buildProgram(): Command {
     .description('the super token (id 1, username root), which may do everything')
     .command('roll')
     .description('create the super token, or replace its key and secret; prints key:secret')
-    .action(async () => {
-      const issued = await withTokens((tokens) => tokens.rollSuperToken());
-      process.stdout.write(`${formatToken(issued)}\n`);
-    });
+    .action(async () => printLine(formatToken(await withTokens((tokens) => tokens.rollSuperToken()))));
+
+  addTokenCommands(program);
 
   program
-    .command('token')
-    .description('API tokens')
-    .command('create')
-    .description('create a token; prints key:secret')
-    .requiredOption('--limits <json>', 'token_limit: a JSON array of {"scopes": [...], "permissions": [...]}', jsonOption)
-    .option('--from <ms>', 'valid from this time (ms since epoch, inclusive)', integerOption)
-    .option('--to <ms>', 'valid until this time (ms since epoch, inclusive)', integerOption)
-    .option('--username <username>', 'also allow logging in as username|password')
-    .option('--password <password>', 'the password for --username')
-    .action(async (options: { limits: unknown; from?: number; to?: number; username?: string; password?: string }) => {
-      const issued = await withTokens((tokens) =>
-        tokens.create({
-          limits: options.limits,
-          timestampFrom: options.from,
-          timestampTo: options.to,
-          username: options.username,
-          password: options.password,
-        }),
-      );
-      process.stdout.write(`token id ${issued.id}\n${formatToken(issued)}\n`);
-    });
+    .command('import-nodeget')
+    .description("copy the tokens of a NodeGet PostgreSQL database (existing keys and usernames are skipped, NodeGet's super token too); prints counts as JSON")
+    .requiredOption('--from <url>', "the NodeGet database's postgres:// URL", postgresUrlOption)
+    .action(async (options: { from: string }) => printJson(await withDatabase((dataSource) => importNodeGetTokens(options.from, dataSource))));
 
   return program;
 }
 
 function explain(err: unknown): string {
   if (err instanceof DomainError || err instanceof ConfigError || err instanceof DataDirLockedError) return err.message;
+  if (err instanceof InvalidArgumentError) return err.message;
   return `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
 }
 
@@ -85,7 +191,7 @@ async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CommanderError && !(err instanceof InvalidArgumentError)) return err.exitCode;
     process.stderr.write(`error: ${explain(err)}\n`);
     return 1;
   }

@@ -5,7 +5,7 @@ import { type AuditAction, audited, operatorAction } from '../audit/audit.statem
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { isUniqueViolation, withDatabase } from '../database/database.errors';
 import type { Statement } from '../database/statement';
-import { stringifyJson } from '../json-rpc/json-rpc.codec';
+import { parseJson, stringifyJson } from '../json-rpc/json-rpc.codec';
 import { checkTokenLimits } from './token-limit';
 import { TokenChanges } from './token-changes';
 import { Token } from './token.entity';
@@ -60,6 +60,15 @@ export function toTokenObject(token: Token): TokenObject {
   };
 }
 
+/**
+ * As toTokenObject, but `token_limit` exactly as stored: 64-bit integers in
+ * unknown kinds come back as BigInt, for replies written by stringifyJson.
+ */
+export function toExactTokenObject(token: Token): TokenObject {
+  const object = toTokenObject(token);
+  return token.limitsText === undefined ? object : { ...object, token_limit: parseJson(token.limitsText) };
+}
+
 /** The key or username a target names: the part before a credential's separator (`:` wins, as at login). */
 export function targetName(target: string): string {
   const colon = target.indexOf(':');
@@ -102,6 +111,9 @@ function checkAccount(username?: string, password?: string): void {
 
 type TokenRow = Record<string, unknown>;
 
+/** Every column, and the limits as text too (see Token.limitsText). */
+const TOKEN_COLUMNS = '*, token_limit::text AS token_limit_text';
+
 function toToken(row: TokenRow): Token {
   const token = new Token();
   token.id = Number(row.id);
@@ -110,6 +122,7 @@ function toToken(row: TokenRow): Token {
   token.timestampFrom = row.timestamp_from === null ? null : Number(row.timestamp_from);
   token.timestampTo = row.timestamp_to === null ? null : Number(row.timestamp_to);
   token.limits = row.token_limit;
+  if (typeof row.token_limit_text === 'string') token.limitsText = row.token_limit_text;
   token.username = (row.username as string | null) ?? null;
   token.passwordHash = (row.password_hash as string | null) ?? null;
   token.createdAt = Number(row.created_at);
@@ -202,7 +215,7 @@ export class TokenService {
 
   /** Every token, by id. */
   async list(): Promise<Token[]> {
-    const rows: TokenRow[] = await withDatabase(() => this.dataSource.query('SELECT * FROM token ORDER BY id'));
+    const rows: TokenRow[] = await withDatabase(() => this.dataSource.query(`SELECT ${TOKEN_COLUMNS} FROM token ORDER BY id`));
     return rows.map(toToken);
   }
 
@@ -286,7 +299,7 @@ export class TokenService {
   }
 
   private async findOne(column: 'token_key' | 'username' | 'id', value: unknown): Promise<Token | null> {
-    const rows: TokenRow[] = await withDatabase(() => this.dataSource.query(`SELECT * FROM token WHERE ${column} = $1`, [value]));
+    const rows: TokenRow[] = await withDatabase(() => this.dataSource.query(`SELECT ${TOKEN_COLUMNS} FROM token WHERE ${column} = $1`, [value]));
     return rows.length > 0 ? toToken(rows[0]) : null;
   }
 }

@@ -22,9 +22,10 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+/** Runs the CLI; `input`, when given, is its standard input (a pipe, as a script would give it). */
+export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: cleanEnv(env), timeout: 60_000 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: cleanEnv(env), timeout: 60_000 }, (err, stdout, stderr) => {
       const lines = stdout.trimEnd().split('\n');
       resolve({
         code: err ? ((err as { code?: number }).code ?? 1) : 0,
@@ -33,6 +34,7 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Cli
         lastLine: lines[lines.length - 1] ?? '',
       });
     });
+    child.stdin!.end(input ?? '');
   });
 }
 
