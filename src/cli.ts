@@ -6,6 +6,7 @@ import { DomainError } from './common/domain.error';
 import { ConfigError, loadConfig } from './config/app.config';
 import { DataDirLockedError } from './database/data-dir.lock';
 import { openDataSource } from './database/data-source.factory';
+import { stringifyJson } from './json-rpc/json-rpc.codec';
 import { importNodeGetTokens } from './token/nodeget-import';
 import { formatToken, TokenService, toTokenObject } from './token/token.service';
 
@@ -50,7 +51,8 @@ const withTokens = <T>(work: (tokens: TokenService) => Promise<T>) => withDataba
 const printLine = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
-const printJson = (value: unknown) => printLine(JSON.stringify(value));
+/** 64-bit integers (kept exact in token limits) are written as they were stored. */
+const printJson = (value: unknown) => printLine(stringifyJson(value));
 
 /**
  * The new password, from standard input (piped: all of it, less one trailing

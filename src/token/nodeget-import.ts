@@ -2,7 +2,6 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { audited, operatorAction } from '../audit/audit.statements';
 import { isUniqueViolation, withDatabase } from '../database/database.errors';
-import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import { SUPER_TOKEN_ID } from './token.service';
 
 /** A row of NodeGet's `token` table (its migration m20260131_112949_create_token). */
@@ -12,7 +11,8 @@ interface NodeGetToken {
   token_hash: string;
   time_stamp_from: string | number | null;
   time_stamp_to: string | number | null;
-  token_limit: unknown;
+  /** As text: parsing it would round 64-bit integers, and it is stored as it came. */
+  token_limit: string | null;
   username: string | null;
   password_hash: string | null;
 }
@@ -41,7 +41,7 @@ export async function importNodeGetTokens(from: string, into: DataSource): Promi
   try {
     rows = (
       await source.query<NodeGetToken>(
-        'SELECT id, token_key, token_hash, time_stamp_from, time_stamp_to, token_limit, username, password_hash FROM token ORDER BY id',
+        'SELECT id, token_key, token_hash, time_stamp_from, time_stamp_to, token_limit::text AS token_limit, username, password_hash FROM token ORDER BY id',
       )
     ).rows;
   } finally {
@@ -68,7 +68,7 @@ async function importOne(row: NodeGetToken, into: DataSource): Promise<keyof Imp
     {
       text: `INSERT INTO token (token_key, token_hash, timestamp_from, timestamp_to, token_limit, username, password_hash, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $8) RETURNING id`,
-      values: [row.token_key, row.token_hash, orNull(row.time_stamp_from), orNull(row.time_stamp_to), stringifyJson(row.token_limit ?? []), row.username, row.password_hash, now],
+      values: [row.token_key, row.token_hash, orNull(row.time_stamp_from), orNull(row.time_stamp_to), row.token_limit ?? '[]', row.username, row.password_hash, now],
     },
     operatorAction('import_nodeget', { token_key: row.token_key, username: row.username }),
   );

@@ -22,7 +22,7 @@ import {
   TokenListParams,
   TokenTargetParams,
 } from './token.params';
-import { targetName, type TokenObject, TokenService, toExactTokenObject } from './token.service';
+import { targetName, type TokenObject, TokenService, toTokenObject } from './token.service';
 
 const notFound = (name: string) => new DomainError(DomainErrorCode.NotFound, `Token '${name}' not found`);
 
@@ -51,7 +51,7 @@ export class TokenRpcController {
       const named = await this.authenticator.authenticate(params.token);
       return this.objectOf(named.tokenId, targetName(params.token));
     }
-    return toExactTokenObject((await this.tokens.findTarget(params.token)).token);
+    return toTokenObject((await this.tokens.findTarget(params.token)).token);
   }
 
   @RpcMethod('token_create', { params: CREATE_PARAM_NAMES })
@@ -92,13 +92,13 @@ export class TokenRpcController {
   @RpcMethod('token_list_all_tokens', { params: LIST_PARAM_NAMES })
   @UseGuards(SuperTokenGuard)
   async listAll(@RpcParams() _params: TokenListParams): Promise<{ tokens: TokenObject[] }> {
-    return { tokens: (await this.tokens.list()).map(toExactTokenObject) };
+    return { tokens: (await this.tokens.list()).map(toTokenObject) };
   }
 
   /** The token with this id (it may have been deleted a moment ago: 105, naming it by `name`, never a secret). */
   private async objectOf(tokenId: number, name: string): Promise<TokenObject> {
     const token = await this.tokens.findById(tokenId);
     if (token === null) throw notFound(name);
-    return toExactTokenObject(token);
+    return toTokenObject(token);
   }
 }

@@ -49,24 +49,19 @@ export function isSuperToken(token: Pick<Token, 'id' | 'username'>): boolean {
   return token.id === SUPER_TOKEN_ID && token.username === SUPER_TOKEN_USERNAME;
 }
 
+/**
+ * A token as it is shown, `token_limit` exactly as stored: 64-bit integers in
+ * unknown kinds come back as BigInt, so write it with stringifyJson.
+ */
 export function toTokenObject(token: Token): TokenObject {
   return {
     version: 1,
     token_key: token.key,
     timestamp_from: token.timestampFrom,
     timestamp_to: token.timestampTo,
-    token_limit: token.limits,
+    token_limit: token.limitsText === undefined ? token.limits : parseJson(token.limitsText),
     username: token.username,
   };
-}
-
-/**
- * As toTokenObject, but `token_limit` exactly as stored: 64-bit integers in
- * unknown kinds come back as BigInt, for replies written by stringifyJson.
- */
-export function toExactTokenObject(token: Token): TokenObject {
-  const object = toTokenObject(token);
-  return token.limitsText === undefined ? object : { ...object, token_limit: parseJson(token.limitsText) };
 }
 
 /** The key or username a target names: the part before a credential's separator (`:` wins, as at login). */
