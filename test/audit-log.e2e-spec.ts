@@ -237,6 +237,29 @@ describe(`audit log (${backendName})`, () => {
       await expectNoneStored([secretOf(before), watched.value.secret]);
     });
 
+    it('records each call of a batch on its own, and only those that changed something', async () => {
+      const username = unique('batch');
+      const [winner, loser] = [unique('pw-'), unique('pw-')];
+      const watched = await watch(async () =>
+        (
+          await rpc(t.app, [
+            call('token_create', { father_token: superToken, token_creation: { username, password: winner, token_limit: [] } }, 1),
+            call('token_create', { father_token: superToken, token_creation: { username, password: loser, token_limit: [] } }, 2),
+            call('token_create', { father_token: superToken, token_creation: { token_limit: [] } }, 3),
+          ])
+        ).body,
+      );
+      expect(watched.value.map((reply: any) => (reply.error ? reply.error.code : 'ok')).sort()).toEqual([108, 'ok', 'ok']);
+      expect(watched.entries.map((e) => [e.method, e.params.token_creation.username ?? null, e.affected])).toEqual(
+        expect.arrayContaining([
+          ['token_create', username, 1],
+          ['token_create', null, 1],
+        ]),
+      );
+      expect(watched.entries).toHaveLength(2);
+      await expectNoneStored([secretOf(superToken), winner, loser]);
+    });
+
     it('keeps the entries of a token after the token is deleted', async () => {
       const { credential, login } = await account([WORKER_ADMIN]);
       const name = unique('aud_kept_');
