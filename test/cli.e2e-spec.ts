@@ -63,7 +63,7 @@ describe('server start and CLI (embedded)', () => {
     expect(badLimit.code).toBe(1);
     expect(badLimit.stderr).toContain('token_limit: [0].scopes[0].js_worker: expected a worker name or a pattern ending in *, got 1');
     const badWindow = await runCli(['token', 'create', '--limits', '[]', '--from', '5', '--to', '1'], { DATA_DIR: dataDir });
-    expect(badWindow.stderr).toContain('from (5) is after to (1)');
+    expect(badWindow.stderr).toContain('timestamp_from (5) is after timestamp_to (1)');
     const halfAccount = await runCli(['token', 'create', '--limits', '[]', '--username', 'x'], { DATA_DIR: dataDir });
     expect(halfAccount.stderr).toContain('username and password go together');
     for (const result of [badJson, badLimit, badWindow, halfAccount]) expect(result.stdout).not.toMatch(TOKEN_LINE);
