@@ -81,11 +81,12 @@ export interface ServerSettings {
 }
 
 /** The real service, built by `npm run build`, as an operator would run it. */
-export function startService(settings: ServerSettings): Promise<ServerProcess> {
+export function startService(settings: ServerSettings, env: Record<string, string> = {}): Promise<ServerProcess> {
   return startNodeServer('service', resolve(__dirname, '../src/main.js'), {
     DATABASE_URL: settings.databaseUrl,
     DB_POOL_SIZE: String(settings.poolSize),
     LOG_LEVEL: 'warn',
+    ...env,
   });
 }
 

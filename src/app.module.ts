@@ -8,6 +8,8 @@ import { HealthModule } from './health/health.module';
 import { JsResultModule } from './js-result/js-result.module';
 import { JsWorkerModule } from './js-worker/js-worker.module';
 import { JsonRpcModule } from './json-rpc/json-rpc.module';
+import { RetentionModule } from './retention/retention.module';
+import { ResultEventsModule } from './result-events/result-events.module';
 import { TokenModule } from './token/token.module';
 
 @Module({})
@@ -34,7 +36,9 @@ export class AppModule {
         JsonRpcModule,
         JsResultModule,
         JsWorkerModule,
+        ResultEventsModule,
         AuditModule,
+        RetentionModule,
         HealthModule,
       ],
     };

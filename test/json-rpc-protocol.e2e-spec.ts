@@ -31,10 +31,14 @@ describe(`JSON-RPC 2.0 protocol (${backendName})`, () => {
     expect(body).toEqual({ jsonrpc: '2.0', id: 3, result: [expect.objectContaining({ js_worker_name: 'b', result: 3 })] });
   });
 
-  it('refuses more than two positional params', async () => {
-    const { body } = await rpc(t.app, call('js-result_query', [t.superToken, { condition: [] }, 'x'], 4));
+  it('refuses more positional params than the method declares', async () => {
+    // js-result_delete takes [token, query]; js-result_query also takes fields (LIFECYCLE.md).
+    const { body } = await rpc(t.app, call('js-result_delete', [t.superToken, { condition: [] }, 'x'], 4));
     expect(body.error.code).toBe(-32602);
     expect(body.error.message).toBe('Invalid params: expected at most 2 positional params [token, query], got 3');
+    const query = await rpc(t.app, call('js-result_query', [t.superToken, { condition: [] }, ['id'], 'x'], 5));
+    expect(query.body.error.message).toBe('Invalid params: expected at most 3 positional params [token, query, fields], got 4');
+    expect(await countRows(t.dataSource)).toBe(3);
   });
 
   it('runs a notification but does not answer it', async () => {

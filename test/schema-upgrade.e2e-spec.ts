@@ -81,10 +81,12 @@ describe(`a v0.1.0 database upgrades in place (${backendName})`, () => {
     // Not a comparison of two empty descriptions: the catalog queries see the migrations' objects.
     expect(reference.columns.length).toBeGreaterThan(30);
     expect(reference.indexes.length).toBeGreaterThan(10);
-    // js_result_console_gc, the audit log's append-only guard, the token change announcement.
-    expect(reference.triggers).toHaveLength(3);
-    expect(reference.functions).toHaveLength(3);
-    expect(reference.sequences).toHaveLength(6);
+    // js_result_console_gc, the audit log's append-only guard, the token change announcement,
+    // the finished-run announcement (one function, an INSERT and an UPDATE trigger).
+    expect(reference.triggers).toHaveLength(5);
+    expect(reference.functions).toHaveLength(4);
+    // js_result_retention's identity is the seventh.
+    expect(reference.sequences).toHaveLength(7);
     expect(await describeSchema(ds)).toEqual(reference);
   });
 

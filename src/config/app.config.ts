@@ -33,6 +33,10 @@ export interface AppConfig {
   wsIdleTimeoutMs: number;
   /** Audit entries older than this many days are pruned; 0 keeps them all (AUDIT_KEEP_DAYS, default 365). */
   auditKeepDays: number;
+  /** js-result_wait calls waiting at once on one process; past it a call is refused with 108 (JS_RESULT_MAX_WAITERS, default 10000). */
+  jsResultMaxWaiters: number;
+  /** How often retention policies are applied (RETENTION_SWEEP_INTERVAL_MS, default 60000). */
+  retentionSweepIntervalMs: number;
 }
 
 /** WS_IDLE_TIMEOUT_MS when unset: five minutes. */
@@ -40,6 +44,12 @@ export const DEFAULT_WS_IDLE_TIMEOUT_MS = 300_000;
 
 /** AUDIT_KEEP_DAYS when unset: a year. */
 export const DEFAULT_AUDIT_KEEP_DAYS = 365;
+
+/** JS_RESULT_MAX_WAITERS when unset. */
+export const DEFAULT_JS_RESULT_MAX_WAITERS = 10_000;
+
+/** RETENTION_SWEEP_INTERVAL_MS when unset: a minute, so expired results go within the promised 2 minutes. */
+export const DEFAULT_RETENTION_SWEEP_INTERVAL_MS = 60_000;
 
 export class ConfigError extends Error {}
 
@@ -65,6 +75,9 @@ class EnvironmentVariables {
   // At least a second (a shorter idle limit would close connections between ordinary calls), at most a day.
   @IsOptional() @IsInt() @Min(1_000) @Max(86_400_000) WS_IDLE_TIMEOUT_MS?: number;
   @IsOptional() @IsInt() @Min(0) @Max(36_500) AUDIT_KEEP_DAYS?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(1_000_000) JS_RESULT_MAX_WAITERS?: number;
+  // Tests sweep every few hundred ms; a sweep less often than daily would not keep the 2-minute promise anyway.
+  @IsOptional() @IsInt() @Min(100) @Max(86_400_000) RETENTION_SWEEP_INTERVAL_MS?: number;
 }
 
 const NUMERIC = new Set([
@@ -77,6 +90,8 @@ const NUMERIC = new Set([
   'JS_WORKER_MAX_QUEUE',
   'WS_IDLE_TIMEOUT_MS',
   'AUDIT_KEEP_DAYS',
+  'JS_RESULT_MAX_WAITERS',
+  'RETENTION_SWEEP_INTERVAL_MS',
 ]);
 
 const TEXTUAL = ['HOST', 'DATABASE_URL', 'DATA_DIR', 'LOG_LEVEL'];
@@ -125,6 +140,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     jsWorkerMaxQueue: vars.JS_WORKER_MAX_QUEUE ?? 1000,
     wsIdleTimeoutMs: vars.WS_IDLE_TIMEOUT_MS ?? DEFAULT_WS_IDLE_TIMEOUT_MS,
     auditKeepDays: vars.AUDIT_KEEP_DAYS ?? DEFAULT_AUDIT_KEEP_DAYS,
+    jsResultMaxWaiters: vars.JS_RESULT_MAX_WAITERS ?? DEFAULT_JS_RESULT_MAX_WAITERS,
+    retentionSweepIntervalMs: vars.RETENTION_SWEEP_INTERVAL_MS ?? DEFAULT_RETENTION_SWEEP_INTERVAL_MS,
   };
 }
 

@@ -5,12 +5,13 @@ import type { AppConfig } from '../config/app.config';
 import { JsResult } from '../js-result/js-result.entity';
 import { JsWorker } from '../js-worker/js-worker.entity';
 import { Token } from '../token/token.entity';
+import { RetentionPolicy } from '../retention/retention-policy.entity';
 import { lockDataDir } from './data-dir.lock';
 import { CUSTOM_PLANS_OPTION, namingClient, PreparedStatements } from './prepared-statements';
 import { migrations } from './migrations';
 import { type EmbeddedDatabase, pgliteDriver } from './pglite.pool';
 
-export const entities = [JsResult, Token, JsWorker, AuditLogEntry];
+export const entities = [JsResult, Token, JsWorker, AuditLogEntry, RetentionPolicy];
 
 /** An in-memory embedded database, for tests and throw-away runs. */
 export const IN_MEMORY = 'memory://';

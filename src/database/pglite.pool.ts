@@ -30,7 +30,7 @@ function toPgResult(result: Results): PgLikeResult {
  * A leased session on the embedded database. PGlite is one backend, so a lease
  * is exclusive: a transaction begun on it cannot swallow another caller's queries.
  */
-class PgliteClient extends EventEmitter {
+export class PgliteClient extends EventEmitter {
   constructor(private readonly db: PGlite) {
     super();
   }
@@ -55,6 +55,16 @@ class PgliteClient extends EventEmitter {
       if (callback) return callback(err);
       throw err;
     }
+  }
+
+  /**
+   * LISTENs on `channel` for the embedded database's one session: PGlite hands
+   * notifications to callbacks, not to a client's events. Taken on a lease, so
+   * the LISTEN cannot land in (and be rolled back with) another caller's
+   * transaction. Returns how to stop.
+   */
+  async listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>> {
+    return this.db.listen(channel, callback);
   }
 }
 

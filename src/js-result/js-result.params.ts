@@ -1,12 +1,31 @@
 import { describeJson } from '../common/describe-json';
 import { invalidParams } from '../common/domain.error';
+import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import { ParsedBy } from '../json-rpc/rpc-params.validator';
 import type { WithToken } from '../token/token.guard';
 import { TokenParam } from '../token/token.param';
 import { parseConditions } from './conditions/condition.parser';
 import type { Selection } from './conditions/condition.types';
+import type { RecordField } from './js-result.statements';
 
 export const JS_RESULT_PARAM_NAMES = ['token', 'query'] as const;
+export const JS_RESULT_QUERY_PARAM_NAMES = ['token', 'query', 'fields'] as const;
+export const JS_RESULT_PAGE_PARAM_NAMES = ['token', 'query', 'cursor', 'page_size', 'fields'] as const;
+
+export const RECORD_FIELDS: readonly RecordField[] = [
+  'id',
+  'js_worker_id',
+  'js_worker_name',
+  'run_type',
+  'start_time',
+  'finish_time',
+  'param',
+  'result',
+  'error_message',
+];
+
+export const DEFAULT_PAGE_SIZE = 1_000;
+export const MAX_PAGE_SIZE = 10_000;
 
 /** `query` is `{"condition": [...]}`; the list becomes the typed selection once, here. */
 export function parseQuery(query: unknown): Selection {
@@ -17,6 +36,46 @@ export function parseQuery(query: unknown): Selection {
   return parseConditions((query as Record<string, unknown>).condition);
 }
 
+/** A walk's selection, and its conditions as sent, to which its cursors are bound. */
+export interface PageSelection extends Selection {
+  conditionsText: string;
+}
+
+/** A walk has no cap: `limit` and `last` are refused, naming their position. */
+export function parsePageQuery(query: unknown): PageSelection {
+  const selection = parseQuery(query);
+  const conditions = (query as { condition: unknown[] }).condition;
+  if (selection.limit !== undefined) {
+    const at = conditions.findIndex((c) => c === 'last' || (c !== null && typeof c === 'object' && 'limit' in c));
+    throw invalidParams(`query.condition[${at}]: limit and last are not allowed in js-result_page, which walks every match; use page_size`);
+  }
+  return { ...selection, conditionsText: stringifyJson(conditions) };
+}
+
+/** Absent or null: whole records. Otherwise a non-empty list of distinct record field names. */
+export function parseFields(raw: unknown): RecordField[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const form = `a non-empty array of distinct record fields (${RECORD_FIELDS.join(', ')})`;
+  if (!Array.isArray(raw) || raw.length === 0) throw invalidParams(`fields: expected ${form}, got ${describeJson(raw)}`);
+  raw.forEach((field, i) => {
+    if (!RECORD_FIELDS.includes(field as RecordField)) throw invalidParams(`fields[${i}]: expected one of ${RECORD_FIELDS.join(', ')}, got ${describeJson(field)}`);
+    if (raw.indexOf(field) !== i) throw invalidParams(`fields[${i}]: ${describeJson(field)} is repeated`);
+  });
+  return raw as RecordField[];
+}
+
+function parsePageSize(raw: unknown): number {
+  if (raw === undefined || raw === null) return DEFAULT_PAGE_SIZE;
+  if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 1 && raw <= MAX_PAGE_SIZE) return raw;
+  throw invalidParams(`page_size: expected an integer from 1 to ${MAX_PAGE_SIZE}, got ${describeJson(raw)}`);
+}
+
+function parseCursor(raw: unknown): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'string') return raw;
+  throw invalidParams(`cursor: expected the next_cursor string of the previous page, or null, got ${describeJson(raw)}`);
+}
+
 /**
  * Params of `js-result_query` and `js-result_delete`. The token comes last:
  * a call with bad params and a bad token is reported as bad params.
@@ -24,6 +83,36 @@ export function parseQuery(query: unknown): Selection {
 export class JsResultParams implements WithToken {
   @ParsedBy(parseQuery, 'query')
   selection: Selection;
+
+  @TokenParam()
+  token: string;
+}
+
+/** `js-result_query`: the shared params and an optional projection (declared anew, so the token stays last). */
+export class JsResultQueryParams implements WithToken {
+  @ParsedBy(parseQuery, 'query')
+  selection: Selection;
+
+  @ParsedBy(parseFields)
+  fields?: RecordField[];
+
+  @TokenParam()
+  token: string;
+}
+
+/** `js-result_page`, checked in this order, the token last. */
+export class JsResultPageParams implements WithToken {
+  @ParsedBy(parsePageQuery, 'query')
+  selection: PageSelection;
+
+  @ParsedBy(parseCursor)
+  cursor?: string;
+
+  @ParsedBy(parsePageSize, 'page_size')
+  pageSize: number;
+
+  @ParsedBy(parseFields)
+  fields?: RecordField[];
 
   @TokenParam()
   token: string;

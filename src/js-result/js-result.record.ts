@@ -44,3 +44,23 @@ export function toRecord(row: Row): JsResultRecord {
     error_message: (row.error_message as string | null) ?? null,
   };
 }
+
+/** How each field of a record is read from its column (toRecord, unrolled, is the hot path). */
+const FIELD_READERS: Record<keyof JsResultRecord, (value: unknown) => unknown> = {
+  id: (v) => wireInteger(v as string),
+  js_worker_id: (v) => wireInteger(v as string),
+  js_worker_name: (v) => v,
+  run_type: (v) => v,
+  start_time: (v) => wireInteger(v as string | null),
+  finish_time: (v) => wireInteger(v as string | null),
+  param: (v) => v ?? null,
+  result: (v) => v ?? null,
+  error_message: (v) => v ?? null,
+};
+
+/** Only these fields of a row's record, in the order asked (`fields` on query and page). */
+export function toProjectedRecord(row: Partial<Row>, fields: readonly (keyof JsResultRecord)[]): Partial<JsResultRecord> {
+  const projected: Partial<Record<keyof JsResultRecord, unknown>> = {};
+  for (const field of fields) projected[field] = FIELD_READERS[field](row[field]);
+  return projected as Partial<JsResultRecord>;
+}

@@ -6,8 +6,15 @@ import { RpcMethod } from '../json-rpc/rpc-method.decorator';
 import type { Auth } from '../token/auth';
 import { TokenGuard } from '../token/token.guard';
 import type { DeleteOutcome } from './js-result.record';
-import { JS_RESULT_PARAM_NAMES, JsResultParams } from './js-result.params';
-import { type JsResultRecords, JsResultService } from './js-result.service';
+import {
+  JS_RESULT_PAGE_PARAM_NAMES,
+  JS_RESULT_PARAM_NAMES,
+  JS_RESULT_QUERY_PARAM_NAMES,
+  JsResultPageParams,
+  JsResultParams,
+  JsResultQueryParams,
+} from './js-result.params';
+import { type JsResultPage, type JsResultRecords, JsResultService } from './js-result.service';
 
 /** The `js-result_*` JSON-RPC methods, mapped onto the service. */
 @RpcController()
@@ -15,9 +22,19 @@ import { type JsResultRecords, JsResultService } from './js-result.service';
 export class JsResultRpcController {
   constructor(private readonly service: JsResultService) {}
 
-  @RpcMethod('js-result_query', { params: JS_RESULT_PARAM_NAMES })
-  query(@RpcParams() params: JsResultParams, @RpcAuth() auth: Auth): Promise<JsResultRecords> {
-    return this.service.query(params.selection, auth);
+  @RpcMethod('js-result_query', { params: JS_RESULT_QUERY_PARAM_NAMES })
+  query(@RpcParams() params: JsResultQueryParams, @RpcAuth() auth: Auth): Promise<JsResultRecords> {
+    return this.service.query(params.selection, auth, params.fields);
+  }
+
+  @RpcMethod('js-result_count', { params: JS_RESULT_PARAM_NAMES })
+  count(@RpcParams() params: JsResultParams, @RpcAuth() auth: Auth): Promise<{ count: number }> {
+    return this.service.count(params.selection, auth);
+  }
+
+  @RpcMethod('js-result_page', { params: JS_RESULT_PAGE_PARAM_NAMES })
+  page(@RpcParams() params: JsResultPageParams, @RpcAuth() auth: Auth): Promise<JsResultPage> {
+    return this.service.page(params, auth);
   }
 
   @RpcMethod('js-result_delete', { params: JS_RESULT_PARAM_NAMES })

@@ -21,7 +21,7 @@ const SUPER: Auth = { kind: 'super', tokenId: 1, tokenKey: 'k1' };
 /** Short reads answer row objects, large ones JSON text assembled by the database; these tests look at the records. */
 async function records(reply: Promise<JsResultRecords>): Promise<JsResultRecord[]> {
   const answer = await reply;
-  return answer instanceof JsonText ? (JSON.parse(answer.text) as JsResultRecord[]) : answer;
+  return (answer instanceof JsonText ? JSON.parse(answer.text) : answer) as JsResultRecord[];
 }
 
 /** On a real database of the backend under test: the service's own rules, without HTTP around them. */

@@ -10,8 +10,17 @@ import { PreparedStatements } from '../database/prepared-statements';
 import type { Auth, WorkerAccess } from '../token/auth';
 import { DEFAULT_QUERY_CAP, type Selection } from './conditions/condition.types';
 import { authoriseWorkers, grantsNothing } from './js-result.access';
-import { type DeleteOutcome, type JsResultRecord, toRecord } from './js-result.record';
-import { JsResultStatements, type KnownWorkers, knownWorkers, type Statement } from './js-result.statements';
+import type { PageSelection } from './js-result.params';
+import { type DeleteOutcome, type JsResultRecord, toProjectedRecord, toRecord } from './js-result.record';
+import {
+  JsResultStatements,
+  type KnownWorkers,
+  knownWorkers,
+  type PageKey,
+  type RecordField,
+  type Statement,
+} from './js-result.statements';
+import { cursorBinding, PageCursors } from './page-cursor';
 import { WorkerNamesCache } from './worker-names.cache';
 
 /**
@@ -30,13 +39,26 @@ const LARGE_READ_SLOTS = 2;
  * for 10,000 rows both cost the same overall, and one string holds a fraction
  * of the memory of 10,000 row objects until the reply is written.
  */
-export type JsResultRecords = JsResultRecord[] | JsonText;
+export type JsResultRecords = Partial<JsResultRecord>[] | JsonText;
 
+/** One page of a walk; `next_cursor` is null when nothing is left. */
+export interface JsResultPage {
+  items: Partial<JsResultRecord>[];
+  next_cursor: string | null;
+}
+
+export interface PageRequest {
+  selection: PageSelection;
+  cursor?: string;
+  pageSize: number;
+  fields?: RecordField[];
+}
 @Injectable()
 export class JsResultService {
   private readonly largeReads = new Semaphore(LARGE_READ_SLOTS);
   private readonly statements: JsResultStatements;
   private readonly workerNames: WorkerNamesCache;
+  private cursors?: Promise<PageCursors>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -47,18 +69,61 @@ export class JsResultService {
     this.workerNames = new WorkerNamesCache((prefixes) => this.findWorkerNames(prefixes), config.workerNamesCacheTtlMs);
   }
 
-  /** The newest records matching every condition that the caller may read. */
-  async query(selection: Selection, auth: Auth): Promise<JsResultRecords> {
+  /** The newest records matching every condition that the caller may read; only `fields` of each, if given. */
+  async query(selection: Selection, auth: Auth, fields?: readonly RecordField[]): Promise<JsResultRecords> {
     const access = authoriseWorkers(selection, auth, 'read');
     if (grantsNothing(access)) return [];
     const scope = access.kind === 'all' ? access : await this.knownWorkers(access);
     if (scope.kind === 'workers' && scope.names.length === 0) return [];
     const limit = selection.limit ?? DEFAULT_QUERY_CAP;
     if (limit <= DEFAULT_QUERY_CAP) {
-      return (await this.run<StoredRow[]>(this.statements.selectRows(selection.filters, scope, limit))).map(toRecord);
+      return toRecords(await this.run<StoredRow[]>(this.statements.selectRows(selection.filters, scope, limit, fields)), fields);
     }
-    const statement = this.statements.selectJson(selection.filters, scope, limit);
+    const statement = this.statements.selectJson(selection.filters, scope, limit, fields);
     return this.largeReads.run(async () => new JsonText((await this.run<{ json: string }[]>(statement))[0].json));
+  }
+
+  /** How many records `delete` would delete with the same conditions, for a caller who may read them. */
+  async count(selection: Selection, auth: Auth): Promise<{ count: number }> {
+    const access = authoriseWorkers(selection, auth, 'read');
+    if (grantsNothing(access)) return { count: 0 };
+    const [{ count }] = await this.run<{ count: string | number }[]>(this.statements.count(selection.filters, access, selection.limit));
+    return { count: Number(count) };
+  }
+
+  /**
+   * One page of a walk over every match, newest first. The cursor is checked
+   * before anything is read: it must be one issued for this token and these
+   * conditions. Pages above the default cap are large reads, admitted as query's are.
+   */
+  async page(request: PageRequest, auth: Auth): Promise<JsResultPage> {
+    const { selection, pageSize, fields } = request;
+    const binding = cursorBinding(auth.tokenKey, selection.conditionsText);
+    const cursors = await this.pageCursors();
+    const after = request.cursor === undefined ? undefined : cursors.read(request.cursor, binding);
+    const access = authoriseWorkers(selection, auth, 'read');
+    if (grantsNothing(access)) return { items: [], next_cursor: null };
+    // One more than the page: whether anything is left is known without another query.
+    const statement = this.statements.page(selection.filters, access, after, pageSize + 1, fields);
+    const read = () => this.run<StoredRow[]>(statement);
+    const rows = pageSize > DEFAULT_QUERY_CAP ? await this.largeReads.run(read) : await read();
+    const last = rows.length > pageSize ? rows[pageSize - 1] : undefined;
+    return {
+      items: toRecords(rows.slice(0, pageSize), fields),
+      next_cursor: last === undefined ? null : cursors.issue(positionOf(last), binding),
+    };
+  }
+
+  /** The signer of page cursors, with the key every instance on the database shares (read once). */
+  private pageCursors(): Promise<PageCursors> {
+    this.cursors ??= this.run<{ value: string }[]>({ text: "SELECT value FROM server_secret WHERE name = 'page_cursor_key'", values: [] }).then(
+      ([row]) => new PageCursors(row.value),
+      (err: unknown) => {
+        this.cursors = undefined;
+        throw err;
+      },
+    );
+    return this.cursors;
   }
 
   /** Deletes what `query` would select, without its default cap, in one statement that also writes its audit entry. */
@@ -100,3 +165,12 @@ export class JsResultService {
 
 /** A js_result row as the driver returns it. */
 type StoredRow = Parameters<typeof toRecord>[0];
+
+function toRecords(rows: StoredRow[], fields: readonly RecordField[] | undefined): Partial<JsResultRecord>[] {
+  return fields === undefined ? rows.map(toRecord) : rows.map((row) => toProjectedRecord(row, fields));
+}
+
+/** Where a walk stands after this row; integers as decimal text, exact whatever the driver gave. */
+function positionOf(row: StoredRow): PageKey {
+  return { startTime: row.start_time === null ? null : String(row.start_time), id: String(row.id) };
+}

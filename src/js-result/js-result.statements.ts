@@ -6,6 +6,7 @@ import { type AuditAction, auditedText, auditValues } from '../audit/audit.state
 import type { WorkerAccess } from '../token/auth';
 import type { Filter } from './conditions/condition.types';
 import { JsResult } from './js-result.entity';
+import type { JsResultRecord } from './js-result.record';
 
 export type { Statement } from '../database/statement';
 
@@ -88,16 +89,53 @@ class Slot {
 const LIMIT = 0;
 const NAMES = 1;
 const PREFIXES = 2;
-const FIRST_FILTER = 3;
+const AFTER_START = 3;
+const AFTER_ID = 4;
+const FIRST_FILTER = 5;
 
 const SCOPE_SLOTS: ObjectLiteral = { limit: new Slot(LIMIT), names: new Slot(NAMES), prefixes: new Slot(PREFIXES) };
+const AFTER_SLOTS: ObjectLiteral = { afterStart: new Slot(AFTER_START), afterId: new Slot(AFTER_ID) };
 const filterSlot = (_filter: ValuedFilter, index: number) => new Slot(FIRST_FILTER + index);
 
-function callArguments(filters: readonly Filter[], limit?: number, names?: readonly string[], prefixes?: readonly string[]) {
-  const args: unknown[] = [limit, names, prefixes];
+function callArguments(
+  filters: readonly Filter[],
+  limit?: number,
+  names?: readonly string[],
+  prefixes?: readonly string[],
+  after?: PageKey,
+) {
+  const args: unknown[] = [limit, names, prefixes, after?.startTime ?? undefined, after?.id];
   for (const filter of filters) args.push('value' in filter ? filterValue(filter) : undefined);
   return args;
 }
+
+/**
+ * Where a page walk stands: the (start_time, id) of the last record it
+ * returned, as decimal text so 64-bit values stay exact. The walk goes on
+ * with what comes after it in the order of every read: start_time DESC
+ * (NULL, not started, first), then id DESC.
+ */
+export interface PageKey {
+  startTime: string | null;
+  id: string;
+}
+
+/** The keyset term for rows after `after`: one text per kind of key, so each stays an index range. */
+type AfterKind = 'start' | 'after' | 'after-unstarted';
+
+const afterKind = (after: PageKey | undefined): AfterKind =>
+  after === undefined ? 'start' : after.startTime === null ? 'after-unstarted' : 'after';
+
+const AFTER_TERMS: Record<Exclude<AfterKind, 'start'>, string> = {
+  // A row comparison is one range of the (start_time DESC, id DESC) indexes; NULL start times sort first, so none follow.
+  after: '(j.startTime, j.id) < (:afterStart::bigint, :afterId::bigint)',
+  'after-unstarted': '((j.startTime IS NULL AND j.id < :afterId::bigint) OR j.startTime IS NOT NULL)',
+};
+
+/** The record fields a read may be narrowed to (`fields`); undefined means all nine. */
+export type RecordField = keyof JsResultRecord;
+
+const fieldsKey = (fields: readonly RecordField[] | undefined) => (fields === undefined ? '*' : fields.join('|'));
 
 /** A statement text, and for each of its placeholders $1, $2, … the call argument that fills it. */
 interface Shape {
@@ -126,8 +164,10 @@ function shapeKey(form: string, scope: string, filters: readonly Filter[]): stri
   return key;
 }
 
+type ColumnList = readonly (readonly [keyof JsResult, RecordField])[];
+
 /** The wire record's keys, in order, and the properties they come from. */
-const RECORD_COLUMNS: readonly (readonly [keyof JsResult, string])[] = [
+const RECORD_COLUMNS: ColumnList = [
   ['id', 'id'],
   ['jsWorkerId', 'js_worker_id'],
   ['jsWorkerName', 'js_worker_name'],
@@ -139,11 +179,28 @@ const RECORD_COLUMNS: readonly (readonly [keyof JsResult, string])[] = [
   ['errorMessage', 'error_message'],
 ];
 
-/** What a limited delete needs of the rows it chooses: the id, and the order. */
-const CHOSEN_COLUMNS: readonly (readonly [keyof JsResult, string])[] = [
+/** What a limited delete or count needs of the rows it chooses: the id, and the order. */
+const CHOSEN_COLUMNS: ColumnList = [
   ['id', 'id'],
   ['startTime', 'start_time'],
 ];
+
+/**
+ * The columns a read fetches for these fields: those asked for, and always
+ * start_time and id, which order the rows and position a page walk. The heavy
+ * `param` and `result` are not read unless asked for.
+ */
+function columnsFor(fields: readonly RecordField[] | undefined): ColumnList {
+  if (fields === undefined) return RECORD_COLUMNS;
+  return RECORD_COLUMNS.filter(([, key]) => key === 'id' || key === 'start_time' || fields.includes(key));
+}
+
+/** As JSON_ARRAY, each element holding only `fields`, in the order asked. */
+function jsonArrayOf(fields: readonly RecordField[] | undefined): string {
+  if (fields === undefined) return JSON_ARRAY;
+  const element = `json_build_object(${fields.map((field) => `'${field}', r.${field}`).join(', ')})`;
+  return `coalesce('[' || string_agg(${element}::text, ',' ORDER BY r.start_time DESC NULLS FIRST, r.id DESC) || ']', '[]')`;
+}
 
 /**
  * The rows as one JSON array text, assembled by PostgreSQL in the reply's order
@@ -215,14 +272,38 @@ export class JsResultStatements {
     this.shapes = new BoundedMap(capacity);
   }
 
-  /** The newest `limit` matching rows the scope allows, as one row `{ json }`: a JSON array text of wire records. */
-  selectJson(filters: readonly Filter[], scope: WorkerScope, limit: number): Statement {
-    return this.select('json', filters, scope, limit);
+  /** The newest `limit` matching rows the scope allows, as one row `{ json }`: a JSON array text of wire records (of `fields` only, if given). */
+  selectJson(filters: readonly Filter[], scope: WorkerScope, limit: number, fields?: readonly RecordField[]): Statement {
+    return this.select('json', filters, scope, limit, fields);
   }
 
-  /** The same rows as selectJson, one database row each, the nine record columns in order. */
-  selectRows(filters: readonly Filter[], scope: WorkerScope, limit: number): Statement {
-    return this.select('rows', filters, scope, limit);
+  /** The same rows as selectJson, one database row each: the record columns in order (with `fields`, those and start_time and id). */
+  selectRows(filters: readonly Filter[], scope: WorkerScope, limit: number, fields?: readonly RecordField[]): Statement {
+    return this.select('rows', filters, scope, limit, fields);
+  }
+
+  /**
+   * One page of a walk: the first `size` matching rows after `after` (from
+   * the newest when absent), as selectRows gives them. Keyset, not offset: a
+   * page deep into the walk starts with an index range just as the first
+   * does. Worker names are resolved inside the statement, so a worker that
+   * existed when the walk began is never missed through a cached list.
+   */
+  page(filters: readonly Filter[], access: WorkerAccess, after: PageKey | undefined, size: number, fields?: readonly RecordField[]): Statement {
+    return this.select('rows', filters, access, size, fields, after);
+  }
+
+  /**
+   * One row `{ count }`: how many rows a delete with the same conditions and
+   * limit would delete. Without a limit it is a plain count over the
+   * filters, an index range when a worker is named; names are resolved
+   * inside the statement, as a delete does.
+   */
+  count(filters: readonly Filter[], access: WorkerAccess, limit: number | undefined): Statement {
+    const form = limit === undefined ? 'count' : 'count-newest';
+    const shape = this.shape(shapeKey(form, access.kind, filters), () => this.buildCount(filters, access.kind, limit !== undefined));
+    const [names, prefixes] = access.kind === 'some' ? [access.names, access.prefixes] : [];
+    return fill(shape, callArguments(filters, limit, names, prefixes));
   }
 
   /**
@@ -251,11 +332,20 @@ export class JsResultStatements {
     return fill(shape, callArguments([], undefined, undefined, prefixes));
   }
 
-  private select(form: 'json' | 'rows', filters: readonly Filter[], scope: WorkerScope, limit: number): Statement {
-    const shape = this.shape(shapeKey(form, scope.kind, filters), () => this.buildSelect(form, filters, scope.kind));
+  private select(
+    form: 'json' | 'rows',
+    filters: readonly Filter[],
+    scope: WorkerScope,
+    limit: number,
+    fields?: readonly RecordField[],
+    after?: PageKey,
+  ): Statement {
+    const kind = afterKind(after);
+    const key = `${shapeKey(form, scope.kind, filters)};${fieldsKey(fields)};${kind}`;
+    const shape = this.shape(key, () => this.buildSelect(form, filters, scope.kind, fields, kind));
     const prefixes = scope.kind === 'some' ? scope.prefixes : undefined;
     const names = scope.kind === 'all' ? undefined : scope.names;
-    return fill(shape, callArguments(filters, limit, names, prefixes));
+    return fill(shape, callArguments(filters, limit, names, prefixes, after));
   }
 
   /** `finish` rewrites the built text once (its placeholder count given), before it is registered. */
@@ -274,13 +364,33 @@ export class JsResultStatements {
     return shape;
   }
 
-  private buildSelect(form: 'json' | 'rows', filters: readonly Filter[], scope: WorkerScope['kind']): QueryBuilder<ObjectLiteral> {
-    const chosen = this.chosenRows(filters, scope, RECORD_COLUMNS);
+  private buildSelect(
+    form: 'json' | 'rows',
+    filters: readonly Filter[],
+    scope: WorkerScope['kind'],
+    fields: readonly RecordField[] | undefined,
+    after: AfterKind,
+  ): QueryBuilder<ObjectLiteral> {
+    const chosen = this.chosenRows(filters, scope, columnsFor(fields), after);
     const qb = this.dataSource
       .createQueryBuilder()
-      .select(form === 'json' ? JSON_ARRAY : 'r.*', form === 'json' ? 'json' : undefined)
+      .select(form === 'json' ? jsonArrayOf(fields) : 'r.*', form === 'json' ? 'json' : undefined)
       .from(`(${chosen.sql})`, 'r')
       .setParameters({ ...chosen.parameters, ...SCOPE_SLOTS });
+    return scope === 'some' ? withAllowedWorkers(qb) : qb;
+  }
+
+  private buildCount(filters: readonly Filter[], scope: WorkerAccess['kind'], newestOnly: boolean): QueryBuilder<ObjectLiteral> {
+    let qb: SelectQueryBuilder<ObjectLiteral>;
+    if (newestOnly) {
+      const chosen = this.chosenRows(filters, scope, CHOSEN_COLUMNS);
+      qb = this.dataSource.createQueryBuilder().select('count(*)', 'count').from(`(${chosen.sql})`, 'chosen').setParameters(chosen.parameters);
+    } else {
+      qb = this.dataSource.createQueryBuilder(JsResult, 'j').select('count(*)', 'count');
+      if (scope === 'some') qb.where('j.jsWorkerName IN (SELECT name FROM allowed)');
+      applyFilters(qb, filters, { alias: 'j', bind: filterSlot });
+    }
+    qb.setParameters(SCOPE_SLOTS);
     return scope === 'some' ? withAllowedWorkers(qb) : qb;
   }
 
@@ -312,28 +422,21 @@ export class JsResultStatements {
    * restricted scope each worker contributes its own newest rows through the
    * worker-name index, and those short lists are merged.
    */
-  private chosenRows(
-    filters: readonly Filter[],
-    scope: WorkerScope['kind'],
-    columns: readonly (readonly [keyof JsResult, string])[],
-  ): Fragment {
+  private chosenRows(filters: readonly Filter[], scope: WorkerScope['kind'], columns: ColumnList, after: AfterKind = 'start'): Fragment {
     if (scope === 'all') {
-      const qb = this.newestMatching(filters, columns);
+      const qb = this.newestMatching(filters, columns, after);
       return { sql: limited(qb), parameters: qb.getParameters() };
     }
-    const perWorker = this.newestMatching(filters, columns, 'j.jsWorkerName = a.name');
+    const perWorker = this.newestMatching(filters, columns, after, 'j.jsWorkerName = a.name');
     const workers = scope === 'workers' ? KNOWN_WORKERS : ALLOWED_WORKERS;
     return { sql: mergedPerWorker(workers, limited(perWorker)), parameters: perWorker.getParameters() };
   }
 
-  private newestMatching(
-    filters: readonly Filter[],
-    columns: readonly (readonly [keyof JsResult, string])[],
-    workerTerm?: string,
-  ): SelectQueryBuilder<JsResult> {
+  private newestMatching(filters: readonly Filter[], columns: ColumnList, after: AfterKind, workerTerm?: string): SelectQueryBuilder<JsResult> {
     const qb = this.dataSource.createQueryBuilder(JsResult, 'j').select([]);
     for (const [property, key] of columns) qb.addSelect(`j.${property}`, key);
     if (workerTerm) qb.where(workerTerm);
+    if (after !== 'start') qb.andWhere(AFTER_TERMS[after], AFTER_SLOTS);
     applyFilters(qb, filters, { alias: 'j', bind: filterSlot });
     // DESC puts NULL start times first: not-started rows are the newest.
     return qb.orderBy('j.startTime', 'DESC').addOrderBy('j.id', 'DESC');

@@ -43,3 +43,8 @@ export function stringifyReply(reply: JsonRpcResponse): string {
 export function stringifyReplies(replies: JsonRpcResponse[]): string {
   return `[${replies.map(stringifyReply).join(',')}]`;
 }
+
+/** A notification the server sends (no id); BigInt values are written as exact JSON numbers. */
+export function stringifyNotification(method: string, params: unknown): string {
+  return `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":${stringifyJson(params)}}`;
+}

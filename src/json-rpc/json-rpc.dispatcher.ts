@@ -13,6 +13,7 @@ import {
 } from './json-rpc.types';
 import { type NamedParams, RpcCall } from './rpc-call';
 import { RpcFailure } from './rpc-failure';
+import type { RpcSession } from './rpc-session';
 import { type RpcHandler, RpcMethodExplorer } from './rpc-method.explorer';
 
 /** A batch larger than this is refused whole rather than queued against the database. */
@@ -79,10 +80,13 @@ export class JsonRpcDispatcher {
     private readonly metrics: MetricsService,
   ) {}
 
-  /** The reply text, or undefined when there is nothing to answer. Never throws. */
-  async handle(text: string): Promise<string | undefined> {
+  /**
+   * The reply text, or undefined when there is nothing to answer. Never throws.
+   * `session` is the connection the text came over, when it can carry notifications.
+   */
+  async handle(text: string, session?: RpcSession): Promise<string | undefined> {
     try {
-      return await this.answer(text);
+      return await this.answer(text, session);
     } catch (error) {
       // Every failure of a call is answered by its pipeline; this is a bug in the envelope itself.
       this.logger.error({ err: error }, 'unexpected error in the JSON-RPC envelope');
@@ -90,7 +94,7 @@ export class JsonRpcDispatcher {
     }
   }
 
-  private async answer(text: string): Promise<string | undefined> {
+  private async answer(text: string, session: RpcSession | undefined): Promise<string | undefined> {
     let payload: unknown;
     try {
       payload = parseJson(text);
@@ -98,20 +102,20 @@ export class JsonRpcDispatcher {
       return stringifyReply(this.refusal(null, new JsonRpcProtocolError(JsonRpcErrorCode.ParseError, 'the body is not valid JSON')));
     }
     if (!Array.isArray(payload)) {
-      const reply = await this.handleOne(payload);
+      const reply = await this.handleOne(payload, session);
       return reply === undefined ? undefined : stringifyReply(reply);
     }
     if (payload.length === 0 || payload.length > MAX_BATCH_SIZE) {
       const reason = payload.length === 0 ? 'empty batch' : `a batch holds at most ${MAX_BATCH_SIZE} requests`;
       return stringifyReply(this.refusal(null, new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, reason)));
     }
-    const replies = (await Promise.all(payload.map((request) => this.handleOne(request)))).filter(
+    const replies = (await Promise.all(payload.map((request) => this.handleOne(request, session)))).filter(
       (reply): reply is JsonRpcResponse => reply !== undefined,
     );
     return replies.length > 0 ? stringifyReplies(replies) : undefined;
   }
 
-  private async handleOne(request: unknown): Promise<JsonRpcResponse | undefined> {
+  private async handleOne(request: unknown, session: RpcSession | undefined): Promise<JsonRpcResponse | undefined> {
     let envelope: JsonRpcCall;
     try {
       envelope = readEnvelope(request);
@@ -121,16 +125,16 @@ export class JsonRpcDispatcher {
     const started = performance.now();
     const handler = this.methods.find(envelope.method);
     const reply = handler
-      ? await this.run(handler, envelope, started)
+      ? await this.run(handler, envelope, started, session)
       : this.refusal(envelope.id ?? null, new JsonRpcProtocolError(JsonRpcErrorCode.MethodNotFound, `no method named '${envelope.method}'`), started);
     return 'id' in envelope ? reply : undefined;
   }
 
-  private async run(handler: RpcHandler, envelope: JsonRpcCall, started: number): Promise<JsonRpcResponse> {
+  private async run(handler: RpcHandler, envelope: JsonRpcCall, started: number, session: RpcSession | undefined): Promise<JsonRpcResponse> {
     const id = envelope.id ?? null;
     let call: RpcCall;
     try {
-      call = new RpcCall(handler.name, namedParams(envelope.params, handler.params), envelope.id);
+      call = new RpcCall(handler.name, namedParams(envelope.params, handler.params), envelope.id, session);
     } catch (error) {
       return this.refusal(id, error, started, handler.name);
     }

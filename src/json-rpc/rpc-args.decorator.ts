@@ -8,6 +8,7 @@ export enum RpcArgType {
   Params = 0,
   Auth = 1,
   Invocation = 2,
+  Session = 3,
 }
 
 /** Which method was called with which params (by name, as sent): what an audit entry records. */
@@ -44,6 +45,12 @@ export const RpcAuth = (): ParameterDecorator => rpcArg(RpcArgType.Auth);
 /** The method name and the params as sent, for handlers whose changes are audited. */
 export const RpcInvocationInfo = (): ParameterDecorator => rpcArg(RpcArgType.Invocation);
 
+/**
+ * The connection the call came over (`RpcSession`), or undefined over HTTP:
+ * for methods whose effects outlive the call on that connection (subscriptions).
+ */
+export const RpcConnection = (): ParameterDecorator => rpcArg(RpcArgType.Session);
+
 /** Index of the `@RpcParams()` parameter of a handler, if it has one. */
 export function rpcParamsIndex(controller: object, methodName: string): number | undefined {
   const declared: Record<string, RpcArgMetadata> | undefined = Reflect.getMetadata(
@@ -59,6 +66,7 @@ export const rpcArgsFactory: ParamsFactory = {
   exchangeKeyForValue(type: number, _data: unknown, [call]: [RpcCall]): unknown {
     if (type === RpcArgType.Params) return call.dto;
     if (type === RpcArgType.Auth) return call.auth;
+    if (type === RpcArgType.Session) return call.session;
     return { method: call.method, params: call.params } satisfies RpcInvocation;
   },
 };

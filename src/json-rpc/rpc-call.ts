@@ -1,5 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { JsonRpcId } from './json-rpc.types';
+import type { RpcSession } from './rpc-session';
 
 /** Params by name; positional params are mapped onto the method's declared names first. */
 export type NamedParams = Record<string, unknown>;
@@ -25,6 +26,8 @@ export class RpcCall {
     readonly params: NamedParams,
     /** Absent for notifications. */
     readonly id: JsonRpcId | undefined,
+    /** The connection the call came over, when it can carry notifications (WebSocket); absent over HTTP. */
+    readonly session?: RpcSession,
   ) {}
 }
 

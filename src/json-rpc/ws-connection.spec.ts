@@ -8,6 +8,7 @@ import {
   WsConnection,
   type WsConnectionLimits,
 } from './ws-connection';
+import type { RpcSession } from './rpc-session';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -197,5 +198,79 @@ describe(frameText.name, () => {
     const bytes = Buffer.from('[1,"é"]');
     expect(frameText(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer)).toBe('[1,"é"]');
     expect(frameText([Buffer.from('[1,'), Buffer.from('2]')])).toBe('[1,2]');
+  });
+});
+
+describe(`${WsConnection.name} as a session`, () => {
+  let harness: Harness | undefined;
+
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+  });
+
+  /** A handler that keeps the session of each frame and answers nothing. */
+  function sessionHandler() {
+    const sessions: RpcSession[] = [];
+    const handler: JsonRpcFrameHandler = {
+      handle: async (_body, session) => {
+        if (session) sessions.push(session);
+        return undefined;
+      },
+    };
+    return { handler, sessions };
+  }
+
+  it('hands itself to the handler as the session, and writes notifications as JSON-RPC envelopes with exact 64-bit integers', async () => {
+    const h = sessionHandler();
+    harness = new Harness(h.handler);
+    const { socket, frames } = await harness.client();
+    socket.send('{}');
+    await waitFor(() => h.sessions.length === 1, 'the session');
+    const sut = h.sessions[0];
+    expect(sut.open).toBe(true);
+    sut.notify('js-result_subscription', { subscription: 's1', result: { id: 9007199254740993n } });
+    await waitFor(() => frames.length === 1, 'the notification');
+    expect(frames[0]).toBe('{"jsonrpc":"2.0","method":"js-result_subscription","params":{"subscription":"s1","result":{"id":9007199254740993}}}');
+  });
+
+  it('tells its close listeners once when the connection ends, and at once when it already has; sends nothing then', async () => {
+    const h = sessionHandler();
+    harness = new Harness(h.handler);
+    const { socket, frames } = await harness.client();
+    socket.send('{}');
+    await waitFor(() => h.sessions.length === 1, 'the session');
+    const sut = h.sessions[0];
+    let heard = 0;
+    let removedHeard = 0;
+    sut.onClose(() => heard++);
+    const remove = sut.onClose(() => removedHeard++);
+    remove();
+    socket.close();
+    await waitFor(() => heard === 1, 'the close listener');
+    expect(removedHeard).toBe(0);
+    expect(sut.open).toBe(false);
+    let late = 0;
+    sut.onClose(() => late++);
+    expect(late).toBe(1);
+    sut.notify('x', {});
+    await sleep(20);
+    expect(frames).toHaveLength(0);
+    expect(heard).toBe(1);
+  });
+
+  it('terminates a client that lets notifications go unread past maxBufferedBytes', async () => {
+    const h = sessionHandler();
+    harness = new Harness(h.handler, { maxBufferedBytes: 256 * 1024 });
+    const { socket, closed } = await harness.client();
+    socket.send('{}');
+    await waitFor(() => h.sessions.length === 1, 'the session');
+    socket.pause();
+    const sut = h.sessions[0];
+    const big = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 10_000 && sut.open; i++) sut.notify('n', big);
+    expect(sut.open).toBe(false);
+    socket.resume();
+    expect(await closed).toBe(1006);
   });
 });

@@ -1,10 +1,15 @@
 import type { LoggerService } from '@nestjs/common';
 import { type RawData, WebSocket } from 'ws';
+import { stringifyNotification } from './json-rpc.codec';
 import { INTERNAL_ERROR_REPLY } from './json-rpc.errors';
+import type { RpcSession } from './rpc-session';
 
-/** What a connection needs of the dispatcher: a reply for a frame, or nothing to answer (notifications). */
+/**
+ * What a connection needs of the dispatcher: a reply for a frame, or nothing
+ * to answer (notifications). The connection passes itself as the frame's session.
+ */
 export interface JsonRpcFrameHandler {
-  handle(body: string): Promise<string | undefined>;
+  handle(body: string, session?: RpcSession): Promise<string | undefined>;
 }
 
 /** The bounds one WebSocket connection is held to. */
@@ -56,14 +61,18 @@ export function frameText(data: RawData | string): string {
  *   the connection of a client that does not read is terminated instead;
  * - no frame for `idleTimeoutMs` (and nothing in flight): closed normally;
  * - a ping every `pingIntervalMs`; no pong by the next one: terminated.
+ *
+ * It is also the calls' session (`RpcSession`): notifications the server
+ * starts (subscriptions) go through the same unsent-bytes check as replies.
  */
-export class WsConnection {
+export class WsConnection implements RpcSession {
   private inFlight = 0;
   private readonly waiting: string[] = [];
   private awaitingPong = false;
   private readonly idleTimer: NodeJS.Timeout;
   private readonly pingTimer: NodeJS.Timeout;
   private closed = false;
+  private readonly closeListeners = new Set<() => void>();
 
   constructor(
     private readonly socket: WebSocket,
@@ -93,14 +102,27 @@ export class WsConnection {
     if (this.inFlight >= this.limits.maxFramesInFlight) this.socket.pause();
   }
 
-  private get open(): boolean {
+  get open(): boolean {
     return !this.closed && this.socket.readyState === WebSocket.OPEN;
+  }
+
+  notify(method: string, params: unknown): void {
+    if (this.open) this.send(stringifyNotification(method, params));
+  }
+
+  onClose(listener: () => void): () => void {
+    if (this.closed) {
+      listener();
+      return () => undefined;
+    }
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
   }
 
   private process(frame: string): void {
     this.inFlight++;
     this.handler
-      .handle(frame)
+      .handle(frame, this)
       .catch((error: unknown) => {
         // The dispatcher answers every failure of a call itself: this is a bug.
         this.logger?.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
@@ -163,5 +185,15 @@ export class WsConnection {
     this.waiting.length = 0;
     clearTimeout(this.idleTimer);
     clearInterval(this.pingTimer);
+    const listeners = [...this.closeListeners];
+    this.closeListeners.clear();
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch (error) {
+        // One listener's bug must not keep the others from releasing what they hold for the connection.
+        this.logger?.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+      }
+    }
   }
 }

@@ -97,11 +97,13 @@ export function modelSelect(
   conditions: unknown[],
   limits: ModelLimit[] | undefined,
   action: 'read' | 'delete',
+  /** How many rows a read keeps when no `limit`/`last` says; count and page walks have no such cap. */
+  defaultCap: number | undefined = action === 'read' ? 1000 : undefined,
 ): ModelRow[] | 'denied' {
   const named = conditions.flatMap((c) => (typeof c === 'object' && c !== null && 'js_worker_name' in c ? [(c as any).js_worker_name] : []));
   if (limits && named.some((n) => !modelAllows(limits, action, n))) return 'denied';
   const visible = limits && named.length === 0 ? rows.filter((r) => modelAllows(limits, action, r.js_worker_name)) : rows;
   const matching = visible.filter((r) => conditions.every((c) => holds(c, r))).sort(newestFirst);
-  const cap = modelCap(conditions, action === 'read' ? 1000 : undefined);
+  const cap = modelCap(conditions, defaultCap);
   return cap === undefined ? matching : matching.slice(0, cap);
 }

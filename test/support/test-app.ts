@@ -2,7 +2,14 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
-import { type AppConfig, type DatabaseTarget, DEFAULT_AUDIT_KEEP_DAYS, DEFAULT_WS_IDLE_TIMEOUT_MS } from '../../src/config/app.config';
+import {
+  type AppConfig,
+  type DatabaseTarget,
+  DEFAULT_AUDIT_KEEP_DAYS,
+  DEFAULT_JS_RESULT_MAX_WAITERS,
+  DEFAULT_RETENTION_SWEEP_INTERVAL_MS,
+  DEFAULT_WS_IDLE_TIMEOUT_MS,
+} from '../../src/config/app.config';
 import { JsResult } from '../../src/js-result/js-result.entity';
 import { formatToken, type NewToken, TokenService } from '../../src/token/token.service';
 import { createTestDatabase, type TestDatabase } from './test-database';
@@ -33,6 +40,9 @@ export function testConfig(database: DatabaseTarget, overrides: Partial<AppConfi
     jsWorkerMaxQueue: 1000,
     wsIdleTimeoutMs: DEFAULT_WS_IDLE_TIMEOUT_MS,
     auditKeepDays: DEFAULT_AUDIT_KEEP_DAYS,
+    jsResultMaxWaiters: DEFAULT_JS_RESULT_MAX_WAITERS,
+    // Suites call RetentionSweeper.sweepOnce themselves; retention.e2e-spec.ts shortens it where it matters.
+    retentionSweepIntervalMs: DEFAULT_RETENTION_SWEEP_INTERVAL_MS,
     ...overrides,
   };
 }

@@ -3,6 +3,9 @@ import { CreateToken1795733547001 } from './1795733547001-CreateToken';
 import { CreateJsWorker1795734991983 } from './1795734991983-CreateJsWorker';
 import { CreateAuditLog1796208492347 } from './1796208492347-CreateAuditLog';
 import { NotifyTokenChanges1796208492348 } from './1796208492348-NotifyTokenChanges';
+import { CreateRetentionPolicy1796210000000 } from './1796210000000-CreateRetentionPolicy';
+import { NotifyResultFinished1796210000001 } from './1796210000001-NotifyResultFinished';
+import { CreateServerSecret1796210000002 } from './1796210000002-CreateServerSecret';
 
 /** In order of application; listed explicitly so compiled and test runs see the same set. */
 export const migrations = [
@@ -11,4 +14,7 @@ export const migrations = [
   CreateJsWorker1795734991983,
   CreateAuditLog1796208492347,
   NotifyTokenChanges1796208492348,
+  CreateRetentionPolicy1796210000000,
+  NotifyResultFinished1796210000001,
+  CreateServerSecret1796210000002,
 ];

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { TokenModule } from '../token/token.module';
+import { JsResultSubscriptionsService } from './js-result-subscriptions.service';
+import { JsResultWaitService } from './js-result-wait.service';
+import { ResultEventsRpcController } from './result-events.rpc-controller';
+import { ResultFinishedListener } from './result-finished.listener';
+
+/** Finished records pushed to callers: `js-result_wait` and WebSocket subscriptions, woken by the database's announcements. */
+@Module({
+  imports: [TokenModule],
+  providers: [ResultFinishedListener, JsResultWaitService, JsResultSubscriptionsService, ResultEventsRpcController],
+})
+export class ResultEventsModule {}

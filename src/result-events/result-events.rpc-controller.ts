@@ -1,0 +1,49 @@
+import { UseGuards } from '@nestjs/common';
+import type { JsResultRecord } from '../js-result/js-result.record';
+import { RpcAuth, RpcConnection, RpcParams } from '../json-rpc/rpc-args.decorator';
+import { RpcController } from '../json-rpc/rpc-controller.decorator';
+import { RpcMethod } from '../json-rpc/rpc-method.decorator';
+import type { RpcSession } from '../json-rpc/rpc-session';
+import type { Auth } from '../token/auth';
+import { TokenGuard } from '../token/token.guard';
+import { JsResultSubscriptionsService } from './js-result-subscriptions.service';
+import { JsResultWaitService } from './js-result-wait.service';
+import {
+  JsResultSubscribeParams,
+  JsResultUnsubscribeParams,
+  JsResultWaitParams,
+  SUBSCRIBE_PARAM_NAMES,
+  UNSUBSCRIBE_PARAM_NAMES,
+  WAIT_PARAM_NAMES,
+} from './result-events.params';
+
+/**
+ * Records as they finish: `js-result_wait` (any transport) and the
+ * subscriptions (WebSocket only). The token guard is per method, because
+ * unsubscribing takes no token: a subscription is reachable only from the
+ * connection that holds it.
+ */
+@RpcController()
+export class ResultEventsRpcController {
+  constructor(
+    private readonly waits: JsResultWaitService,
+    private readonly subscriptions: JsResultSubscriptionsService,
+  ) {}
+
+  @RpcMethod('js-result_wait', { params: WAIT_PARAM_NAMES })
+  @UseGuards(TokenGuard)
+  wait(@RpcParams() params: JsResultWaitParams, @RpcAuth() auth: Auth): Promise<JsResultRecord> {
+    return this.waits.wait(params.id, params.timeoutMs, auth);
+  }
+
+  @RpcMethod('js-result_subscribe', { params: SUBSCRIBE_PARAM_NAMES })
+  @UseGuards(TokenGuard)
+  subscribe(@RpcParams() params: JsResultSubscribeParams, @RpcAuth() auth: Auth, @RpcConnection() session?: RpcSession): string {
+    return this.subscriptions.subscribe(params.selection, params.token, auth, session);
+  }
+
+  @RpcMethod('js-result_unsubscribe', { params: UNSUBSCRIBE_PARAM_NAMES })
+  unsubscribe(@RpcParams() params: JsResultUnsubscribeParams, @RpcConnection() session?: RpcSession): true {
+    return this.subscriptions.unsubscribe(params.subscription, session);
+  }
+}

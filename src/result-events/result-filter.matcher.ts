@@ -1,0 +1,45 @@
+import type { Filter } from '../js-result/conditions/condition.types';
+import type { ResultRow } from './result-rows.reader';
+
+const big = (value: number | bigint) => BigInt(value);
+
+/** `column >= bound` / `<=` as SQL has it for a nullable bigint: null never matches. */
+const atLeast = (value: number | bigint | null, bound: bigint) => value !== null && big(value) >= bound;
+const atMost = (value: number | bigint | null, bound: bigint) => value !== null && big(value) <= bound;
+
+/**
+ * One condition against one row, in memory, exactly as the SQL predicates of
+ * js-result.statements.ts decide it (JSRESULT.md §2): the subscriptions test
+ * each finished row against their conditions without asking the database.
+ */
+function matches(filter: Filter, { record, hasResult }: ResultRow): boolean {
+  switch (filter.kind) {
+    case 'id':
+      return big(record.id) === filter.value;
+    case 'js_worker_id':
+      return big(record.js_worker_id) === filter.value;
+    case 'js_worker_name':
+      return record.js_worker_name === filter.value;
+    case 'run_type':
+      return record.run_type === filter.value;
+    case 'start_time_from':
+      return atLeast(record.start_time, filter.value);
+    case 'start_time_to':
+      return atMost(record.start_time, filter.value);
+    case 'finish_time_from':
+      return atLeast(record.finish_time, filter.value);
+    case 'finish_time_to':
+      return atMost(record.finish_time, filter.value);
+    case 'is_success':
+      return hasResult && record.error_message === null;
+    case 'is_failure':
+      return record.error_message !== null;
+    case 'is_running':
+      return !hasResult && record.error_message === null;
+  }
+}
+
+/** Every condition holds (AND); an empty list matches every row. */
+export function matchesFilters(filters: readonly Filter[], row: ResultRow): boolean {
+  return filters.every((filter) => matches(filter, row));
+}

@@ -1,0 +1,207 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/app.config';
+import { withDatabase } from '../database/database.errors';
+import type { Statement } from '../database/statement';
+import { parseWorkerPattern } from '../token/worker-pattern';
+import type { Outcome } from './retention.params';
+import {
+  deleteBatch,
+  isBefore,
+  MIN_ID,
+  nthNewest,
+  type OrderKey,
+  RECORD_SWEEP,
+  type SweepRule,
+  workersUnder,
+} from './retention.statements';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Rows per DELETE. Each batch is its own short statement (its own
+ * transaction), so readers and writers wait at most one batch, never a sweep.
+ */
+export const SWEEP_BATCH = 1_000;
+
+/** Session advisory lock key: one instance sweeps at a time (see MIGRATION_LOCK for the other key). */
+const SWEEP_LOCK = 727_201_146;
+
+interface PolicyRow {
+  id: string;
+  js_worker: string;
+  keep_days: number | null;
+  keep_last: number | null;
+  outcome: Outcome;
+}
+
+export interface SweepOptions {
+  /** The time `keep_days` counts back from (ms); by default the clock's. */
+  now?: number;
+  batchSize?: number;
+}
+
+/** Runs statements of one sweep, on the connection that holds the sweep's lock. */
+type Session = <T>(statement: Statement) => Promise<T>;
+
+/**
+ * Deletes the results the retention policies expire, every
+ * RETENTION_SWEEP_INTERVAL_MS. Which rows expire is decided once, at the start
+ * of a sweep, as a key per policy and worker (rows after it in the worker's
+ * newest-first order go): so the outcome does not depend on the order the
+ * policies are applied in, and a sweep ends with nothing left expired.
+ */
+@Injectable()
+export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(RetentionSweeper.name);
+  private timer?: NodeJS.Timeout;
+  /** The sweep in progress in this process, or the last one; sweeps here run one after another. */
+  private tail: Promise<unknown> = Promise.resolve();
+  private stopping = false;
+  /** A timer sweep still running when the next tick comes: the tick is skipped rather than queued. */
+  private ticking = false;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'retentionSweepIntervalMs' | 'database'>,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.tick(), this.config.retentionSweepIntervalMs).unref();
+  }
+
+  /** Lets a batch in progress finish (its count is recorded), then stops. */
+  async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    await this.tail.catch(() => undefined);
+  }
+
+  /**
+   * One whole sweep, after any sweep already running in this process. Answers
+   * how many rows it deleted: 0 also when another instance holds the sweep.
+   * `now` decides what `keep_days` expires; tests shrink `batchSize` to see
+   * many batches on a small table.
+   */
+  sweepOnce({ now = Date.now(), batchSize = SWEEP_BATCH }: SweepOptions = {}): Promise<number> {
+    const sweep = this.tail.catch(() => undefined).then(() => this.sweep(now, batchSize));
+    this.tail = sweep;
+    return sweep;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const deleted = await this.sweepOnce();
+      if (deleted > 0) this.logger.log(`retention deleted ${deleted} expired results`);
+    } catch (err) {
+      // The database may be away; the next interval tries again, and a cut-short sweep's count is recorded then.
+      this.logger.warn(`retention sweep failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async sweep(now: number, batchSize: number): Promise<number> {
+    if (this.stopping) return 0;
+    return withDatabase(() => this.withSweepLock(async (run) => {
+      // A sweep cut short (a crash, the database gone) left its count: it is recorded as its own entry first.
+      await run(RECORD_SWEEP);
+      const rules = await this.rules(run, await run<PolicyRow[]>(POLICIES), now);
+      let deleted = 0;
+      for (const rule of rules) {
+        if (this.stopping) break;
+        deleted += await this.apply(run, rule, batchSize);
+      }
+      await run(RECORD_SWEEP);
+      return deleted;
+    }));
+  }
+
+  /** Deletes a rule's rows a batch at a time; stops early when the app is shutting down. */
+  private async apply(run: Session, rule: SweepRule, batchSize: number): Promise<number> {
+    let deleted = 0;
+    let after = rule.after;
+    for (;;) {
+      const [batch] = await run<BatchRow[]>(deleteBatch({ ...rule, after }, batchSize));
+      deleted += batch.deleted;
+      if (batch.chosen < batchSize || this.stopping) return deleted;
+      after = { startTime: batch.start_time, id: batch.id! };
+    }
+  }
+
+  /** Every policy's key for every worker it matches, as the table stands now. */
+  private async rules(run: Session, policies: PolicyRow[], now: number): Promise<SweepRule[]> {
+    const rules: SweepRule[] = [];
+    for (const policy of policies) {
+      for (const worker of await this.workersOf(run, policy.js_worker)) {
+        const after = await this.expiryKey(run, policy, worker, now);
+        if (after !== undefined) rules.push({ policyId: Number(policy.id), worker, outcome: policy.outcome, after });
+      }
+    }
+    return rules;
+  }
+
+  private async workersOf(run: Session, pattern: string): Promise<string[]> {
+    const parsed = parseWorkerPattern(pattern);
+    if (parsed.kind === 'exact') return [parsed.name];
+    return (await run<{ name: string }[]>(workersUnder(parsed.prefix))).map((row) => row.name);
+  }
+
+  /**
+   * Where a policy's expired rows of a worker begin. `keep_days` and
+   * `keep_last` each expire a tail of the same order, so together they expire
+   * the longer tail: the one after the earlier key.
+   */
+  private async expiryKey(run: Session, policy: PolicyRow, worker: string, now: number): Promise<OrderKey | undefined> {
+    const keys: OrderKey[] = [];
+    // Older than keep_days: start_time < now - days, and no id is below MIN_ID, so a tie with the cut-off stays.
+    if (policy.keep_days !== null) keys.push({ startTime: String(now - Number(policy.keep_days) * DAY_MS), id: MIN_ID });
+    if (policy.keep_last !== null) {
+      const [nth] = await run<{ start_time: string | null; id: string }[]>(nthNewest(worker, policy.outcome, Number(policy.keep_last)));
+      if (nth !== undefined) keys.push({ startTime: nth.start_time, id: nth.id });
+    }
+    return keys.reduce<OrderKey | undefined>((earliest, key) => (earliest === undefined || isBefore(key, earliest) ? key : earliest), undefined);
+  }
+
+  /**
+   * Runs `sweep` holding the sweep lock, or answers 0 when another instance
+   * holds it. On a server the lock is a session advisory lock on one pooled
+   * connection, which also runs the sweep's statements (one connection, each
+   * statement its own transaction). The embedded database belongs to this
+   * process alone, and its single session must stay free between batches for
+   * readers, so there the in-process queue is the lock.
+   */
+  private async withSweepLock(sweep: (run: Session) => Promise<number>): Promise<number> {
+    if (this.config.database.kind === 'embedded') {
+      return sweep((statement) => this.dataSource.query(statement.text, statement.values));
+    }
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [SWEEP_LOCK]);
+      if (locked !== true) return 0;
+      try {
+        return await sweep((statement) => runner.query(statement.text, statement.values));
+      } finally {
+        // Only a dead connection fails this, and a dead connection's session (and lock) is gone with it.
+        await runner.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK]).catch(() => undefined);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+}
+
+const POLICIES: Statement = {
+  text: 'SELECT id::text AS id, js_worker, keep_days, keep_last, outcome FROM js_result_retention ORDER BY id',
+  values: [],
+};
+
+interface BatchRow {
+  chosen: number;
+  deleted: number;
+  start_time: string | null;
+  id: string | null;
+}
