@@ -123,6 +123,6 @@ describe('js-result_wait and subscriptions across instances (postgres, two proce
     expect(body.result).toMatchObject({ id, result: 'late' });
     // Woken by the re-read on reconnect, long before the timeout.
     expect(performance.now() - started).toBeLessThan(5_000);
-    expect(b.output()).toContain('finished-run notifications lost');
+    expect(b.output()).toContain('jsr_result_finished notifications lost');
   });
 });
