@@ -10,9 +10,12 @@ import 'reflect-metadata';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import type { PageKey } from '../src/js-result/js-result.statements';
 import { prepareDatabase } from './bench';
+import { openBenchStatements } from './call-sql';
 import { createTokens, type Log, seedIfNeeded } from './database';
 import { DAY_MS, NAMED_WORKER, SEED_END_MS } from './dataset';
+import { explain } from './explain';
 import { percentile, runHttpLoad, summarise, type LoadResult } from './load';
 import { DEFAULT_DATABASE_URL } from './options';
 import { startService } from './processes';
@@ -75,6 +78,14 @@ interface WalkFigures {
   deepMs: { p50: number; p95: number };
   /** p50 of the deep page ÷ p50 of the first: 1 means the same cost at any depth. */
   ratio: number;
+  /** The position the deep page starts after (for EXPLAIN). */
+  deepKey?: PageKey;
+}
+
+/** The position inside a cursor (`p1.<base64url "start:id">.<mac>`): the bench reads it to EXPLAIN that page. */
+function positionIn(cursor: string): PageKey {
+  const [startTime, id] = Buffer.from(cursor.split('.')[1], 'base64url').toString().split(':');
+  return { startTime: startTime === '' ? null : startTime, id };
 }
 
 /**
@@ -93,7 +104,7 @@ async function benchWalk(baseUrl: string, walk: string, token: string, condition
     records += reply.result.items.length;
     if (n === options.pages - 1) deepCursor = reply.result.next_cursor;
     cursor = reply.result.next_cursor;
-    if (cursor === null && n < options.pages) throw new Error(`${walk} ended after ${n} pages; the table is too small for --pages ${options.pages}`);
+    if (cursor === null) throw new Error(`${walk} ended after ${n} pages: the deep page must have pages after it`);
   }
   const walkSeconds = (Date.now() - walkStarted) / 1000;
   const first: number[] = [];
@@ -112,6 +123,7 @@ async function benchWalk(baseUrl: string, walk: string, token: string, condition
     firstMs: { p50: p(first, 50), p95: p(first, 95) },
     deepMs: { p50: p(deep, 50), p95: p(deep, 95) },
     ratio: p(deep, 50) / p(first, 50),
+    deepKey: deepCursor === null ? undefined : positionIn(deepCursor),
   };
   log(`${walk}: page 1 p50 ${figures.firstMs.p50.toFixed(2)} ms, page ${options.pages} p50 ${figures.deepMs.p50.toFixed(2)} ms (×${figures.ratio.toFixed(2)})`);
   return figures;
@@ -210,21 +222,43 @@ async function benchSweep(baseUrl: string, client: Client, tokens: { super: stri
   };
 }
 
-function report(options: Options, walks: WalkFigures[], sweep: SweepFigures): string {
+/** EXPLAIN (ANALYZE, BUFFERS) of the first and the deep page of the super token's walk, as the service runs them. */
+async function explainPages(databaseUrl: string, walk: WalkFigures): Promise<string> {
+  const bench = await openBenchStatements(databaseUrl);
+  try {
+    const plans: string[] = [];
+    for (const [label, after] of [['page 1', undefined], [`page ${walk.pages}`, walk.deepKey]] as const) {
+      const statement = bench.statements.page([], { kind: 'all' }, after, walk.pageSize + 1);
+      plans.push(`-- ${label}\n${(await explain(databaseUrl, statement, walk.pageSize + 1)).text}`);
+    }
+    return plans.join('\n\n');
+  } finally {
+    await bench.close();
+  }
+}
+
+function report(options: Options, walks: WalkFigures[], sweep: SweepFigures, plans: string): string {
   const ms = (v: number) => v.toFixed(2);
   const load = (r: LoadResult) => `${r.rps.toFixed(0)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.errors}`;
   return `# Lifecycle benchmark
 
 \`npm run bench:lifecycle\` on ${options.rows.toLocaleString('en-US')} seeded rows (bench/README.md, "Lifecycle"), ${new Date().toISOString()}.
 
-## Pages: the first against page ${options.pages}
+## Pages: the first against a deep one
 
-Each walk was followed to page ${options.pages}; then the first page and page ${options.pages} were asked for in turns,
-${options.samples} times each, one request at a time.
+Each walk was followed to its deep page, about halfway through it (the page sizes are chosen so); then the
+first page and the deep page were asked for in turns, ${options.samples} times each, one request at a time.
 
-| walk | page_size | records walked | whole walk (s) | page 1 p50 / p95 (ms) | page ${options.pages} p50 / p95 (ms) | page ${options.pages} ÷ page 1 (p50) |
-|---|---|---|---|---|---|---|
-${walks.map((w) => `| ${w.walk} | ${w.pageSize} | ${w.records.toLocaleString('en-US')} | ${w.walkSeconds.toFixed(1)} | ${ms(w.firstMs.p50)} / ${ms(w.firstMs.p95)} | ${ms(w.deepMs.p50)} / ${ms(w.deepMs.p95)} | ${w.ratio.toFixed(2)} |`).join('\n')}
+| walk | page_size | deep page | records walked to it | walk to it (s) | page 1 p50 / p95 (ms) | deep page p50 / p95 (ms) | deep ÷ first (p50) |
+|---|---|---|---|---|---|---|---|
+${walks.map((w) => `| ${w.walk} | ${w.pageSize} | ${w.pages} | ${w.records.toLocaleString('en-US')} | ${w.walkSeconds.toFixed(1)} | ${ms(w.firstMs.p50)} / ${ms(w.firstMs.p95)} | ${ms(w.deepMs.p50)} / ${ms(w.deepMs.p95)} | ${w.ratio.toFixed(2)} |`).join('\n')}
+
+The plans of the super token's first and deep page, as the service runs them (one index range each, the
+same rows and about the same buffers; a deep page starts its range after the cursor instead of at the top):
+
+\`\`\`
+${plans}
+\`\`\`
 
 ## A retention sweep of ${sweep.expiredRows.toLocaleString('en-US')} expired rows, and S1's readers
 
@@ -252,14 +286,18 @@ async function main(): Promise<void> {
   const client = new Client({ connectionString: options.databaseUrl });
   await client.connect();
   try {
+    // Dead rows of an earlier run's sweep would sit at the end of the walk's index range.
+    await client.query('VACUUM (ANALYZE) js_result');
+    // Page sizes put the deep page halfway through each walk: a walk of twice as many pages.
     const walks = [
-      await benchWalk(service.url, 'every record (super token)', tokens.super, [], Math.round(options.rows / options.pages), options),
-      await benchWalk(service.url, 'a wildcard token (10 workers, 1%)', tokens.wildcard, [], Math.max(1, Math.round(options.rows / 100 / options.pages)), options),
+      await benchWalk(service.url, 'every record (super token)', tokens.super, [], Math.round(options.rows / 2 / options.pages), options),
+      await benchWalk(service.url, 'a wildcard token (10 workers, 1%)', tokens.wildcard, [], Math.max(1, Math.round(options.rows / 200 / options.pages)), options),
       await benchWalk(service.url, 'one worker\'s failures', tokens.named, [{ js_worker_name: NAMED_WORKER }, 'is_failure'], 1, { ...options, pages: Math.min(options.pages, 50) }),
     ];
+    const plans = await explainPages(options.databaseUrl, walks[0]);
     const sweep = await benchSweep(service.url, client, tokens, options);
     await writeFile(join(options.outDir, 'results.json'), JSON.stringify({ options, walks, sweep }, null, 2));
-    await writeFile(join(options.outDir, 'REPORT.md'), report(options, walks, sweep));
+    await writeFile(join(options.outDir, 'REPORT.md'), report(options, walks, sweep, plans));
     log(`report: ${join(options.outDir, 'REPORT.md')}`);
   } finally {
     await client.end();
