@@ -13,7 +13,7 @@ import {
 } from './json-rpc.types';
 import { type NamedParams, RpcCall } from './rpc-call';
 import { RpcFailure } from './rpc-failure';
-import type { RpcSession } from './rpc-session';
+import type { RpcRequest } from './rpc-request';
 import { type RpcHandler, RpcMethodExplorer } from './rpc-method.explorer';
 
 /** A batch larger than this is refused whole rather than queued against the database. */
@@ -80,13 +80,10 @@ export class JsonRpcDispatcher {
     private readonly metrics: MetricsService,
   ) {}
 
-  /**
-   * The reply text, or undefined when there is nothing to answer. Never throws.
-   * `session` is the connection the text came over, when it can carry notifications.
-   */
-  async handle(text: string, session?: RpcSession): Promise<string | undefined> {
+  /** The reply text, or undefined when there is nothing to answer. Never throws. */
+  async handle(text: string, request: RpcRequest): Promise<string | undefined> {
     try {
-      return await this.answer(text, session);
+      return await this.answer(text, request);
     } catch (error) {
       // Every failure of a call is answered by its pipeline; this is a bug in the envelope itself.
       this.logger.error({ err: error }, 'unexpected error in the JSON-RPC envelope');
@@ -94,7 +91,7 @@ export class JsonRpcDispatcher {
     }
   }
 
-  private async answer(text: string, session: RpcSession | undefined): Promise<string | undefined> {
+  private async answer(text: string, request: RpcRequest): Promise<string | undefined> {
     let payload: unknown;
     try {
       payload = parseJson(text);
@@ -102,39 +99,39 @@ export class JsonRpcDispatcher {
       return stringifyReply(this.refusal(null, new JsonRpcProtocolError(JsonRpcErrorCode.ParseError, 'the body is not valid JSON')));
     }
     if (!Array.isArray(payload)) {
-      const reply = await this.handleOne(payload, session);
+      const reply = await this.handleOne(payload, request);
       return reply === undefined ? undefined : stringifyReply(reply);
     }
     if (payload.length === 0 || payload.length > MAX_BATCH_SIZE) {
       const reason = payload.length === 0 ? 'empty batch' : `a batch holds at most ${MAX_BATCH_SIZE} requests`;
       return stringifyReply(this.refusal(null, new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, reason)));
     }
-    const replies = (await Promise.all(payload.map((request) => this.handleOne(request, session)))).filter(
+    const replies = (await Promise.all(payload.map((call) => this.handleOne(call, request)))).filter(
       (reply): reply is JsonRpcResponse => reply !== undefined,
     );
     return replies.length > 0 ? stringifyReplies(replies) : undefined;
   }
 
-  private async handleOne(request: unknown, session: RpcSession | undefined): Promise<JsonRpcResponse | undefined> {
+  private async handleOne(message: unknown, request: RpcRequest): Promise<JsonRpcResponse | undefined> {
     let envelope: JsonRpcCall;
     try {
-      envelope = readEnvelope(request);
+      envelope = readEnvelope(message);
     } catch (error) {
-      return this.refusal(usableId(request), error);
+      return this.refusal(usableId(message), error);
     }
     const started = performance.now();
     const handler = this.methods.find(envelope.method);
     const reply = handler
-      ? await this.run(handler, envelope, started, session)
+      ? await this.run(handler, envelope, started, request)
       : this.refusal(envelope.id ?? null, new JsonRpcProtocolError(JsonRpcErrorCode.MethodNotFound, `no method named '${envelope.method}'`), started);
     return 'id' in envelope ? reply : undefined;
   }
 
-  private async run(handler: RpcHandler, envelope: JsonRpcCall, started: number, session: RpcSession | undefined): Promise<JsonRpcResponse> {
+  private async run(handler: RpcHandler, envelope: JsonRpcCall, started: number, request: RpcRequest): Promise<JsonRpcResponse> {
     const id = envelope.id ?? null;
     let call: RpcCall;
     try {
-      call = new RpcCall(handler.name, namedParams(envelope.params, handler.params), envelope.id, session);
+      call = new RpcCall(handler.name, namedParams(envelope.params, handler.params), envelope.id, request);
     } catch (error) {
       return this.refusal(id, error, started, handler.name);
     }

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   ConnectedSocket,
@@ -69,8 +70,9 @@ export abstract class JsonRpcGateway implements OnGatewayInit<WebSocketServer>, 
     return this.wsServer?.clients ?? new Set();
   }
 
-  handleConnection(client: WebSocket): void {
-    this.connections.set(client, new WsConnection(client, this.dispatcher, this.limits, this.logger));
+  handleConnection(client: WebSocket, upgrade?: IncomingMessage): void {
+    const peer = upgrade?.socket.remoteAddress ?? 'unknown';
+    this.connections.set(client, new WsConnection(client, this.dispatcher, this.limits, this.logger, peer));
   }
 
   @SubscribeMessage(JSON_RPC_FRAME)

@@ -5,14 +5,16 @@ import {
   createParamDecorator,
   type ExecutionContext,
   HttpException,
-  HttpStatus,
   type HttpServer,
+  HttpStatus,
+  Ip,
   Post,
   Res,
 } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { JsonRpcDispatcher } from './json-rpc.dispatcher';
+import { RpcRequest } from './rpc-request';
 
 /** NodeGet clients post to `/nodeget/rpc`; `/` serves everyone else. */
 export const JSON_RPC_PATHS = ['/', '/nodeget/rpc'];
@@ -31,8 +33,8 @@ export class JsonRpcHttpController {
   constructor(private readonly dispatcher: JsonRpcDispatcher) {}
 
   @Post(JSON_RPC_PATHS)
-  async post(@RequestText() body: string, @Res() reply: FastifyReply): Promise<void> {
-    const answer = await this.dispatcher.handle(body);
+  async post(@RequestText() body: string, @Ip() peer: string, @Res() reply: FastifyReply): Promise<void> {
+    const answer = await this.dispatcher.handle(body, new RpcRequest(peer));
     // The reply is a finished string: it is written as it is, without Fastify's send pipeline
     // (onSend hooks, serialisation, content-type sniffing), which cost about 10% of S1's throughput.
     reply.hijack();

@@ -1,5 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { JsonRpcId } from './json-rpc.types';
+import type { RpcRequest } from './rpc-request';
 import type { RpcSession } from './rpc-session';
 
 /** Params by name; positional params are mapped onto the method's declared names first. */
@@ -26,9 +27,14 @@ export class RpcCall {
     readonly params: NamedParams,
     /** Absent for notifications. */
     readonly id: JsonRpcId | undefined,
-    /** The connection the call came over, when it can carry notifications (WebSocket); absent over HTTP. */
-    readonly session?: RpcSession,
+    /** The request the call came in, shared with the other calls of its batch. */
+    readonly request: RpcRequest,
   ) {}
+
+  /** The connection the call came over, when it can carry notifications (WebSocket); absent over HTTP. */
+  get session(): RpcSession | undefined {
+    return this.request.session;
+  }
 }
 
 /** The call a guard, interceptor or filter is looking at, or undefined outside JSON-RPC. */

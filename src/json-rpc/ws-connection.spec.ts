@@ -213,8 +213,8 @@ describe(`${WsConnection.name} as a session`, () => {
   function sessionHandler() {
     const sessions: RpcSession[] = [];
     const handler: JsonRpcFrameHandler = {
-      handle: async (_body, session) => {
-        if (session) sessions.push(session);
+      handle: async (_body, request) => {
+        if (request.session) sessions.push(request.session);
         return undefined;
       },
     };

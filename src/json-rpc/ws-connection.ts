@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { type RawData, WebSocket } from 'ws';
 import { stringifyNotification } from './json-rpc.codec';
 import { INTERNAL_ERROR_REPLY } from './json-rpc.errors';
+import { RpcRequest } from './rpc-request';
 import type { RpcSession } from './rpc-session';
 
 /**
@@ -9,7 +10,7 @@ import type { RpcSession } from './rpc-session';
  * to answer (notifications). The connection passes itself as the frame's session.
  */
 export interface JsonRpcFrameHandler {
-  handle(body: string, session?: RpcSession): Promise<string | undefined>;
+  handle(body: string, request: RpcRequest): Promise<string | undefined>;
 }
 
 /** The bounds one WebSocket connection is held to. */
@@ -80,6 +81,8 @@ export class WsConnection implements RpcSession {
     private readonly limits: WsConnectionLimits,
     /** Where a dropped connection or a dispatcher failure is reported. */
     private readonly logger?: Pick<LoggerService, 'warn' | 'error'>,
+    /** The client's address, for per-client limits. */
+    private readonly peer = 'unknown',
   ) {
     this.idleTimer = setTimeout(() => this.onIdle(), limits.idleTimeoutMs);
     this.pingTimer = setInterval(() => this.onPingDue(), limits.pingIntervalMs);
@@ -122,7 +125,7 @@ export class WsConnection implements RpcSession {
   private process(frame: string): void {
     this.inFlight++;
     this.handler
-      .handle(frame, this)
+      .handle(frame, new RpcRequest(this.peer, this))
       .catch((error: unknown) => {
         // The dispatcher answers every failure of a call itself: this is a bug.
         this.logger?.error(error instanceof Error ? (error.stack ?? error.message) : String(error));

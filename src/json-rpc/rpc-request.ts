@@ -1,0 +1,19 @@
+import type { RpcSession } from './rpc-session';
+
+/**
+ * One request: an HTTP body or a WebSocket frame, a single call or a batch.
+ * Its calls share it, so limits that hold per request (or per client) are
+ * counted here rather than per call, and by the transport that knows the
+ * client, never by domain code reading the HTTP request.
+ */
+export class RpcRequest {
+  /** Usernames whose passwords calls of this request asked to check, to cap account logins per request. */
+  readonly accounts = new Set<string>();
+
+  constructor(
+    /** The client's address as the socket sees it (no proxy headers are trusted). */
+    readonly peer: string,
+    /** The connection, when it can carry notifications (WebSocket); absent over HTTP. */
+    readonly session?: RpcSession,
+  ) {}
+}
