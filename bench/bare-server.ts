@@ -66,6 +66,8 @@ const ERROR_CODES: Record<DomainErrorCode, [number, string]> = {
   [DomainErrorCode.DatabaseUnavailable]: [103, 'Database error'],
   [DomainErrorCode.NotAcceptable]: [108, 'Invalid input'],
   [DomainErrorCode.NotFound]: [105, 'Not found'],
+  [DomainErrorCode.ResponseTooLarge]: [108, 'Invalid input'],
+  [DomainErrorCode.TooManyLogins]: [102, 'Permission denied'],
 };
 
 class RpcFailure extends Error {

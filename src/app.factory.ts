@@ -11,6 +11,12 @@ import { PayloadTooLargeFilter, readBodiesAsText } from './json-rpc/json-rpc.htt
 export const BODY_LIMIT = 4 * 1024 * 1024;
 /** Longer than the usual 60 s idle timeout of proxies in front, so they close first. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/**
+ * How often Node looks for connections past their header or request timeout.
+ * Its default, 30 s, would let a slow client hold a connection up to that much
+ * longer than the timeout says; a pass over the open connections each second is cheap.
+ */
+const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
 
 /**
  * Builds the application the way both the server and the e2e tests run it:
@@ -20,6 +26,14 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    // Slow clients (headers or body trickled in) are cut off; see HttpLimits.
+    requestTimeout: config.http.requestTimeoutMs,
+    maxRequestsPerSocket: config.http.maxRequestsPerSocket,
+    http: {
+      // Node refuses a headers timeout longer than the request timeout.
+      headersTimeout: Math.min(config.http.headersTimeoutMs, config.http.requestTimeoutMs),
+      connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
+    },
     // No Nest middleware is used, and @fastify/middie would still run on every request.
     skipMiddie: true,
   });
@@ -36,6 +50,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   await app.init();
+  // Past it the server closes new connections as it accepts them, so the ones it has keep their share.
+  app.getHttpServer().maxConnections = config.http.maxConnections;
   await app.getHttpAdapter().getInstance().ready();
   return app;
 }

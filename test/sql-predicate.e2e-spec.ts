@@ -1,3 +1,4 @@
+import { DEFAULT_RESPONSE_LIMITS } from '../src/config/app.config';
 import { operatorAction } from '../src/audit/audit.statements';
 import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
@@ -93,7 +94,7 @@ describe(`statements match the contract model (${backendName})`, () => {
     const registry = new PreparedStatements();
     dataSource = await openDataSource({ database: database.target, poolSize: 2, statementTimeoutMs: 10_000 }, registry);
     statements = new JsResultStatements(dataSource, registry);
-    service = new JsResultService(dataSource, { workerNamesCacheTtlMs: 0 }, registry);
+    service = new JsResultService(dataSource, { workerNamesCacheTtlMs: 0, responses: DEFAULT_RESPONSE_LIMITS }, registry);
   });
 
   afterAll(async () => {

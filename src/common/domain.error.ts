@@ -17,6 +17,10 @@ export enum DomainErrorCode {
   NotAcceptable = 'NOT_ACCEPTABLE',
   /** The call names something (a token) that does not exist. */
   NotFound = 'NOT_FOUND',
+  /** A password check refused to bound what logins cost (throttled, too many at once): retry later, as the message says. */
+  TooManyLogins = 'TOO_MANY_LOGINS',
+  /** The answer would be larger than a reply may be (MAX_CALL_RESPONSE_BYTES, MAX_RESPONSE_BYTES): the caller must ask for less. */
+  ResponseTooLarge = 'RESPONSE_TOO_LARGE',
 }
 
 export class DomainError extends Error {

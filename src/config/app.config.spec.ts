@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './app.config';
+import { ConfigError, DEFAULT_LOGIN_LIMITS, loadConfig } from './app.config';
 
 describe(loadConfig.name, () => {
   const sut = loadConfig;
@@ -17,6 +17,20 @@ describe(loadConfig.name, () => {
   it('closes idle WebSocket connections after WS_IDLE_TIMEOUT_MS, five minutes by default', () => {
     expect(sut({}).wsIdleTimeoutMs).toBe(300_000);
     expect(sut({ WS_IDLE_TIMEOUT_MS: ' 60000 ' }).wsIdleTimeoutMs).toBe(60_000);
+  });
+
+  it('reads the login limits from LOGIN_*, each with its default when unset', () => {
+    expect(sut({ LOGIN_MAX_ACCOUNTS_PER_REQUEST: '2', LOGIN_USERNAME_BACKOFF_MAX_MS: '60000' }).login).toEqual({
+      maxConcurrentHashes: DEFAULT_LOGIN_LIMITS.maxConcurrentHashes,
+      maxQueuedHashes: 64,
+      maxAccountsPerRequest: 2,
+      failuresPerAddress: 20,
+      addressBlockMs: 60_000,
+      failuresPerUsername: 5,
+      usernameBackoffMaxMs: 60_000,
+    });
+    expect(() => sut({ LOGIN_MAX_CONCURRENT_HASHES: '0' })).toThrow('LOGIN_MAX_CONCURRENT_HASHES must not be less than 1');
+    expect(() => sut({ LOGIN_ADDRESS_BLOCK_MS: '999' })).toThrow('LOGIN_ADDRESS_BLOCK_MS must not be less than 1000');
   });
 
   it('treats empty values as unset', () => {

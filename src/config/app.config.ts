@@ -16,6 +16,8 @@ export interface AppConfig {
   poolSize: number;
   /** A statement running longer than this is cancelled and reported as a database error. */
   statementTimeoutMs: number;
+  /** Longest wait for a connection, a free pooled one or a new one; past it the call gets 103 (DB_POOL_WAIT_MS, default 5000). */
+  poolWaitMs: number;
   /** How long a cached token stays trusted before it is read again. */
   tokenCacheTtlMs: number;
   /**
@@ -37,7 +39,84 @@ export interface AppConfig {
   jsResultMaxWaiters: number;
   /** How often retention policies are applied (RETENTION_SWEEP_INTERVAL_MS, default 60000). */
   retentionSweepIntervalMs: number;
+  /** What password logins (`username|password`) may cost: see LoginLimits. */
+  login: LoginLimits;
+  /** How large replies may be, and what large reads may hold at once: see ResponseLimits. */
+  responses: ResponseLimits;
+  /** What one HTTP client may hold of the server: see HttpLimits. */
+  http: HttpLimits;
 }
+
+const MiB = 1024 * 1024;
+
+/** Bounds on what one request's answers, and all large reads together, may hold in memory. */
+export interface ResponseLimits {
+  /** Bytes of reply one request (HTTP body or WebSocket frame, a call or a batch) may be answered with (MAX_RESPONSE_BYTES). */
+  maxResponseBytes: number;
+  /** Bytes of reply any one call may be answered with (MAX_CALL_RESPONSE_BYTES). */
+  maxCallResponseBytes: number;
+  /** Bytes that reads above 1000 rows may bring in at once, over all requests (LARGE_READ_MEMORY_BYTES). */
+  largeReadMemoryBytes: number;
+}
+
+export const DEFAULT_RESPONSE_LIMITS: ResponseLimits = {
+  maxResponseBytes: 32 * MiB,
+  // A 10,000-row read of small records is a few MiB: room to spare.
+  maxCallResponseBytes: 16 * MiB,
+  // Two reads of the largest answer at once, as the earlier two-slot limit allowed.
+  largeReadMemoryBytes: 32 * MiB,
+};
+
+/** Bounds on HTTP connections, against slow and numerous clients. */
+export interface HttpLimits {
+  /** A client must have sent a request's headers within this (HTTP_HEADERS_TIMEOUT_MS). */
+  headersTimeoutMs: number;
+  /** A client must have sent a whole request, body included, within this (HTTP_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  /** Connections (HTTP and WebSocket) open at once; past it a new one is closed at once (HTTP_MAX_CONNECTIONS). */
+  maxConnections: number;
+  /** Requests one keep-alive connection may carry before it is closed; 0 for no limit (HTTP_MAX_REQUESTS_PER_SOCKET). */
+  maxRequestsPerSocket: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxConnections: 10_000,
+  maxRequestsPerSocket: 10_000,
+};
+
+/** Bounds on password checks (scrypt), so that guessing cannot take the process's CPU or lock real users out. */
+export interface LoginLimits {
+  /** Password hashes computed at once (LOGIN_MAX_CONCURRENT_HASHES). */
+  maxConcurrentHashes: number;
+  /** Logins that may wait for a hash slot before more are refused (LOGIN_MAX_QUEUED_HASHES). */
+  maxQueuedHashes: number;
+  /** Distinct usernames one request (HTTP body or WebSocket frame) may log in as (LOGIN_MAX_ACCOUNTS_PER_REQUEST). */
+  maxAccountsPerRequest: number;
+  /** Failed logins per client address per minute before it is blocked (LOGIN_FAILURES_PER_ADDRESS). */
+  failuresPerAddress: number;
+  /** How long such an address is refused (LOGIN_ADDRESS_BLOCK_MS). */
+  addressBlockMs: number;
+  /** Failed logins per username before each further one doubles its wait (LOGIN_FAILURES_PER_USERNAME). */
+  failuresPerUsername: number;
+  /** The longest a username waits (LOGIN_USERNAME_BACKOFF_MAX_MS). */
+  usernameBackoffMaxMs: number;
+}
+
+export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
+  // Half the cores, so that the event loop keeps the others, and at most two of libuv's four threads.
+  maxConcurrentHashes: Math.max(1, Math.min(2, Math.floor(availableParallelism() / 2))),
+  maxQueuedHashes: 64,
+  maxAccountsPerRequest: 4,
+  failuresPerAddress: 20,
+  addressBlockMs: 60_000,
+  failuresPerUsername: 5,
+  usernameBackoffMaxMs: 300_000,
+};
+
+/** DB_POOL_WAIT_MS when unset. */
+export const DEFAULT_DB_POOL_WAIT_MS = 5_000;
 
 /** WS_IDLE_TIMEOUT_MS when unset: five minutes. */
 export const DEFAULT_WS_IDLE_TIMEOUT_MS = 300_000;
@@ -65,6 +144,8 @@ class EnvironmentVariables {
   @IsOptional() @IsString() DATA_DIR?: string;
   @IsOptional() @IsInt() @Min(1) @Max(1_000) DB_POOL_SIZE?: number;
   @IsOptional() @IsInt() @Min(100) @Max(3_600_000) DB_STATEMENT_TIMEOUT_MS?: number;
+  // Bounded so that no call waits for a connection longer than a client would wait for an answer.
+  @IsOptional() @IsInt() @Min(100) @Max(60_000) DB_POOL_WAIT_MS?: number;
   // The contract promises that token changes take effect within 2 seconds.
   @IsOptional() @IsInt() @Min(0) @Max(2_000) TOKEN_CACHE_TTL_MS?: number;
   // Same bound as tokens: a new worker shows in wildcard reads within 2 seconds.
@@ -78,12 +159,30 @@ class EnvironmentVariables {
   @IsOptional() @IsInt() @Min(1) @Max(1_000_000) JS_RESULT_MAX_WAITERS?: number;
   // Tests sweep every few hundred ms; a sweep less often than daily would not keep the 2-minute promise anyway.
   @IsOptional() @IsInt() @Min(100) @Max(86_400_000) RETENTION_SWEEP_INTERVAL_MS?: number;
+  // Each hash takes a core for ~50 ms: more at once than cores would starve every other caller.
+  @IsOptional() @IsInt() @Min(1) @Max(64) LOGIN_MAX_CONCURRENT_HASHES?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(100_000) LOGIN_MAX_QUEUED_HASHES?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(1_000) LOGIN_MAX_ACCOUNTS_PER_REQUEST?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(1_000_000) LOGIN_FAILURES_PER_ADDRESS?: number;
+  @IsOptional() @IsInt() @Min(1_000) @Max(86_400_000) LOGIN_ADDRESS_BLOCK_MS?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(1_000_000) LOGIN_FAILURES_PER_USERNAME?: number;
+  // A cap, so that an attacker can delay a real user's login by this much at most, never forever.
+  @IsOptional() @IsInt() @Min(1_000) @Max(86_400_000) LOGIN_USERNAME_BACKOFF_MAX_MS?: number;
+  // 1 KiB still answers a short read of small records; past 512 MiB one request alone could end the process.
+  @IsOptional() @IsInt() @Min(1024) @Max(512 * MiB) MAX_RESPONSE_BYTES?: number;
+  @IsOptional() @IsInt() @Min(1024) @Max(512 * MiB) MAX_CALL_RESPONSE_BYTES?: number;
+  @IsOptional() @IsInt() @Min(1024) @Max(1024 * MiB) LARGE_READ_MEMORY_BYTES?: number;
+  @IsOptional() @IsInt() @Min(100) @Max(600_000) HTTP_HEADERS_TIMEOUT_MS?: number;
+  @IsOptional() @IsInt() @Min(100) @Max(3_600_000) HTTP_REQUEST_TIMEOUT_MS?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(1_000_000) HTTP_MAX_CONNECTIONS?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(1_000_000) HTTP_MAX_REQUESTS_PER_SOCKET?: number;
 }
 
 const NUMERIC = new Set([
   'PORT',
   'DB_POOL_SIZE',
   'DB_STATEMENT_TIMEOUT_MS',
+  'DB_POOL_WAIT_MS',
   'TOKEN_CACHE_TTL_MS',
   'WORKER_NAMES_CACHE_TTL_MS',
   'JS_WORKER_POOL_SIZE',
@@ -92,6 +191,20 @@ const NUMERIC = new Set([
   'AUDIT_KEEP_DAYS',
   'JS_RESULT_MAX_WAITERS',
   'RETENTION_SWEEP_INTERVAL_MS',
+  'LOGIN_MAX_CONCURRENT_HASHES',
+  'LOGIN_MAX_QUEUED_HASHES',
+  'LOGIN_MAX_ACCOUNTS_PER_REQUEST',
+  'LOGIN_FAILURES_PER_ADDRESS',
+  'LOGIN_ADDRESS_BLOCK_MS',
+  'LOGIN_FAILURES_PER_USERNAME',
+  'LOGIN_USERNAME_BACKOFF_MAX_MS',
+  'MAX_RESPONSE_BYTES',
+  'MAX_CALL_RESPONSE_BYTES',
+  'LARGE_READ_MEMORY_BYTES',
+  'HTTP_HEADERS_TIMEOUT_MS',
+  'HTTP_REQUEST_TIMEOUT_MS',
+  'HTTP_MAX_CONNECTIONS',
+  'HTTP_MAX_REQUESTS_PER_SOCKET',
 ]);
 
 const TEXTUAL = ['HOST', 'DATABASE_URL', 'DATA_DIR', 'LOG_LEVEL'];
@@ -133,6 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     database: databaseTargetFrom(vars),
     poolSize: vars.DB_POOL_SIZE ?? 10,
     statementTimeoutMs: vars.DB_STATEMENT_TIMEOUT_MS ?? 10_000,
+    poolWaitMs: vars.DB_POOL_WAIT_MS ?? DEFAULT_DB_POOL_WAIT_MS,
     tokenCacheTtlMs: vars.TOKEN_CACHE_TTL_MS ?? 1_000,
     workerNamesCacheTtlMs: vars.WORKER_NAMES_CACHE_TTL_MS ?? 1_000,
     logLevel: vars.LOG_LEVEL ?? 'info',
@@ -142,6 +256,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     auditKeepDays: vars.AUDIT_KEEP_DAYS ?? DEFAULT_AUDIT_KEEP_DAYS,
     jsResultMaxWaiters: vars.JS_RESULT_MAX_WAITERS ?? DEFAULT_JS_RESULT_MAX_WAITERS,
     retentionSweepIntervalMs: vars.RETENTION_SWEEP_INTERVAL_MS ?? DEFAULT_RETENTION_SWEEP_INTERVAL_MS,
+    login: loginLimitsFrom(vars),
+    responses: {
+      maxResponseBytes: vars.MAX_RESPONSE_BYTES ?? DEFAULT_RESPONSE_LIMITS.maxResponseBytes,
+      maxCallResponseBytes: vars.MAX_CALL_RESPONSE_BYTES ?? DEFAULT_RESPONSE_LIMITS.maxCallResponseBytes,
+      largeReadMemoryBytes: vars.LARGE_READ_MEMORY_BYTES ?? DEFAULT_RESPONSE_LIMITS.largeReadMemoryBytes,
+    },
+    http: {
+      headersTimeoutMs: vars.HTTP_HEADERS_TIMEOUT_MS ?? DEFAULT_HTTP_LIMITS.headersTimeoutMs,
+      requestTimeoutMs: vars.HTTP_REQUEST_TIMEOUT_MS ?? DEFAULT_HTTP_LIMITS.requestTimeoutMs,
+      maxConnections: vars.HTTP_MAX_CONNECTIONS ?? DEFAULT_HTTP_LIMITS.maxConnections,
+      maxRequestsPerSocket: vars.HTTP_MAX_REQUESTS_PER_SOCKET ?? DEFAULT_HTTP_LIMITS.maxRequestsPerSocket,
+    },
+  };
+}
+
+function loginLimitsFrom(vars: EnvironmentVariables): LoginLimits {
+  const defaults = DEFAULT_LOGIN_LIMITS;
+  return {
+    maxConcurrentHashes: vars.LOGIN_MAX_CONCURRENT_HASHES ?? defaults.maxConcurrentHashes,
+    maxQueuedHashes: vars.LOGIN_MAX_QUEUED_HASHES ?? defaults.maxQueuedHashes,
+    maxAccountsPerRequest: vars.LOGIN_MAX_ACCOUNTS_PER_REQUEST ?? defaults.maxAccountsPerRequest,
+    failuresPerAddress: vars.LOGIN_FAILURES_PER_ADDRESS ?? defaults.failuresPerAddress,
+    addressBlockMs: vars.LOGIN_ADDRESS_BLOCK_MS ?? defaults.addressBlockMs,
+    failuresPerUsername: vars.LOGIN_FAILURES_PER_USERNAME ?? defaults.failuresPerUsername,
+    usernameBackoffMaxMs: vars.LOGIN_USERNAME_BACKOFF_MAX_MS ?? defaults.usernameBackoffMaxMs,
   };
 }
 

@@ -1,7 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { AuditLogEntry } from '../audit/audit-log.entity';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import type { AppConfig } from '../config/app.config';
+import { type AppConfig, DEFAULT_DB_POOL_WAIT_MS } from '../config/app.config';
 import { JsResult } from '../js-result/js-result.entity';
 import { JsWorker } from '../js-worker/js-worker.entity';
 import { Token } from '../token/token.entity';
@@ -10,13 +10,14 @@ import { lockDataDir } from './data-dir.lock';
 import { CUSTOM_PLANS_OPTION, namingClient, PreparedStatements } from './prepared-statements';
 import { migrations } from './migrations';
 import { type EmbeddedDatabase, pgliteDriver } from './pglite.pool';
+import { postgresDriver } from './postgres.driver';
 
 export const entities = [JsResult, Token, JsWorker, AuditLogEntry, RetentionPolicy];
 
 /** An in-memory embedded database, for tests and throw-away runs. */
 export const IN_MEMORY = 'memory://';
 
-export type DatabaseSettings = Pick<AppConfig, 'database' | 'poolSize' | 'statementTimeoutMs'>;
+export type DatabaseSettings = Pick<AppConfig, 'database' | 'poolSize' | 'statementTimeoutMs'> & Partial<Pick<AppConfig, 'poolWaitMs'>>;
 
 const shared = {
   type: 'postgres',
@@ -38,15 +39,19 @@ export function dataSourceOptions(settings: DatabaseSettings, statements = new P
   if (target.kind === 'embedded') {
     return { ...shared, driver: pgliteDriver(() => openEmbedded(target.dataDir)) } as DataSourceOptions;
   }
+  const poolWaitMs = settings.poolWaitMs ?? DEFAULT_DB_POOL_WAIT_MS;
   return {
     ...shared,
+    driver: postgresDriver(namingClient(statements)),
     url: target.url,
     poolSize: settings.poolSize,
-    connectTimeoutMS: 5_000,
+    // pg-pool bounds both the wait for a free connection and the making of a new one with this.
+    connectTimeoutMS: poolWaitMs,
     applicationName: 'js-result-service',
     extra: {
-      Client: namingClient(statements),
       statement_timeout: settings.statementTimeoutMs,
+      // The server cancels a statement at statement_timeout; this bounds the wait when the server cannot answer at all.
+      query_timeout: settings.statementTimeoutMs + poolWaitMs,
       options: CUSTOM_PLANS_OPTION,
       keepAlive: true,
       // Idle connections are given back, so after a database restart new ones are made lazily.
@@ -62,6 +67,7 @@ async function openEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
     const db = await PGlite.create(inMemory ? IN_MEMORY : dataDir);
     return {
       db,
+      reopenable: !inMemory,
       close: async () => {
         if (!db.closed) await db.close();
         await unlock();

@@ -1,6 +1,32 @@
 import { QueryFailedError } from 'typeorm';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 
+/**
+ * A failure to get or establish a connection: the pool's wait ran out, the
+ * server refused or dropped the handshake, rejected the credentials, has no
+ * such database, is not accepting connections or has too many. Whatever the
+ * code, the statement never ran, so the caller did nothing wrong: the database
+ * is unavailable. The pools wrap what they raise while connecting in this, so
+ * classifying does not depend on knowing every code a handshake can fail with.
+ */
+export class ConnectionFailure extends Error {
+  constructor(cause: unknown) {
+    super('could not obtain a database connection', { cause });
+    this.name = 'ConnectionFailure';
+  }
+}
+
+/**
+ * The database engine itself broke while running a statement (the embedded
+ * one was closed or aborted): nothing the statement said caused it.
+ */
+export class EngineFailure extends Error {
+  constructor(cause: unknown) {
+    super('the database engine failed', { cause });
+    this.name = 'EngineFailure';
+  }
+}
+
 /** Node socket errors that mean the server is out of reach, not that the query is wrong. */
 const UNREACHABLE_SOCKET_CODES = new Set([
   'ECONNREFUSED',
@@ -14,49 +40,60 @@ const UNREACHABLE_SOCKET_CODES = new Set([
 ]);
 
 /**
- * SQLSTATE classes and codes that describe the database's condition rather than
- * the statement: connection exceptions (08), insufficient resources (53),
- * operator intervention (57: shutdown, statement timeout), and transient
- * transaction conflicts (40001 serialization, 40P01 deadlock).
+ * SQLSTATEs a running statement can get that describe the database's condition
+ * rather than the statement: connection exceptions (08), insufficient resources
+ * (53), operator intervention (57: shutdown, terminated backend, statement
+ * timeout), system errors (58: I/O), lock not available (55P03), and transient
+ * transaction conflicts (40001 serialization, 40P01 deadlock). Any other code
+ * on a statement means the statement is wrong: a bug, not an outage.
  */
 function isUnavailableSqlState(code: string): boolean {
-  return /^(08|53|57)/.test(code) || code === '40001' || code === '40P01';
+  return /^(08|53|57|58)/.test(code) || ['40001', '40P01', '55P03'].includes(code);
 }
 
-const UNREACHABLE_MESSAGES = [
-  /connection terminated/i,
-  /timeout exceeded when trying to connect/i,
-  /not queryable/i,
-  /connection (is )?closed/i,
-  /cannot use a pool after calling end/i,
-  /the embedded database is closed/i,
-  /PGlite is closed/i,
+/** What `pg` says, without a code, when a connection is lost under a statement. */
+const CONNECTION_LOST_MESSAGES = [
+  /^connection terminated/i,
+  /is not queryable/i,
+  /^query read timeout$/i,
+  /^cannot use a pool after calling end/i,
 ];
 
-function causesOf(error: unknown): unknown[] {
-  const chain: unknown[] = [];
+/** The error, then what it wraps (TypeORM's driverError, an Error's cause), outermost first. */
+function causesOf(error: unknown): object[] {
+  const chain: object[] = [];
   let current: unknown = error;
-  while (current && typeof current === 'object' && chain.length < 5) {
+  while (current && typeof current === 'object' && chain.length < 6 && !chain.includes(current)) {
     chain.push(current);
-    const next = (current as { driverError?: unknown; cause?: unknown }).driverError ?? (current as { cause?: unknown }).cause;
-    if (next === current) break;
-    current = next;
+    current = (current as { driverError?: unknown }).driverError ?? (current as { cause?: unknown }).cause;
   }
   return chain;
 }
 
-export function isDatabaseUnavailable(error: unknown): boolean {
-  return causesOf(error).some((e) => {
-    const { code, message } = e as { code?: unknown; message?: unknown };
-    if (typeof code === 'string' && (UNREACHABLE_SOCKET_CODES.has(code) || isUnavailableSqlState(code))) return true;
-    return typeof message === 'string' && UNREACHABLE_MESSAGES.some((pattern) => pattern.test(message));
-  });
+function meansUnavailable(error: object): boolean {
+  if (error instanceof ConnectionFailure || error instanceof EngineFailure) return true;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (UNREACHABLE_SOCKET_CODES.has(code) || isUnavailableSqlState(code))) return true;
+  return typeof message === 'string' && CONNECTION_LOST_MESSAGES.some((pattern) => pattern.test(message));
 }
 
-/** Why the database failed, in words safe to show a caller: no SQL, no host, no secret. */
-function publicReason(error: unknown): string {
-  const chain = causesOf(error);
-  if (chain.some((e) => (e as { code?: string }).code === '57014')) return 'the query timed out';
+/**
+ * Whether a failure is the database's condition (answered 103) rather than a
+ * bug. Decided first by where it happened: anything raised while connecting is.
+ * On a running statement, only the codes and losses above are.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return causesOf(error).some(meansUnavailable);
+}
+
+function timedOut(error: object): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === '57014' || (typeof message === 'string' && /^query read timeout$/i.test(message));
+}
+
+/** Why the database failed, in words safe to show a caller: no SQL, no host, no user, no secret. */
+export function publicReason(error: unknown): string {
+  if (causesOf(error).some(timedOut)) return 'the query timed out';
   return 'the database is unavailable, try again later';
 }
 

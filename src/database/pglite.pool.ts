@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { PGlite, Results } from '@electric-sql/pglite';
+import { ConnectionFailure, EngineFailure } from './database.errors';
 
 type Release = (err?: unknown) => void;
 type ConnectCallback = (err: Error | null, client: PgliteClient | null, release: Release) => void;
@@ -31,7 +32,10 @@ function toPgResult(result: Results): PgLikeResult {
  * is exclusive: a transaction begun on it cannot swallow another caller's queries.
  */
 export class PgliteClient extends EventEmitter {
-  constructor(private readonly db: PGlite) {
+  constructor(
+    private readonly db: PGlite,
+    private readonly engineFailed: () => void = () => undefined,
+  ) {
     super();
   }
 
@@ -52,9 +56,21 @@ export class PgliteClient extends EventEmitter {
       callback?.(null, result);
       return result;
     } catch (err) {
-      if (callback) return callback(err);
-      throw err;
+      const failure = this.failureOf(err);
+      if (callback) return callback(failure);
+      throw failure;
     }
+  }
+
+  /**
+   * A statement error is the statement's fault unless the engine is gone: closed
+   * under it, or the WebAssembly runtime aborted (after which it answers nothing).
+   */
+  private failureOf(err: unknown): unknown {
+    // WebAssembly.RuntimeError, by name: the compiled libraries do not declare WebAssembly's types.
+    if (!this.db.closed && !(err instanceof Error && err.name === 'RuntimeError')) return err;
+    this.engineFailed();
+    return new EngineFailure(err);
   }
 
   /**
@@ -90,6 +106,8 @@ class Mutex {
 export interface EmbeddedDatabase {
   db: PGlite;
   close(): Promise<void>;
+  /** Whether opening it again finds the same data (a directory, not memory). */
+  reopenable: boolean;
 }
 
 /**
@@ -99,12 +117,19 @@ export interface EmbeddedDatabase {
  * transactions isolated, and it binds to its own instance instead of a
  * process-wide singleton, so several databases can be open in one process (tests).
  * The database is opened on first use, so building a DataSource stays synchronous.
+ *
+ * Failing to lease a session is a ConnectionFailure, as on a server. An engine
+ * that failed (closed under the pool, or aborted) is closed and its directory
+ * opened again by the next lease, so the service recovers without a restart;
+ * an in-memory database cannot be (its data went with the engine), so it keeps
+ * failing with ConnectionFailure until the process restarts.
  */
 export function pgliteDriver(open: () => Promise<EmbeddedDatabase>): { Pool: new () => EventEmitter } {
   class PglitePool extends EventEmitter {
     private readonly mutex = new Mutex();
     private opened?: Promise<EmbeddedDatabase>;
     private ended = false;
+    private failed = false;
 
     connect(callback?: ConnectCallback): Promise<PgliteClient> | void {
       const leased = this.lease();
@@ -132,17 +157,34 @@ export function pgliteDriver(open: () => Promise<EmbeddedDatabase>): { Pool: new
     }
 
     private async lease(): Promise<[PgliteClient, Release]> {
-      if (this.ended) throw new Error('the embedded database is closed');
-      this.opened ??= open();
-      const { db } = await this.opened;
+      if (this.ended) throw new ConnectionFailure(new Error('the embedded database is closed'));
+      // Taken before the engine is looked at, so that only a lease holder may replace a failed one.
       const unlock = await this.mutex.acquire();
+      let db: PGlite;
+      try {
+        db = await this.engine();
+      } catch (err) {
+        unlock();
+        throw new ConnectionFailure(err);
+      }
       let released = false;
       const release = () => {
         if (released) return;
         released = true;
         unlock();
       };
-      return [new PgliteClient(db), release];
+      return [new PgliteClient(db, () => (this.failed = true)), release];
+    }
+
+    /** The open engine; a failed one is replaced if its data survives it, and a failed open is tried again. */
+    private async engine(): Promise<PGlite> {
+      const current = await this.opened?.catch(() => undefined);
+      if (current && !this.failed && !current.db.closed) return current.db;
+      if (current && !current.reopenable) throw new Error('the in-memory embedded database failed');
+      await current?.close().catch(() => undefined);
+      this.failed = false;
+      this.opened = open();
+      return (await this.opened).db;
     }
   }
   return { Pool: PglitePool };

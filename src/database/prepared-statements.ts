@@ -49,18 +49,47 @@ export class PreparedStatements {
  * registered goes out as a named statement, parsed once per connection.
  * Everything else (TypeORM's own queries, migrations, unregistered texts)
  * passes through untouched.
+ *
+ * A statement whose answer never comes (the server went silent, not away)
+ * fails with pg's read timeout but stays on the connection, and the pool
+ * would lend that connection again: so the client ends itself then, and the
+ * pool drops it.
  */
 export function namingClient(statements: PreparedStatements): typeof Client {
   return class NamingClient extends Client {
-    // pg's overloads: (text, values?, callback?), (config, callback?), (submittable).
+    // pg's overloads: (text, values?, callback?), (config, values?, callback?), (submittable).
     override query(...args: any[]): any {
       const [text, values, callback] = args;
       const name = typeof text === 'string' ? statements.nameOf(text) : undefined;
-      if (name === undefined) return (super.query as (...forwarded: unknown[]) => unknown)(...args);
-      return typeof values === 'function' ? super.query({ name, text }, values) : super.query({ name, text, values }, callback);
+      if (name !== undefined) args = typeof values === 'function' ? [{ name, text }, values] : [{ name, text, values }, callback];
+      const result = (super.query as (...forwarded: unknown[]) => unknown)(...this.endingOnReadTimeout(args));
+      return result instanceof Promise ? result.catch((err: unknown) => this.failed(err)) : result;
+    }
+
+    private endingOnReadTimeout(args: unknown[]): unknown[] {
+      const at = args.findIndex((arg) => typeof arg === 'function');
+      if (at < 0) return args;
+      const callback = args[at] as (err: unknown, result?: unknown) => void;
+      const wrapped = [...args];
+      wrapped[at] = (err: unknown, result?: unknown) => {
+        if (isReadTimeout(err)) this.abandon();
+        callback(err, result);
+      };
+      return wrapped;
+    }
+
+    private failed(err: unknown): never {
+      if (isReadTimeout(err)) this.abandon();
+      throw err;
+    }
+
+    private abandon(): void {
+      this.end().catch(() => undefined);
     }
   };
 }
+
+const isReadTimeout = (err: unknown) => err instanceof Error && err.message === 'Query read timeout';
 
 /**
  * Startup options for PostgreSQL connections: plans are made for the values of

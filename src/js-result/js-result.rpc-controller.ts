@@ -1,6 +1,7 @@
 import { UseGuards } from '@nestjs/common';
 import { rpcAction } from '../audit/audit.statements';
-import { RpcAuth, type RpcInvocation, RpcInvocationInfo, RpcParams } from '../json-rpc/rpc-args.decorator';
+import type { ReplyBudget } from '../common/reply-budget';
+import { RpcAuth, type RpcInvocation, RpcInvocationInfo, RpcParams, RpcReplies } from '../json-rpc/rpc-args.decorator';
 import { RpcController } from '../json-rpc/rpc-controller.decorator';
 import { RpcMethod } from '../json-rpc/rpc-method.decorator';
 import type { Auth } from '../token/auth';
@@ -23,8 +24,8 @@ export class JsResultRpcController {
   constructor(private readonly service: JsResultService) {}
 
   @RpcMethod('js-result_query', { params: JS_RESULT_QUERY_PARAM_NAMES })
-  query(@RpcParams() params: JsResultQueryParams, @RpcAuth() auth: Auth): Promise<JsResultRecords> {
-    return this.service.query(params.selection, auth, params.fields);
+  query(@RpcParams() params: JsResultQueryParams, @RpcAuth() auth: Auth, @RpcReplies() replies: ReplyBudget): Promise<JsResultRecords> {
+    return this.service.query(params.selection, auth, params.fields, replies);
   }
 
   @RpcMethod('js-result_count', { params: JS_RESULT_PARAM_NAMES })
@@ -33,8 +34,8 @@ export class JsResultRpcController {
   }
 
   @RpcMethod('js-result_page', { params: JS_RESULT_PAGE_PARAM_NAMES })
-  page(@RpcParams() params: JsResultPageParams, @RpcAuth() auth: Auth): Promise<JsResultPage> {
-    return this.service.page(params, auth);
+  page(@RpcParams() params: JsResultPageParams, @RpcAuth() auth: Auth, @RpcReplies() replies: ReplyBudget): Promise<JsResultPage> {
+    return this.service.page(params, auth, replies);
   }
 
   @RpcMethod('js-result_delete', { params: JS_RESULT_PARAM_NAMES })

@@ -1,3 +1,4 @@
+import { DEFAULT_RESPONSE_LIMITS } from '../config/app.config';
 import { operatorAction } from '../audit/audit.statements';
 import type { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../test/support/test-database';
@@ -34,7 +35,7 @@ describe(JsResultService.name, () => {
     database = await createTestDatabase();
     const statements = new PreparedStatements();
     dataSource = await openDataSource({ database: database.target, poolSize: 2, statementTimeoutMs: 5_000 }, statements);
-    sut = new JsResultService(dataSource, { workerNamesCacheTtlMs: 0 }, statements);
+    sut = new JsResultService(dataSource, { workerNamesCacheTtlMs: 0, responses: DEFAULT_RESPONSE_LIMITS }, statements);
   });
 
   afterAll(async () => {

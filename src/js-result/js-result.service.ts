@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { JsonText } from '../common/json-text';
+import { type ReplyBudget, unlimitedReplies } from '../common/reply-budget';
 import { Semaphore } from '../common/semaphore';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import type { AuditAction } from '../audit/audit.statements';
@@ -22,14 +23,6 @@ import {
 } from './js-result.statements';
 import { cursorBinding, PageCursors } from './page-cursor';
 import { WorkerNamesCache } from './worker-names.cache';
-
-/**
- * Reads above the default cap (up to 10,000 rows) each hold megabytes until
- * their reply is written. Running more than a couple at once adds memory, not
- * throughput: in the benchmark's S7 (16 clients asking for 10,000 rows) two at
- * a time kept RSS growth near 140 MB instead of 250-300 MB, at the same req/s.
- */
-const LARGE_READ_SLOTS = 2;
 
 /**
  * The records of a read: row objects for the usual short reads, or, for reads
@@ -55,32 +48,62 @@ export interface PageRequest {
 }
 @Injectable()
 export class JsResultService {
-  private readonly largeReads = new Semaphore(LARGE_READ_SLOTS);
+  /**
+   * Reads above the default cap (up to 10,000 rows) each hold megabytes until
+   * their reply is written. Each is admitted against LARGE_READ_MEMORY_BYTES
+   * for the most its answer may be, so together they hold a bounded amount
+   * whatever the requests ask. Running more than a couple of the largest at
+   * once adds memory, not throughput: in the benchmark's S7 (16 clients asking
+   * for 10,000 rows) two at a time kept RSS growth near 140 MB instead of
+   * 250-300 MB, at the same req/s.
+   */
+  private readonly largeReads: Semaphore;
   private readonly statements: JsResultStatements;
   private readonly workerNames: WorkerNamesCache;
   private cursors?: Promise<PageCursors>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    @Inject(APP_CONFIG) config: Pick<AppConfig, 'workerNamesCacheTtlMs'>,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'workerNamesCacheTtlMs' | 'responses'>,
     @Inject(PreparedStatements) preparedStatements: PreparedStatements,
   ) {
+    this.largeReads = new Semaphore(config.responses.largeReadMemoryBytes);
     this.statements = new JsResultStatements(dataSource, preparedStatements);
     this.workerNames = new WorkerNamesCache((prefixes) => this.findWorkerNames(prefixes), config.workerNamesCacheTtlMs);
   }
 
-  /** The newest records matching every condition that the caller may read; only `fields` of each, if given. */
-  async query(selection: Selection, auth: Auth, fields?: readonly RecordField[]): Promise<JsResultRecords> {
+  /**
+   * The newest records matching every condition that the caller may read;
+   * only `fields` of each, if given. A large read stops in the database as
+   * soon as its answer would not fit what is left of `replies`, and fails with
+   * the error that says so.
+   */
+  async query(
+    selection: Selection,
+    auth: Auth,
+    fields?: readonly RecordField[],
+    replies: ReplyBudget = unlimitedReplies(),
+  ): Promise<JsResultRecords> {
     const access = authoriseWorkers(selection, auth, 'read');
     if (grantsNothing(access)) return [];
     const scope = access.kind === 'all' ? access : await this.knownWorkers(access);
     if (scope.kind === 'workers' && scope.names.length === 0) return [];
     const limit = selection.limit ?? DEFAULT_QUERY_CAP;
     if (limit <= DEFAULT_QUERY_CAP) {
+      replies.ensureLeft();
       return toRecords(await this.run<StoredRow[]>(this.statements.selectRows(selection.filters, scope, limit, fields)), fields);
     }
-    const statement = this.statements.selectJson(selection.filters, scope, limit, fields);
-    return this.largeReads.run(async () => new JsonText((await this.run<{ json: string }[]>(statement))[0].json));
+    return this.largeReads.run(async () => {
+      // Read again once admitted: the batch's earlier calls may have used the request's budget meanwhile.
+      replies.ensureLeft();
+      const cap = replies.allowance;
+      const [{ json, bytes }] = await this.run<{ json: string | null; bytes: number }[]>(
+        this.statements.selectJson(selection.filters, scope, limit, fields, cap),
+      );
+      if (json !== null) return new JsonText(json);
+      replies.check(Number(bytes));
+      throw new Error(`the database withheld an answer of ${bytes} bytes, within the cap of ${cap}`);
+    }, replies.allowance);
   }
 
   /** How many records `delete` would delete with the same conditions, for a caller who may read them. */
@@ -96,7 +119,7 @@ export class JsResultService {
    * before anything is read: it must be one issued for this token and these
    * conditions. Pages above the default cap are large reads, admitted as query's are.
    */
-  async page(request: PageRequest, auth: Auth): Promise<JsResultPage> {
+  async page(request: PageRequest, auth: Auth, replies: ReplyBudget = unlimitedReplies()): Promise<JsResultPage> {
     const { selection, pageSize, fields } = request;
     const binding = cursorBinding(auth.tokenKey, selection.conditionsText);
     const cursors = await this.pageCursors();
@@ -105,8 +128,11 @@ export class JsResultService {
     if (grantsNothing(access)) return { items: [], next_cursor: null };
     // One more than the page: whether anything is left is known without another query.
     const statement = this.statements.page(selection.filters, access, after, pageSize + 1, fields);
-    const read = () => this.run<StoredRow[]>(statement);
-    const rows = pageSize > DEFAULT_QUERY_CAP ? await this.largeReads.run(read) : await read();
+    const read = () => {
+      replies.ensureLeft();
+      return this.run<StoredRow[]>(statement);
+    };
+    const rows = pageSize > DEFAULT_QUERY_CAP ? await this.largeReads.run(read, replies.allowance) : await read();
     const last = rows.length > pageSize ? rows[pageSize - 1] : undefined;
     return {
       items: toRecords(rows.slice(0, pageSize), fields),

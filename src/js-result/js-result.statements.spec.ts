@@ -122,7 +122,7 @@ describe(JsResultStatements.name, () => {
       expect(builds).toBeGreaterThan(0);
       expect(build).toHaveBeenCalledTimes(builds);
       expect(second.text).toBe(first.text);
-      expect(second.values).toEqual([['x'], 'b', 99]);
+      expect(second.values).toEqual([Number.MAX_SAFE_INTEGER, ['x'], 'b', 99]);
     } finally {
       build.mockRestore();
     }
@@ -201,8 +201,18 @@ describe(JsResultStatements.name, () => {
     });
 
     it("answers '[]' when nothing matches", async () => {
-      expect(await run(sut.selectJson([{ kind: 'id', value: 42n }], ALL, 10))).toEqual([{ json: '[]' }]);
-      expect(await run(sut.selectJson([], WORKERS, 0))).toEqual([{ json: '[]' }]);
+      expect(await run(sut.selectJson([{ kind: 'id', value: 42n }], ALL, 10))).toEqual([{ json: '[]', bytes: 2 }]);
+      expect(await run(sut.selectJson([], WORKERS, 0))).toEqual([{ json: '[]', bytes: 2 }]);
+    });
+
+    it('answers only the length when the array would be longer than the cap, and the array when it fits exactly', async () => {
+      const [{ json, bytes }] = await run<{ json: string; bytes: number }[]>(sut.selectJson([], ALL, 10));
+      expect(bytes).toBe(Buffer.byteLength(json));
+      expect(await run(sut.selectJson([], ALL, 10, undefined, bytes - 1))).toEqual([{ json: null, bytes }]);
+      expect(await run(sut.selectJson([], ALL, 10, undefined, bytes))).toEqual([{ json, bytes }]);
+      const [projected] = await run<{ json: string; bytes: number }[]>(sut.selectJson([], ALL, 10, ['id', 'error_message']));
+      expect(projected.bytes).toBe(Buffer.byteLength(projected.json));
+      expect(await run(sut.selectJson([], ALL, 10, ['id', 'error_message'], projected.bytes - 1))).toEqual([{ json: null, bytes: projected.bytes }]);
     });
 
     it('finds the existing worker names under prefixes, each once', async () => {

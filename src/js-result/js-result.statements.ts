@@ -91,7 +91,8 @@ const NAMES = 1;
 const PREFIXES = 2;
 const AFTER_START = 3;
 const AFTER_ID = 4;
-const FIRST_FILTER = 5;
+const CAP = 5;
+const FIRST_FILTER = 6;
 
 const SCOPE_SLOTS: ObjectLiteral = { limit: new Slot(LIMIT), names: new Slot(NAMES), prefixes: new Slot(PREFIXES) };
 const AFTER_SLOTS: ObjectLiteral = { afterStart: new Slot(AFTER_START), afterId: new Slot(AFTER_ID) };
@@ -103,8 +104,9 @@ function callArguments(
   names?: readonly string[],
   prefixes?: readonly string[],
   after?: PageKey,
+  cap?: number,
 ) {
-  const args: unknown[] = [limit, names, prefixes, after?.startTime ?? undefined, after?.id];
+  const args: unknown[] = [limit, names, prefixes, after?.startTime ?? undefined, after?.id, cap];
   for (const filter of filters) args.push('value' in filter ? filterValue(filter) : undefined);
   return args;
 }
@@ -195,19 +197,33 @@ function columnsFor(fields: readonly RecordField[] | undefined): ColumnList {
   return RECORD_COLUMNS.filter(([, key]) => key === 'id' || key === 'start_time' || fields.includes(key));
 }
 
-/** As JSON_ARRAY, each element holding only `fields`, in the order asked. */
-function jsonArrayOf(fields: readonly RecordField[] | undefined): string {
-  if (fields === undefined) return JSON_ARRAY;
-  const element = `json_build_object(${fields.map((field) => `'${field}', r.${field}`).join(', ')})`;
-  return `coalesce('[' || string_agg(${element}::text, ',' ORDER BY r.start_time DESC NULLS FIRST, r.id DESC) || ']', '[]')`;
+/** One record as JSON text: the whole row, or only `fields`, in the order asked. */
+function jsonElementOf(fields: readonly RecordField[] | undefined): string {
+  if (fields === undefined) return 'row_to_json(r)::text';
+  return `json_build_object(${fields.map((field) => `'${field}', r.${field}`).join(', ')})::text`;
 }
 
+/** The reply's order: newest first, not-started rows first. */
+const NEWEST_FIRST = 'start_time DESC NULLS FIRST, id DESC';
+
 /**
- * The rows as one JSON array text, assembled by PostgreSQL in the reply's order
- * (newest first, not-started rows first); '[]' when there are none.
+ * Each chosen row's JSON element, and `running`: the bytes of the array up to
+ * and including it (each element and the comma or bracket before it).
  */
-const JSON_ARRAY =
-  "coalesce('[' || string_agg(row_to_json(r)::text, ',' ORDER BY r.start_time DESC NULLS FIRST, r.id DESC) || ']', '[]')";
+const measuredElements = (fields: readonly RecordField[] | undefined, chosen: string) =>
+  `SELECT e.*, sum(octet_length(e.element) + 1) OVER (ORDER BY ${NEWEST_FIRST}) AS running ` +
+  `FROM (SELECT r.start_time, r.id, ${jsonElementOf(fields)} AS element FROM (${chosen}) r) e`;
+
+/**
+ * The rows as one JSON array text in the reply's order ('[]' when there are
+ * none), or NULL when the array would be longer than `:cap` bytes: then only
+ * `bytes`, the length it would have had, is sent. The database stops adding
+ * elements at the cap, so neither it nor this process ever holds more of it.
+ */
+const CAPPED_JSON_ARRAY =
+  "CASE WHEN coalesce(max(m.running), 1) + 1 <= :cap::float8 THEN coalesce('[' || " +
+  "string_agg(m.element, ',' ORDER BY m.start_time DESC NULLS FIRST, m.id DESC) FILTER (WHERE m.running < :cap::float8) || ']', '[]') END";
+const ARRAY_BYTES = '(coalesce(max(m.running), 1) + 1)::float8';
 
 /**
  * `prefixed(prefix, name)`: every existing worker name under each prefix,
@@ -272,9 +288,13 @@ export class JsResultStatements {
     this.shapes = new BoundedMap(capacity);
   }
 
-  /** The newest `limit` matching rows the scope allows, as one row `{ json }`: a JSON array text of wire records (of `fields` only, if given). */
-  selectJson(filters: readonly Filter[], scope: WorkerScope, limit: number, fields?: readonly RecordField[]): Statement {
-    return this.select('json', filters, scope, limit, fields);
+  /**
+   * The newest `limit` matching rows the scope allows, as one row `{ json, bytes }`:
+   * a JSON array text of wire records (of `fields` only, if given) and its
+   * length in bytes; `json` is null when that length is above `cap`.
+   */
+  selectJson(filters: readonly Filter[], scope: WorkerScope, limit: number, fields?: readonly RecordField[], cap = Number.MAX_SAFE_INTEGER): Statement {
+    return this.select('json', filters, scope, limit, fields, undefined, cap);
   }
 
   /** The same rows as selectJson, one database row each: the record columns in order (with `fields`, those and start_time and id). */
@@ -339,13 +359,14 @@ export class JsResultStatements {
     limit: number,
     fields?: readonly RecordField[],
     after?: PageKey,
+    cap?: number,
   ): Statement {
     const kind = afterKind(after);
     const key = `${shapeKey(form, scope.kind, filters)};${fieldsKey(fields)};${kind}`;
     const shape = this.shape(key, () => this.buildSelect(form, filters, scope.kind, fields, kind));
     const prefixes = scope.kind === 'some' ? scope.prefixes : undefined;
     const names = scope.kind === 'all' ? undefined : scope.names;
-    return fill(shape, callArguments(filters, limit, names, prefixes, after));
+    return fill(shape, callArguments(filters, limit, names, prefixes, after, cap));
   }
 
   /** `finish` rewrites the built text once (its placeholder count given), before it is registered. */
@@ -372,11 +393,15 @@ export class JsResultStatements {
     after: AfterKind,
   ): QueryBuilder<ObjectLiteral> {
     const chosen = this.chosenRows(filters, scope, columnsFor(fields), after);
-    const qb = this.dataSource
-      .createQueryBuilder()
-      .select(form === 'json' ? jsonArrayOf(fields) : 'r.*', form === 'json' ? 'json' : undefined)
-      .from(`(${chosen.sql})`, 'r')
-      .setParameters({ ...chosen.parameters, ...SCOPE_SLOTS });
+    const qb = this.dataSource.createQueryBuilder().setParameters({ ...chosen.parameters, ...SCOPE_SLOTS });
+    if (form === 'json') {
+      qb.select(CAPPED_JSON_ARRAY, 'json')
+        .addSelect(ARRAY_BYTES, 'bytes')
+        .from(`(${measuredElements(fields, chosen.sql)})`, 'm')
+        .setParameter('cap', new Slot(CAP));
+    } else {
+      qb.select('r.*').from(`(${chosen.sql})`, 'r');
+    }
     return scope === 'some' ? withAllowedWorkers(qb) : qb;
   }
 

@@ -40,8 +40,9 @@ export function stringifyReply(reply: JsonRpcResponse): string {
   return stringifyJson(reply);
 }
 
-export function stringifyReplies(replies: JsonRpcResponse[]): string {
-  return `[${replies.map(stringifyReply).join(',')}]`;
+/** A batch's reply from its calls' replies, each already written. */
+export function joinReplies(replies: readonly string[]): string {
+  return `[${replies.join(',')}]`;
 }
 
 /** A notification the server sends (no id); BigInt values are written as exact JSON numbers. */

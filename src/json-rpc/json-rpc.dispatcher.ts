@@ -1,7 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { invalidParams } from '../common/domain.error';
+import { ReplyBudget } from '../common/reply-budget';
+import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { MetricsService } from '../metrics/metrics.service';
-import { parseJson, stringifyReplies, stringifyReply } from './json-rpc.codec';
+import { joinReplies, parseJson, stringifyReply } from './json-rpc.codec';
 import { errorCodeOf, INTERNAL_ERROR, INTERNAL_ERROR_REPLY, knownErrorObject } from './json-rpc.errors';
 import {
   type JsonRpcCall,
@@ -66,10 +68,31 @@ function namedParams(params: unknown, names: readonly string[]): NamedParams {
 const failure = (id: JsonRpcId, error: JsonRpcErrorObject): JsonRpcResponse => ({ jsonrpc: '2.0', id, error });
 
 /**
+ * The reply as text, a result charged to the budget as it is written; one
+ * that does not fit is dropped for the error naming the limit. Errors are
+ * short and not charged, so every call of a batch is still answered.
+ */
+function written(reply: JsonRpcResponse, budget: ReplyBudget): string {
+  const text = stringifyReply(reply);
+  if (!('result' in reply)) return text;
+  try {
+    budget.charge(Buffer.byteLength(text));
+    return text;
+  } catch (error) {
+    return stringifyReply(failure(reply.id, knownErrorObject(error) ?? INTERNAL_ERROR));
+  }
+}
+
+/**
  * The JSON-RPC 2.0 envelope, the same for every transport: parses a request
  * text, runs each call through its method's Nest pipeline and writes the reply
  * text. Notifications run but are never answered, and each call of a batch
  * succeeds or fails on its own.
+ *
+ * Each call's reply is written as soon as the call finishes and charged to
+ * the request's `ReplyBudget`: a call whose reply does not fit gets the error
+ * that names the limit instead, so a batch never holds more written replies
+ * than MAX_RESPONSE_BYTES, however many calls it has.
  */
 @Injectable()
 export class JsonRpcDispatcher {
@@ -78,6 +101,7 @@ export class JsonRpcDispatcher {
   constructor(
     private readonly methods: RpcMethodExplorer,
     private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'responses'>,
   ) {}
 
   /** The reply text, or undefined when there is nothing to answer. Never throws. */
@@ -98,40 +122,45 @@ export class JsonRpcDispatcher {
     } catch {
       return stringifyReply(this.refusal(null, new JsonRpcProtocolError(JsonRpcErrorCode.ParseError, 'the body is not valid JSON')));
     }
-    if (!Array.isArray(payload)) {
-      const reply = await this.handleOne(payload, request);
-      return reply === undefined ? undefined : stringifyReply(reply);
-    }
+    const budget = new ReplyBudget(this.config.responses.maxResponseBytes, this.config.responses.maxCallResponseBytes);
+    if (!Array.isArray(payload)) return this.handleOne(payload, request, budget);
     if (payload.length === 0 || payload.length > MAX_BATCH_SIZE) {
       const reason = payload.length === 0 ? 'empty batch' : `a batch holds at most ${MAX_BATCH_SIZE} requests`;
       return stringifyReply(this.refusal(null, new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, reason)));
     }
-    const replies = (await Promise.all(payload.map((call) => this.handleOne(call, request)))).filter(
-      (reply): reply is JsonRpcResponse => reply !== undefined,
+    const replies = (await Promise.all(payload.map((call) => this.handleOne(call, request, budget)))).filter(
+      (reply): reply is string => reply !== undefined,
     );
-    return replies.length > 0 ? stringifyReplies(replies) : undefined;
+    return replies.length > 0 ? joinReplies(replies) : undefined;
   }
 
-  private async handleOne(message: unknown, request: RpcRequest): Promise<JsonRpcResponse | undefined> {
+  /** The call's reply, written, or undefined for a notification. */
+  private async handleOne(message: unknown, request: RpcRequest, budget: ReplyBudget): Promise<string | undefined> {
     let envelope: JsonRpcCall;
     try {
       envelope = readEnvelope(message);
     } catch (error) {
-      return this.refusal(usableId(message), error);
+      return stringifyReply(this.refusal(usableId(message), error));
     }
     const started = performance.now();
     const handler = this.methods.find(envelope.method);
     const reply = handler
-      ? await this.run(handler, envelope, started, request)
+      ? await this.run(handler, envelope, started, request, budget)
       : this.refusal(envelope.id ?? null, new JsonRpcProtocolError(JsonRpcErrorCode.MethodNotFound, `no method named '${envelope.method}'`), started);
-    return 'id' in envelope ? reply : undefined;
+    return 'id' in envelope ? written(reply, budget) : undefined;
   }
 
-  private async run(handler: RpcHandler, envelope: JsonRpcCall, started: number, request: RpcRequest): Promise<JsonRpcResponse> {
+  private async run(
+    handler: RpcHandler,
+    envelope: JsonRpcCall,
+    started: number,
+    request: RpcRequest,
+    budget: ReplyBudget,
+  ): Promise<JsonRpcResponse> {
     const id = envelope.id ?? null;
     let call: RpcCall;
     try {
-      call = new RpcCall(handler.name, namedParams(envelope.params, handler.params), envelope.id, request);
+      call = new RpcCall(handler.name, namedParams(envelope.params, handler.params), envelope.id, request, budget);
     } catch (error) {
       return this.refusal(id, error, started, handler.name);
     }

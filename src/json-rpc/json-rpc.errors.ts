@@ -9,6 +9,8 @@ const DOMAIN_TO_RPC: Record<DomainErrorCode, { code: JsonRpcErrorCode; prefix: s
   [DomainErrorCode.DatabaseUnavailable]: { code: JsonRpcErrorCode.DatabaseError, prefix: 'Database error' },
   [DomainErrorCode.NotAcceptable]: { code: JsonRpcErrorCode.NotAcceptable, prefix: 'Invalid input' },
   [DomainErrorCode.NotFound]: { code: JsonRpcErrorCode.NotFound, prefix: 'Not found' },
+  [DomainErrorCode.ResponseTooLarge]: { code: JsonRpcErrorCode.NotAcceptable, prefix: 'Invalid input' },
+  [DomainErrorCode.TooManyLogins]: { code: JsonRpcErrorCode.PermissionDenied, prefix: 'Permission denied' },
 };
 
 const PROTOCOL_TITLES: Record<JsonRpcProtocolError['code'], string> = {

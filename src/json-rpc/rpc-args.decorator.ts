@@ -9,6 +9,7 @@ export enum RpcArgType {
   Auth = 1,
   Invocation = 2,
   Session = 3,
+  Replies = 4,
 }
 
 /** Which method was called with which params (by name, as sent): what an audit entry records. */
@@ -51,6 +52,12 @@ export const RpcInvocationInfo = (): ParameterDecorator => rpcArg(RpcArgType.Inv
  */
 export const RpcConnection = (): ParameterDecorator => rpcArg(RpcArgType.Session);
 
+/**
+ * The bytes of reply the call may still be answered with (`ReplyBudget`), for
+ * reads that can stop as soon as they know their answer would not fit.
+ */
+export const RpcReplies = (): ParameterDecorator => rpcArg(RpcArgType.Replies);
+
 /** Index of the `@RpcParams()` parameter of a handler, if it has one. */
 export function rpcParamsIndex(controller: object, methodName: string): number | undefined {
   const declared: Record<string, RpcArgMetadata> | undefined = Reflect.getMetadata(
@@ -67,6 +74,7 @@ export const rpcArgsFactory: ParamsFactory = {
     if (type === RpcArgType.Params) return call.dto;
     if (type === RpcArgType.Auth) return call.auth;
     if (type === RpcArgType.Session) return call.session;
+    if (type === RpcArgType.Replies) return call.replies;
     return { method: call.method, params: call.params } satisfies RpcInvocation;
   },
 };

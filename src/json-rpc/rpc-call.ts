@@ -1,4 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
+import type { ReplyBudget } from '../common/reply-budget';
 import type { JsonRpcId } from './json-rpc.types';
 import type { RpcRequest } from './rpc-request';
 import type { RpcSession } from './rpc-session';
@@ -29,6 +30,8 @@ export class RpcCall {
     readonly id: JsonRpcId | undefined,
     /** The request the call came in, shared with the other calls of its batch. */
     readonly request: RpcRequest,
+    /** The bytes of reply left to the request, shared with the other calls of its batch. */
+    readonly replies: ReplyBudget,
   ) {}
 
   /** The connection the call came over, when it can carry notifications (WebSocket); absent over HTTP. */

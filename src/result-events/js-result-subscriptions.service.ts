@@ -7,6 +7,7 @@ import type { Filter, Selection } from '../js-result/conditions/condition.types'
 import { authoriseWorkers } from '../js-result/js-result.access';
 import type { RpcSession } from '../json-rpc/rpc-session';
 import { type Auth, canAccessWorker } from '../token/auth';
+import { SYSTEM_LOGIN } from '../token/login-budget';
 import { TokenAuthenticator } from '../token/token.authenticator';
 import { matchesFilters } from './result-filter.matcher';
 import { ResultFinishedListener } from './result-finished.listener';
@@ -189,7 +190,7 @@ export class JsResultSubscriptionsService implements OnModuleDestroy {
   /** What the token may do now; undefined when it no longer authenticates (deleted, rolled). */
   private async currentAuth(credential: string): Promise<Auth | undefined> {
     try {
-      return await this.authenticator.authenticate(credential);
+      return await this.authenticator.authenticate(credential, SYSTEM_LOGIN);
     } catch (error) {
       if (error instanceof DomainError && error.code === DomainErrorCode.DatabaseUnavailable) {
         this.logger.warn({ err: error }, 'could not check a subscriber token; its records are not delivered');

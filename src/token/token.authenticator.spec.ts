@@ -3,7 +3,8 @@ import { TokenChanges } from './token-changes';
 import { TokenAuthenticator } from './token.authenticator';
 import type { Token } from './token.entity';
 import type { TokenService } from './token.service';
-import type { AppConfig } from '../config/app.config';
+import { type AppConfig, DEFAULT_LOGIN_LIMITS } from '../config/app.config';
+import { LoginBudget, SYSTEM_LOGIN } from './login-budget';
 
 const LIMITS = [{ scopes: ['global'], permissions: [{ js_result: { read: '*' } }] }];
 
@@ -21,14 +22,15 @@ function guardOver(rows: Token[], ttlMs = 1_000) {
     findByKey: async (key: string) => (lookups.push(key), rows.find((r) => r.key === key) ?? null),
     findByUsername: async (u: string) => rows.find((r) => r.username === u) ?? null,
   } as unknown as TokenService;
-  return { sut: new TokenAuthenticator(store, { tokenCacheTtlMs: ttlMs } as AppConfig, new TokenChanges()), lookups };
+  const budget = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS });
+  return { sut: new TokenAuthenticator(store, { tokenCacheTtlMs: ttlMs } as AppConfig, new TokenChanges(), budget), lookups };
 }
 
 describe(TokenAuthenticator.name, () => {
   it('holds permissions only inside the time window, both bounds inclusive', async () => {
     const { sut } = guardOver([tokenRow({ timestampFrom: 1000, timestampTo: 2000 })]);
     const limitsAt = async (now: number) => {
-      const auth = await sut.authenticate('k:s', now);
+      const auth = await sut.authenticate('k:s', SYSTEM_LOGIN, now);
       return auth.kind === 'limited' ? auth.limits.length : -1;
     };
     expect(await limitsAt(999)).toBe(0);
@@ -39,28 +41,28 @@ describe(TokenAuthenticator.name, () => {
 
   it('recognises the super token by id 1 and username root', async () => {
     const { sut } = guardOver([tokenRow({ id: 1, username: 'root', key: 'k' }), tokenRow({ id: 2, username: 'root2', key: 'k2' })]);
-    expect((await sut.authenticate('k:s')).kind).toBe('super');
-    expect((await sut.authenticate('k2:s')).kind).toBe('limited');
+    expect((await sut.authenticate('k:s', SYSTEM_LOGIN)).kind).toBe('super');
+    expect((await sut.authenticate('k2:s', SYSTEM_LOGIN)).kind).toBe('limited');
   });
 
   it('looks an unknown key up every time rather than caching its absence', async () => {
     const rows: Token[] = [];
     const { sut, lookups } = guardOver(rows);
-    await expect(sut.authenticate('k:s')).rejects.toThrow('Invalid credentials');
+    await expect(sut.authenticate('k:s', SYSTEM_LOGIN)).rejects.toThrow('Invalid credentials');
     rows.push(tokenRow({}));
-    await expect(sut.authenticate('k:s')).resolves.toMatchObject({ kind: 'limited' });
+    await expect(sut.authenticate('k:s', SYSTEM_LOGIN)).resolves.toMatchObject({ kind: 'limited' });
     expect(lookups).toEqual(['k', 'k']);
   });
 
   it('reads a cached token again once its entry is older than the TTL', async () => {
     const rows = [tokenRow({})];
     const { sut, lookups } = guardOver(rows, 50);
-    await sut.authenticate('k:s');
-    await sut.authenticate('k:s');
+    await sut.authenticate('k:s', SYSTEM_LOGIN);
+    await sut.authenticate('k:s', SYSTEM_LOGIN);
     expect(lookups).toHaveLength(1);
     rows[0] = tokenRow({ secretHash: hashSecret('rolled') });
     await new Promise((r) => setTimeout(r, 60));
-    await expect(sut.authenticate('k:s')).rejects.toThrow('Invalid credentials');
-    await expect(sut.authenticate('k:rolled')).resolves.toMatchObject({ kind: 'limited' });
+    await expect(sut.authenticate('k:s', SYSTEM_LOGIN)).rejects.toThrow('Invalid credentials');
+    await expect(sut.authenticate('k:rolled', SYSTEM_LOGIN)).resolves.toMatchObject({ kind: 'limited' });
   });
 });

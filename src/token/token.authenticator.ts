@@ -4,9 +4,10 @@ import { BoundedMap } from '../common/bounded-map';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import type { Auth } from './auth';
+import { type HashRunner, LoginBudget, type LoginOrigin } from './login-budget';
 import { readTokenLimits, type TokenLimit } from './token-limit';
 import { type TokenChange, TokenChanges } from './token-changes';
-import { parseCredentials } from './token.credentials';
+import { type Credentials, parseCredentials } from './token.credentials';
 import type { Token } from './token.entity';
 import {
   isNodeGetPasswordHash,
@@ -16,6 +17,11 @@ import {
   UNKNOWN_USER_PASSWORD_HASH,
 } from './token.secrets';
 import { isSuperToken, TokenService } from './token.service';
+
+interface VerifiedToken {
+  token: Token;
+  limits: TokenLimit[];
+}
 
 interface CachedToken {
   token: Token | null;
@@ -54,6 +60,7 @@ export class TokenAuthenticator implements OnModuleDestroy {
     private readonly tokens: TokenService,
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'tokenCacheTtlMs'>,
     changes: TokenChanges,
+    private readonly budget: LoginBudget,
   ) {
     this.unsubscribe = changes.subscribe((change) => this.forget(change));
   }
@@ -62,18 +69,33 @@ export class TokenAuthenticator implements OnModuleDestroy {
     this.unsubscribe();
   }
 
-  async authenticate(tokenParam: string, now = Date.now()): Promise<Auth> {
+  /**
+   * `origin` is who logs in: a password login by a client counts against the
+   * login budget (LoginBudget), checked before anything is looked up or hashed.
+   */
+  async authenticate(tokenParam: string, origin: LoginOrigin, now = Date.now()): Promise<Auth> {
     const credentials = parseCredentials(tokenParam);
-    const entry =
-      credentials.mode === 'token'
-        ? await this.lookup(`k:${credentials.key}`, () => this.tokens.findByKey(credentials.key))
-        : await this.lookup(`u:${credentials.username}`, () => this.tokens.findByUsername(credentials.username));
     const verified =
       credentials.mode === 'token'
-        ? secretMatches(credentials.secret, entry.token?.secretHash ?? UNKNOWN_KEY_HASH)
-        : await this.accountVerified(credentials.password, entry.token);
-    if (!verified || !entry.token) throw invalidCredentials();
-    return this.authFor(entry.token, entry.limits, now);
+        ? await this.keyVerified(credentials)
+        : await this.budget.verify(credentials.username, origin, (hash) => this.accountEntryVerified(credentials, hash));
+    if (verified === null) throw invalidCredentials();
+    return this.authFor(verified.token, verified.limits, now);
+  }
+
+  private async keyVerified({ key, secret }: Extract<Credentials, { mode: 'token' }>): Promise<VerifiedToken | null> {
+    const entry = await this.lookup(`k:${key}`, () => this.tokens.findByKey(key));
+    const verified = secretMatches(secret, entry.token?.secretHash ?? UNKNOWN_KEY_HASH);
+    return verified && entry.token ? { token: entry.token, limits: entry.limits } : null;
+  }
+
+  private async accountEntryVerified(
+    { username, password }: Extract<Credentials, { mode: 'account' }>,
+    hash: HashRunner,
+  ): Promise<VerifiedToken | null> {
+    const entry = await this.lookup(`u:${username}`, () => this.tokens.findByUsername(username));
+    const verified = await this.accountVerified(password, entry.token, hash);
+    return verified && entry.token ? { token: entry.token, limits: entry.limits } : null;
   }
 
   private authFor(token: Token, limits: TokenLimit[], now: number): Auth {
@@ -117,24 +139,24 @@ export class TokenAuthenticator implements OnModuleDestroy {
    * with scrypt. A wrong password still costs one scrypt, like every other
    * failed login, so the hash's kind cannot be told from the timing.
    */
-  private async accountVerified(password: string, token: Token | null): Promise<boolean> {
+  private async accountVerified(password: string, token: Token | null, hash: HashRunner): Promise<boolean> {
     const storedHash = token?.passwordHash ?? null;
     if (token && storedHash && isNodeGetPasswordHash(storedHash)) {
       if (secretMatches(password, storedHash)) {
         await this.tokens.upgradePasswordHash(token, password);
         return true;
       }
-      await passwordMatches(password, UNKNOWN_USER_PASSWORD_HASH);
+      await hash(() => passwordMatches(password, UNKNOWN_USER_PASSWORD_HASH));
       return false;
     }
-    return this.passwordVerified(password, storedHash);
+    return this.passwordVerified(password, storedHash, hash);
   }
 
-  private async passwordVerified(password: string, storedHash: string | null): Promise<boolean> {
+  private async passwordVerified(password: string, storedHash: string | null, hash: HashRunner): Promise<boolean> {
     const proof = createHash('sha256').update(this.pepper).update(password).digest();
     const known = storedHash ? this.verifiedPasswords.get(storedHash) : undefined;
     if (known) return timingSafeEqual(known, proof);
-    const ok = await passwordMatches(password, storedHash ?? UNKNOWN_USER_PASSWORD_HASH);
+    const ok = await hash(() => passwordMatches(password, storedHash ?? UNKNOWN_USER_PASSWORD_HASH));
     if (ok && storedHash) this.verifiedPasswords.set(storedHash, proof);
     return ok && storedHash !== null;
   }

@@ -1,5 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { rpcCallOf } from '../json-rpc/rpc-call';
+import type { Auth } from './auth';
+import type { LoginOrigin } from './login-budget';
 import { TokenAuthenticator } from './token.authenticator';
 
 /** What every JSON-RPC params DTO carries: the caller's credentials. */
@@ -16,6 +18,19 @@ export interface WithCredential {
 }
 
 /**
+ * The request each Auth was resolved for: a handler that checks a second
+ * credential (`token_get` with `supertoken`) counts it against the same
+ * request's login budget. Auth objects are made afresh per call, so the
+ * entry goes with the call.
+ */
+const loginOrigins = new WeakMap<Auth, LoginOrigin>();
+
+/** The login origin of the call `auth` was resolved for (an unknown address if it was not resolved by TokenGuard). */
+export function loginOriginOf(auth: Auth): LoginOrigin {
+  return loginOrigins.get(auth) ?? { peer: 'unknown', accounts: new Set() };
+}
+
+/**
  * Resolves the call's own token into the caller's scopes (`Auth`), which the
  * handler receives with `@RpcAuth()`. Per call, not per request: each call of
  * a batch carries its own token. The params were validated by the guard
@@ -29,7 +44,9 @@ export class TokenGuard implements CanActivate {
     const call = rpcCallOf(context);
     if (call === undefined) return false;
     const dto = call.dto as Partial<WithToken & WithCredential>;
-    call.auth = await this.authenticator.authenticate((dto.credential ?? dto.token)!);
+    const auth = await this.authenticator.authenticate((dto.credential ?? dto.token)!, call.request);
+    loginOrigins.set(auth, call.request);
+    call.auth = auth;
     return true;
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { LoginBudget } from './login-budget';
 import { SuperTokenGuard } from './super-token.guard';
 import { TokenChanges } from './token-changes';
 import { TokenChangesListener } from './token-changes.listener';
@@ -9,7 +10,7 @@ import { TokenService } from './token.service';
 
 /** Tokens: authenticating callers (TokenGuard), administering tokens (the `token_*` methods), hearing of changes. */
 @Module({
-  providers: [TokenChanges, TokenChangesListener, TokenService, TokenAuthenticator, TokenGuard, SuperTokenGuard, TokenRpcController],
+  providers: [TokenChanges, TokenChangesListener, TokenService, LoginBudget, TokenAuthenticator, TokenGuard, SuperTokenGuard, TokenRpcController],
   exports: [TokenService, TokenAuthenticator, TokenGuard, SuperTokenGuard],
 })
 export class TokenModule {}

@@ -7,7 +7,7 @@ import { RpcMethod } from '../json-rpc/rpc-method.decorator';
 import type { Auth } from './auth';
 import { SuperTokenGuard } from './super-token.guard';
 import { TokenAuthenticator } from './token.authenticator';
-import { TokenGuard } from './token.guard';
+import { loginOriginOf, TokenGuard } from './token.guard';
 import {
   CHANGE_PASSWORD_PARAM_NAMES,
   CREATE_PARAM_NAMES,
@@ -48,7 +48,7 @@ export class TokenRpcController {
     if (params.supertoken === undefined || params.supertoken === null) return this.objectOf(auth.tokenId, targetName(params.token));
     if (auth.kind !== 'super') throw new DomainError(DomainErrorCode.PermissionDenied, 'supertoken is not the SuperToken');
     if (/[:|]/.test(params.token)) {
-      const named = await this.authenticator.authenticate(params.token);
+      const named = await this.authenticator.authenticate(params.token, loginOriginOf(auth));
       return this.objectOf(named.tokenId, targetName(params.token));
     }
     return toTokenObject((await this.tokens.findTarget(params.token)).token);

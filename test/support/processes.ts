@@ -48,6 +48,8 @@ export async function freePort(): Promise<number> {
 
 export interface ServerProcess {
   port: number;
+  /** The server's process id, to read its memory use from /proc. */
+  pid: number;
   output: () => string;
   stop(): Promise<void>;
   /** Ends the process with SIGKILL, as a crash would: no shutdown hook runs. */
@@ -83,6 +85,7 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
   }
   return {
     port,
+    pid: child.pid!,
     output: () => output,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');

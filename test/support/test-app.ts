@@ -5,8 +5,12 @@ import { createApp } from '../../src/app.factory';
 import {
   type AppConfig,
   type DatabaseTarget,
+  DEFAULT_DB_POOL_WAIT_MS,
   DEFAULT_AUDIT_KEEP_DAYS,
   DEFAULT_JS_RESULT_MAX_WAITERS,
+  DEFAULT_HTTP_LIMITS,
+  DEFAULT_LOGIN_LIMITS,
+  DEFAULT_RESPONSE_LIMITS,
   DEFAULT_RETENTION_SWEEP_INTERVAL_MS,
   DEFAULT_WS_IDLE_TIMEOUT_MS,
 } from '../../src/config/app.config';
@@ -32,6 +36,7 @@ export function testConfig(database: DatabaseTarget, overrides: Partial<AppConfi
     database,
     poolSize: 5,
     statementTimeoutMs: 10_000,
+    poolWaitMs: DEFAULT_DB_POOL_WAIT_MS,
     tokenCacheTtlMs: 1_000,
     // Suites reseed worker names between calls; worker-names-cache.e2e-spec.ts covers the cache.
     workerNamesCacheTtlMs: 0,
@@ -43,6 +48,10 @@ export function testConfig(database: DatabaseTarget, overrides: Partial<AppConfi
     jsResultMaxWaiters: DEFAULT_JS_RESULT_MAX_WAITERS,
     // Suites call RetentionSweeper.sweepOnce themselves; retention.e2e-spec.ts shortens it where it matters.
     retentionSweepIntervalMs: DEFAULT_RETENTION_SWEEP_INTERVAL_MS,
+    // Suites fail logins from one address on purpose; login-budget.e2e-spec.ts tightens the throttle where it matters.
+    login: { ...DEFAULT_LOGIN_LIMITS, failuresPerAddress: 1_000_000, failuresPerUsername: 1_000_000 },
+    responses: DEFAULT_RESPONSE_LIMITS,
+    http: DEFAULT_HTTP_LIMITS,
     ...overrides,
   };
 }

@@ -1,0 +1,111 @@
+import { sampleRss } from '../bench/processes';
+import { HEAVY_WORKER } from './dataset';
+import { batchBody, loop, startClock } from './rpc-client';
+import { check, type ChaosScenario, delay, MiB, RSS_CEILING_BYTES, type ScenarioResult } from './scenario';
+import { latency, mergeTallies, round, tally } from './tally';
+
+const CLIENTS = 16;
+const BASELINE_MS = 8_000;
+const CHAOS_MS = 12_000;
+/** The issue's hostile batch: 1,000 reads of 10,000 rows each, over a worker that has 20,000. */
+const HEAVY_CALLS = 1_000;
+/** Unknown accounts, each a full password check (scrypt) unless a credential budget refuses it first. */
+const LOGIN_BATCH = 50;
+const LOGIN_CLIENTS = 4;
+/** S1's p50 and p99 with the attack, over without: "within their normal range". */
+const P50_RATIO_LIMIT = 2;
+const P99_RATIO_LIMIT = 3;
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * 16-way S1 (`key:secret` callers) measured alone, then again while one
+ * client keeps sending the hostile batch and four keep sending batches of
+ * logins for unknown accounts. S1 must keep its latency and never fail, and
+ * the server's RSS must stay far from 1 GiB.
+ */
+export const heavyAndLogins: ChaosScenario = {
+  id: 'heavy+logins',
+  title: '16-way S1 while a 1,000 × limit 10000 batch and a login flood arrive',
+  async run(context): Promise<ScenarioResult> {
+    const started = Date.now();
+    const { tokens, s1Body } = context.data;
+    const server = await context.startServer();
+    const rss = sampleRss(server.pid);
+    try {
+      const url = `${server.url}/`;
+      const clock = startClock();
+      const baseline = await loop({ url, body: s1Body, concurrency: CLIENTS, durationMs: BASELINE_MS, timeoutMs: 15_000, clock });
+      const baseRss = rss.stop().peakBytes;
+      const chaosRss = sampleRss(server.pid);
+
+      const heavyBody = batchBody(HEAVY_CALLS, () => ({
+        method: 'js-result_query',
+        params: { token: tokens.super, query: { condition: [{ js_worker_name: HEAVY_WORKER }, { limit: 10_000 }] } },
+      }));
+      // A fresh account name every call, as a credential-stuffing list would send.
+      let login = 0;
+      const loginBody = () =>
+        batchBody(LOGIN_BATCH, () => ({
+          method: 'js-result_query',
+          params: { token: `chaos_user_${login++}|wrong-password`, query: { condition: [{ js_worker_name: 'w_0042' }] } },
+        }));
+      const s1 = loop({ url, body: s1Body, concurrency: CLIENTS, durationMs: CHAOS_MS, timeoutMs: 15_000, clock });
+      await delay(1_000);
+      // Each attacker stops sending when the window closes; a request already sent may run past it, up to its timeout.
+      const heavy = loop({ url, body: heavyBody, calls: HEAVY_CALLS, concurrency: 1, durationMs: CHAOS_MS - 2_000, timeoutMs: 60_000, clock });
+      const logins = Promise.all(
+        Array.from({ length: LOGIN_CLIENTS }, () => loop({ url, body: loginBody, calls: LOGIN_BATCH, concurrency: 1, durationMs: CHAOS_MS - 2_000, timeoutMs: 30_000, clock })),
+      ).then((parts) => parts.flat());
+      const [s1Replies, heavyReplies, loginReplies] = await Promise.all([s1, heavy, logins]);
+      const peak = Math.max(baseRss, chaosRss.stop().peakBytes);
+      const alive = isRunning(server.pid);
+
+      const base = latency(baseline);
+      const under = latency(s1Replies);
+      const s1Counts = tally(s1Replies);
+      const heavyCounts = tally(heavyReplies);
+      const loginCounts = tally(loginReplies);
+      const all = mergeTallies(tally(baseline), s1Counts, heavyCounts, loginCounts);
+      const p50Ratio = round(under.p50Ms / base.p50Ms);
+      const p99Ratio = round(under.p99Ms / base.p99Ms);
+      const heavyBytes = heavyReplies.map((r) => r.bytes);
+      return {
+        id: this.id,
+        title: this.title,
+        sent: all.sent,
+        answered: all.answered,
+        timedOut: all.timedOut,
+        errorsByCode: all.errorsByCode,
+        peakRssBytes: peak,
+        recovery: `S1 p50 ×${p50Ratio}, p99 ×${p99Ratio} of its baseline`,
+        checks: [
+          check('S1 never fails', s1Counts.ok === s1Counts.sent, `${s1Counts.sent - s1Counts.ok} of ${s1Counts.sent} failed: ${JSON.stringify(s1Counts.errorsByCode)}${s1Counts.timedOut ? `, ${s1Counts.timedOut} timed out` : ''}`),
+          check(`S1 p50 within ×${P50_RATIO_LIMIT} of its baseline`, p50Ratio <= P50_RATIO_LIMIT, `${base.p50Ms} → ${under.p50Ms} ms`),
+          check(`S1 p99 within ×${P99_RATIO_LIMIT} of its baseline`, p99Ratio <= P99_RATIO_LIMIT, `${base.p99Ms} → ${under.p99Ms} ms`),
+          check('peak RSS under 1 GiB', peak < RSS_CEILING_BYTES, `${round(peak / MiB, 0)} MiB`),
+          check('the hostile batch is answered (or refused), never hangs', heavyCounts.timedOut === 0 && heavyCounts.sent > 0, `${heavyReplies.length} batches: ${JSON.stringify(heavyCounts.errorsByCode)}, ${heavyCounts.ok} calls ok, ${heavyCounts.timedOut} timed out`),
+          check('the server survives', alive, alive ? 'running' : 'gone'),
+        ],
+        details: {
+          s1Baseline: base,
+          s1UnderAttack: under,
+          s1: s1Counts,
+          heavyBatch: { ...heavyCounts, requests: heavyReplies.length, replyBytes: heavyBytes },
+          logins: { ...loginCounts, requests: loginReplies.length },
+        },
+        seconds: round((Date.now() - started) / 1000, 1),
+      };
+    } finally {
+      rss.stop();
+      await server.stop();
+    }
+  },
+};

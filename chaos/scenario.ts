@@ -1,0 +1,59 @@
+import type { ServerProcess } from '../bench/processes';
+import type { ThrowAwayCluster } from './cluster';
+import type { ChaosData } from './dataset';
+
+/** One pass/fail statement of a scenario, with the numbers behind it. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** One row of the report. */
+export interface ScenarioResult {
+  id: string;
+  title: string;
+  /** JSON-RPC calls sent (a batch counts each of its calls). */
+  sent: number;
+  /** Calls that got a JSON-RPC reply, success or error. */
+  answered: number;
+  /** Calls with no reply within the client's timeout: hangs. */
+  timedOut: number;
+  /** Every outcome but success and timeout: JSON-RPC codes, `http-NNN`, `net` (connection failed or cut). */
+  errorsByCode: Record<string, number>;
+  /** Undefined where the scenario changes no rows. */
+  rowsLostOrDuplicated?: number;
+  peakRssBytes?: number;
+  /** In words: the scenario's own recovery measure. */
+  recovery: string;
+  checks: Check[];
+  /** Measured numbers worth keeping beside the row (latencies, cut counts...). */
+  details: Record<string, unknown>;
+  seconds: number;
+}
+
+export type Log = (line: string) => void;
+
+export interface ChaosContext {
+  cluster: ThrowAwayCluster;
+  data: ChaosData;
+  log: Log;
+  /** The built service on the chaos database; the scenario stops it. */
+  startServer(env?: Record<string, string>): Promise<ServerProcess>;
+}
+
+export interface ChaosScenario {
+  id: string;
+  title: string;
+  run(context: ChaosContext): Promise<ScenarioResult>;
+}
+
+export const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function check(name: string, ok: boolean, detail: string): Check {
+  return { name, ok, detail };
+}
+
+export const MiB = 1024 * 1024;
+/** The issue's ceiling for the server's RSS, whatever one request asks for. */
+export const RSS_CEILING_BYTES = 1024 * MiB;
