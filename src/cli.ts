@@ -182,8 +182,17 @@ function buildProgram(): Command {
   return program;
 }
 
+/** An operator's error, also when it comes wrapped (a locked data dir surfaces as a failure to connect). */
+function operatorError(err: unknown): Error | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof DomainError || e instanceof ConfigError || e instanceof DataDirLockedError) return e;
+  }
+  return undefined;
+}
+
 function explain(err: unknown): string {
-  if (err instanceof DomainError || err instanceof ConfigError || err instanceof DataDirLockedError) return err.message;
+  const known = operatorError(err);
+  if (known) return known.message;
   if (err instanceof InvalidArgumentError) return err.message;
   return `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
 }

@@ -12,6 +12,8 @@ export interface ChannelHandlers {
    * connection was down is gone: the handler must not trust what it inferred from the silence.
    */
   listening(reconnected: boolean): void;
+  /** The connection is gone; announcements go unheard until `listening` again. */
+  lost?(): void;
 }
 
 /**
@@ -80,6 +82,7 @@ export class PgChannelListener {
     client.on('error', () => undefined);
     client.end().catch(() => undefined);
     if (this.client === client) this.client = undefined;
+    this.handlers.lost?.();
     const delay = RECONNECT_DELAYS_MS[Math.min(this.attempt++, RECONNECT_DELAYS_MS.length - 1)];
     this.logger.warn(`${this.channel} notifications lost (${err instanceof Error ? err.message : 'connection ended'}); reconnecting in ${delay} ms`);
     this.retry = setTimeout(() => void this.connect(), delay).unref();

@@ -30,13 +30,21 @@ export class TokenChangesListener implements OnApplicationBootstrap, OnModuleDes
       this.config.database.url,
       TOKEN_CHANGED_CHANNEL,
       'js-result-service token listener',
-      { heard: (payload) => this.heard(payload), listening: () => this.changes.missed() },
+      {
+        heard: (payload) => this.heard(payload),
+        listening: () => {
+          this.changes.setHearing(true);
+          this.changes.missed();
+        },
+        lost: () => this.changes.setHearing(false),
+      },
       this.logger,
     );
     await this.listener.start();
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.changes.setHearing(false);
     await this.listener?.stop();
   }
 

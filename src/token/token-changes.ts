@@ -13,14 +13,53 @@ type Listener = (change: TokenChange) => void;
 @Injectable()
 export class TokenChanges {
   private readonly listeners = new Set<Listener>();
+  /** Whether the database's announcements reach this process (TokenChangesListener is listening). */
+  private hearing = false;
+  private readonly echoes = new Map<number, Set<() => void>>();
 
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
+  /** A change this process made: its caches drop the token at once. */
+  changedHere(tokenId: number): void {
+    this.emit({ kind: 'token', tokenId });
+  }
+
+  /** A change the database announced (anyone's, this process's own included). */
   changed(tokenId: number): void {
     this.emit({ kind: 'token', tokenId });
+    const waiting = this.echoes.get(tokenId);
+    this.echoes.delete(tokenId);
+    waiting?.forEach((resolve) => resolve());
+  }
+
+  /** Set by the listener as it connects and loses its connection. */
+  setHearing(hearing: boolean): void {
+    this.hearing = hearing;
+  }
+
+  /**
+   * Resolves when the database's announcement of this token's change has come
+   * back to this process (or after `timeoutMs`, or at once when it is not
+   * listening). PostgreSQL signals every listening session at the same commit,
+   * so a change that waits for its own echo before answering is, in practice,
+   * already heard by every other instance when its caller makes the next call.
+   */
+  echoed(tokenId: number, timeoutMs: number): Promise<void> {
+    if (!this.hearing) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiting = this.echoes.get(tokenId) ?? new Set<() => void>();
+      const done = () => {
+        clearTimeout(timer);
+        waiting.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs).unref();
+      waiting.add(done);
+      this.echoes.set(tokenId, waiting);
+    });
   }
 
   /** Notifications may have been lost (a reconnect): everything cached must be read again. */

@@ -12,6 +12,13 @@ import { Token } from './token.entity';
 import { hashPassword, hashSecret, KEY_LENGTH, randomAlphanumeric, SECRET_LENGTH } from './token.secrets';
 
 export const SUPER_TOKEN_ID = 1;
+
+/**
+ * How long a change waits for the database to announce it back before
+ * answering (see TokenChanges.echoed): a millisecond or two normally; the bound
+ * only matters when notifications are slow or lost.
+ */
+const ANNOUNCEMENT_WAIT_MS = 200;
 export const SUPER_TOKEN_USERNAME = 'root';
 
 export interface NewToken {
@@ -238,9 +245,11 @@ export class TokenService {
   async delete(target: string, action: AuditAction): Promise<{ message: string; rows_affected: number; matched_by: TargetedToken['matchedBy'] }> {
     const { token, matchedBy } = await this.findTarget(target);
     if (isSuperToken(token)) permissionDenied('SuperToken cannot be deleted');
+    const echo = this.changes.echoed(token.id, ANNOUNCEMENT_WAIT_MS);
     const rows = await this.change({ text: `DELETE FROM token WHERE id = $1 AND id <> ${SUPER_TOKEN_ID} RETURNING id`, values: [token.id] }, action);
     if (rows.length === 0) this.vanished(target);
-    this.changes.changed(token.id);
+    this.changes.changedHere(token.id);
+    await echo;
     return { message: `Token ${targetName(target)} deleted successfully by SuperToken`, rows_affected: rows.length, matched_by: matchedBy };
   }
 
@@ -270,17 +279,19 @@ export class TokenService {
     await withDatabase(() =>
       this.dataSource.query('UPDATE token SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [token.id, token.passwordHash, upgraded]),
     );
-    this.changes.changed(token.id);
+    this.changes.changedHere(token.id);
   }
 
   /** Sets one column (`assignment` uses $2) of the token and stamps updated_at. */
   private async changeToken(token: Token, assignment: string, value: unknown, action: AuditAction): Promise<void> {
+    const echo = this.changes.echoed(token.id, ANNOUNCEMENT_WAIT_MS);
     const rows = await this.change(
       { text: `UPDATE token SET ${assignment}, updated_at = $3 WHERE id = $1 RETURNING id`, values: [token.id, value, Date.now()] },
       action,
     );
     if (rows.length === 0) this.vanished(token.key);
-    this.changes.changed(token.id);
+    this.changes.changedHere(token.id);
+    await echo;
   }
 
   /** Deleted by someone else between the lookup and the change. */
