@@ -37,7 +37,8 @@ const INT8_MAX = 2n ** 63n - 1n;
 const POLICY_COLUMNS = 'id::text AS id, js_worker, keep_days, keep_last, outcome';
 const NOW_MS = 'floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint';
 
-interface PolicyRow {
+/** A policy as its table returns it (id as text: exact for 64-bit). */
+export interface PolicyRow {
   id: string;
   js_worker: string;
   keep_days: number | null;

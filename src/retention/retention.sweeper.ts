@@ -16,6 +16,7 @@ import {
   type SweepRule,
   workersUnder,
 } from './retention.statements';
+import type { PolicyRow } from './retention.service';
 
 const DAY_MS = 86_400_000;
 
@@ -27,14 +28,6 @@ export const SWEEP_BATCH = 1_000;
 
 /** Session advisory lock key: one instance sweeps at a time (see MIGRATION_LOCK for the other key). */
 const SWEEP_LOCK = 727_201_146;
-
-interface PolicyRow {
-  id: string;
-  js_worker: string;
-  keep_days: number | null;
-  keep_last: number | null;
-  outcome: Outcome;
-}
 
 export interface SweepOptions {
   /** The time `keep_days` counts back from (ms); by default the clock's. */
