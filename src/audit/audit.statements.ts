@@ -1,4 +1,4 @@
-import type { Statement } from '../database/statement';
+import { NOW_MS_SQL, type Statement } from '../database/statement';
 import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import type { NamedParams } from '../json-rpc/rpc-call';
 import type { AuditOrigin } from './audit-log.entity';
@@ -30,8 +30,6 @@ export type AuditedAnswer = 'rows' | 'count';
 
 const AUDIT_VALUES = 4;
 
-/** Milliseconds by the database's clock. */
-const NOW_MS = 'floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint';
 
 /**
  * Wraps a data-modifying statement (it must end in RETURNING) so that the
@@ -49,7 +47,7 @@ export function auditedText(text: string, placeholders: number, answer: AuditedA
   return `WITH changed AS (${text}),
 audited AS (
   INSERT INTO audit_log (at, token_key, origin, method, params, affected)
-  SELECT ${NOW_MS}, ${key}::varchar, ${origin}::varchar, ${method}::varchar, ${params}::jsonb, count(*) FROM changed HAVING count(*) > 0
+  SELECT ${NOW_MS_SQL}, ${key}::varchar, ${origin}::varchar, ${method}::varchar, ${params}::jsonb, count(*) FROM changed HAVING count(*) > 0
 )
 ${outer}`;
 }

@@ -3,3 +3,6 @@ export interface Statement {
   text: string;
   values: unknown[];
 }
+
+/** The database clock in epoch milliseconds, as the bigint columns hold times: so every instance agrees on "now". */
+export const NOW_MS_SQL = 'floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint';

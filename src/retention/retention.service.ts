@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import { type AuditAction, audited } from '../audit/audit.statements';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { withDatabase } from '../database/database.errors';
-import type { Statement } from '../database/statement';
+import { NOW_MS_SQL, type Statement } from '../database/statement';
 import type { Auth } from '../token/auth';
 import { parseWorkerPattern } from '../token/worker-pattern';
 import { mayActOnPattern } from './retention.access';
@@ -35,7 +35,6 @@ const INT8_MIN = -(2n ** 63n);
 const INT8_MAX = 2n ** 63n - 1n;
 
 const POLICY_COLUMNS = 'id::text AS id, js_worker, keep_days, keep_last, outcome';
-const NOW_MS = 'floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint';
 
 /** A policy as its table returns it (id as text: exact for 64-bit). */
 export interface PolicyRow {
@@ -99,7 +98,7 @@ export class RetentionService {
     }
     const upsert: Statement = {
       text: `INSERT INTO js_result_retention (js_worker, keep_days, keep_last, outcome, created_at)
-VALUES ($1, $2::int, $3::int, $4, ${NOW_MS})
+VALUES ($1, $2::int, $3::int, $4, ${NOW_MS_SQL})
 ON CONFLICT (js_worker, outcome) DO UPDATE SET keep_days = excluded.keep_days, keep_last = excluded.keep_last
 RETURNING ${POLICY_COLUMNS}`,
       values: [policy.pattern, policy.keepDays ?? null, policy.keepLast ?? null, policy.outcome],

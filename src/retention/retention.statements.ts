@@ -1,4 +1,4 @@
-import type { Statement } from '../database/statement';
+import { NOW_MS_SQL, type Statement } from '../database/statement';
 import type { Outcome } from './retention.params';
 
 /** The smallest bigint: a key with this id puts every row of its start time before it. */
@@ -107,8 +107,6 @@ SELECT (SELECT count(*) FROM chosen)::int AS chosen, (SELECT count(*) FROM chang
   };
 }
 
-/** Milliseconds by the database's clock, as audit entries are stamped elsewhere (audit.statements.ts). */
-const NOW_MS = 'floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint';
 
 /**
  * Turns the tally of deleted rows into one audit entry (method `retention`,
@@ -118,7 +116,7 @@ const NOW_MS = 'floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint'
 export const RECORD_SWEEP: Statement = {
   text: `WITH done AS (DELETE FROM js_result_retention_sweep WHERE id = 1 RETURNING deleted, policies)
 INSERT INTO audit_log (at, token_key, origin, method, params, affected)
-SELECT ${NOW_MS}, NULL, 'server', 'retention', jsonb_build_object('policies', policies), deleted FROM done WHERE deleted > 0
+SELECT ${NOW_MS_SQL}, NULL, 'server', 'retention', jsonb_build_object('policies', policies), deleted FROM done WHERE deleted > 0
 RETURNING affected::text AS affected`,
   values: [],
 };
