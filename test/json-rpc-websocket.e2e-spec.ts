@@ -170,10 +170,10 @@ describe(`JSON-RPC over WebSocket (${backendName})`, () => {
     await waitFor(() => serverSide.readyState === serverSide.CLOSED, 60_000, 'the server to drop the client that does not read');
     const rssGrowth = process.memoryUsage().rss - rssBefore;
 
-    // Unsent replies never went past the bound by more than the one reply that crossed it.
-    expect(maxBuffered).toBeGreaterThan(DEFAULT_WS_LIMITS.maxBufferedBytes - replySize);
+    // Unsent replies never went past the bound by more than the one reply that crossed it, and
+    // once a few were unsent no further frame was started: far from all 1000 replies were made.
     expect(maxBuffered).toBeLessThanOrEqual(DEFAULT_WS_LIMITS.maxBufferedBytes + replySize);
-    expect(sent).toBeLessThan(50);
+    expect(sent).toBeLessThanOrEqual(DEFAULT_WS_LIMITS.maxFramesInFlight + Math.ceil(DEFAULT_WS_LIMITS.pauseAboveBufferedBytes / replySize) + 1);
     // Loose: on the embedded backend the database's own memory (in this process) grows with the queries.
     expect(rssGrowth).toBeLessThan(512 * 1024 * 1024);
     expect(gateway.clients.has(serverSide)).toBe(false);

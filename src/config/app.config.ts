@@ -77,6 +77,12 @@ export interface HttpLimits {
   maxConnections: number;
   /** Requests one keep-alive connection may carry before it is closed; 0 for no limit (HTTP_MAX_REQUESTS_PER_SOCKET). */
   maxRequestsPerSocket: number;
+  /**
+   * A client must take its replies: an HTTP reply not all sent within this, or
+   * WebSocket frames waiting this long with none of them taken, and the
+   * connection is dropped (HTTP_SEND_TIMEOUT_MS).
+   */
+  sendTimeoutMs: number;
 }
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = {
@@ -84,6 +90,7 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   requestTimeoutMs: 30_000,
   maxConnections: 10_000,
   maxRequestsPerSocket: 10_000,
+  sendTimeoutMs: 30_000,
 };
 
 /** Bounds on password checks (scrypt), so that guessing cannot take the process's CPU or lock real users out. */
@@ -176,6 +183,7 @@ class EnvironmentVariables {
   @IsOptional() @IsInt() @Min(100) @Max(3_600_000) HTTP_REQUEST_TIMEOUT_MS?: number;
   @IsOptional() @IsInt() @Min(1) @Max(1_000_000) HTTP_MAX_CONNECTIONS?: number;
   @IsOptional() @IsInt() @Min(0) @Max(1_000_000) HTTP_MAX_REQUESTS_PER_SOCKET?: number;
+  @IsOptional() @IsInt() @Min(100) @Max(3_600_000) HTTP_SEND_TIMEOUT_MS?: number;
 }
 
 const NUMERIC = new Set([
@@ -205,6 +213,7 @@ const NUMERIC = new Set([
   'HTTP_REQUEST_TIMEOUT_MS',
   'HTTP_MAX_CONNECTIONS',
   'HTTP_MAX_REQUESTS_PER_SOCKET',
+  'HTTP_SEND_TIMEOUT_MS',
 ]);
 
 const TEXTUAL = ['HOST', 'DATABASE_URL', 'DATA_DIR', 'LOG_LEVEL'];
@@ -267,6 +276,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       requestTimeoutMs: vars.HTTP_REQUEST_TIMEOUT_MS ?? DEFAULT_HTTP_LIMITS.requestTimeoutMs,
       maxConnections: vars.HTTP_MAX_CONNECTIONS ?? DEFAULT_HTTP_LIMITS.maxConnections,
       maxRequestsPerSocket: vars.HTTP_MAX_REQUESTS_PER_SOCKET ?? DEFAULT_HTTP_LIMITS.maxRequestsPerSocket,
+      sendTimeoutMs: vars.HTTP_SEND_TIMEOUT_MS ?? DEFAULT_HTTP_LIMITS.sendTimeoutMs,
     },
   };
 }

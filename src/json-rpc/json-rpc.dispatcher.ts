@@ -3,7 +3,7 @@ import { invalidParams } from '../common/domain.error';
 import { ReplyBudget } from '../common/reply-budget';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { MetricsService } from '../metrics/metrics.service';
-import { joinReplies, parseJson, stringifyReply } from './json-rpc.codec';
+import { encodeLarge, joinReplies, parseJson, stringifyReply, type WrittenReply } from './json-rpc.codec';
 import { errorCodeOf, INTERNAL_ERROR, INTERNAL_ERROR_REPLY, knownErrorObject } from './json-rpc.errors';
 import {
   type JsonRpcCall,
@@ -72,12 +72,13 @@ const failure = (id: JsonRpcId, error: JsonRpcErrorObject): JsonRpcResponse => (
  * that does not fit is dropped for the error naming the limit. Errors are
  * short and not charged, so every call of a batch is still answered.
  */
-function written(reply: JsonRpcResponse, budget: ReplyBudget): string {
+function written(reply: JsonRpcResponse, budget: ReplyBudget): WrittenReply {
   const text = stringifyReply(reply);
   if (!('result' in reply)) return text;
   try {
-    budget.charge(Buffer.byteLength(text));
-    return text;
+    const encoded = encodeLarge(text);
+    budget.charge(typeof encoded === 'string' ? Buffer.byteLength(encoded) : encoded.length);
+    return encoded;
   } catch (error) {
     return stringifyReply(failure(reply.id, knownErrorObject(error) ?? INTERNAL_ERROR));
   }
@@ -104,8 +105,8 @@ export class JsonRpcDispatcher {
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'responses'>,
   ) {}
 
-  /** The reply text, or undefined when there is nothing to answer. Never throws. */
-  async handle(text: string, request: RpcRequest): Promise<string | undefined> {
+  /** The reply (JSON text, or its UTF-8 bytes when large), or undefined when there is nothing to answer. Never throws. */
+  async handle(text: string, request: RpcRequest): Promise<WrittenReply | undefined> {
     try {
       return await this.answer(text, request);
     } catch (error) {
@@ -115,7 +116,7 @@ export class JsonRpcDispatcher {
     }
   }
 
-  private async answer(text: string, request: RpcRequest): Promise<string | undefined> {
+  private async answer(text: string, request: RpcRequest): Promise<WrittenReply | undefined> {
     let payload: unknown;
     try {
       payload = parseJson(text);
@@ -129,13 +130,13 @@ export class JsonRpcDispatcher {
       return stringifyReply(this.refusal(null, new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, reason)));
     }
     const replies = (await Promise.all(payload.map((call) => this.handleOne(call, request, budget)))).filter(
-      (reply): reply is string => reply !== undefined,
+      (reply): reply is WrittenReply => reply !== undefined,
     );
     return replies.length > 0 ? joinReplies(replies) : undefined;
   }
 
   /** The call's reply, written, or undefined for a notification. */
-  private async handleOne(message: unknown, request: RpcRequest, budget: ReplyBudget): Promise<string | undefined> {
+  private async handleOne(message: unknown, request: RpcRequest, budget: ReplyBudget): Promise<WrittenReply | undefined> {
     let envelope: JsonRpcCall;
     try {
       envelope = readEnvelope(message);

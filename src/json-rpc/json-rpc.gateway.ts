@@ -58,7 +58,7 @@ export abstract class JsonRpcGateway implements OnGatewayInit<WebSocketServer>, 
     private readonly dispatcher: JsonRpcDispatcher,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.limits = { ...DEFAULT_WS_LIMITS, idleTimeoutMs: config.wsIdleTimeoutMs };
+    this.limits = { ...DEFAULT_WS_LIMITS, idleTimeoutMs: config.wsIdleTimeoutMs, sendTimeoutMs: config.http.sendTimeoutMs };
   }
 
   afterInit(server: WebSocketServer): void {

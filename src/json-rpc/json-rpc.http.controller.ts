@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import {
   type ArgumentsHost,
   Catch,
@@ -7,12 +8,15 @@ import {
   HttpException,
   type HttpServer,
   HttpStatus,
+  Inject,
   Ip,
   Post,
   Res,
 } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { APP_CONFIG, type AppConfig } from '../config/app.config';
+import { replyBytes } from './json-rpc.codec';
 import { JsonRpcDispatcher } from './json-rpc.dispatcher';
 import { RpcRequest } from './rpc-request';
 
@@ -27,10 +31,35 @@ const RequestText = createParamDecorator((_data: unknown, context: ExecutionCont
   return typeof body === 'string' ? body : '';
 });
 
+/**
+ * Drops the connection when the reply just written is not all taken by the
+ * client within `ms`: a client that stops reading would otherwise keep the
+ * reply's bytes in the server for as long as it keeps the connection.
+ */
+function dropUnlessTaken(socket: Socket | null, ms: number): void {
+  // A reply the kernel took at once leaves nothing buffered: the usual case, and no timer.
+  if (!socket || socket.writableLength === 0) return;
+  const timer = setTimeout(() => socket.destroy(), ms).unref();
+  const settle = () => {
+    clearTimeout(timer);
+    socket.off('drain', settle);
+    socket.off('close', settle);
+  };
+  socket.once('drain', settle);
+  socket.once('close', settle);
+}
+
 /** JSON-RPC over HTTP: the body is the request, the reply body the answer. */
 @Controller()
 export class JsonRpcHttpController {
-  constructor(private readonly dispatcher: JsonRpcDispatcher) {}
+  private readonly sendTimeoutMs: number;
+
+  constructor(
+    private readonly dispatcher: JsonRpcDispatcher,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'http'>,
+  ) {
+    this.sendTimeoutMs = config.http.sendTimeoutMs;
+  }
 
   @Post(JSON_RPC_PATHS)
   async post(@RequestText() body: string, @Ip() peer: string, @Res() reply: FastifyReply): Promise<void> {
@@ -43,7 +72,8 @@ export class JsonRpcHttpController {
       reply.raw.writeHead(204).end();
       return;
     }
-    reply.raw.writeHead(200, { 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(answer) }).end(answer);
+    reply.raw.writeHead(200, { 'content-type': JSON_CONTENT_TYPE, 'content-length': replyBytes(answer) }).end(answer);
+    dropUnlessTaken(reply.raw.socket, this.sendTimeoutMs);
   }
 }
 

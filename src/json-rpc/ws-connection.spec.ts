@@ -20,7 +20,14 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000
   }
 }
 
-const LIMITS: WsConnectionLimits = { maxFramesInFlight: 4, maxBufferedBytes: 1024 * 1024, idleTimeoutMs: 60_000, pingIntervalMs: 60_000 };
+const LIMITS: WsConnectionLimits = {
+  maxFramesInFlight: 4,
+  pauseAboveBufferedBytes: 1024 * 1024,
+  maxBufferedBytes: 1024 * 1024,
+  sendTimeoutMs: 60_000,
+  idleTimeoutMs: 60_000,
+  pingIntervalMs: 60_000,
+};
 
 /** A ws server whose connections are WsConnections over `handler`, and clients to it. */
 class Harness {
@@ -158,6 +165,66 @@ describe(WsConnection.name, () => {
     expect(handled).toBeLessThan(50);
     socket.resume();
     expect(await closed).toBe(1006);
+  });
+
+  it('starts no frame while more than pauseAboveBufferedBytes wait unsent, and answers them all once the client reads', async () => {
+    const reply = 'y'.repeat(512 * 1024);
+    let handled = 0;
+    harness = new Harness(
+      {
+        handle: async () => {
+          handled++;
+          return reply;
+        },
+      },
+      { pauseAboveBufferedBytes: 256 * 1024, maxBufferedBytes: 256 * 1024 * 1024 },
+    );
+    const { socket, frames } = await harness.client();
+    socket.pause();
+    const sent = 60;
+    for (let i = 0; i < sent; i++) socket.send('call');
+    await sleep(500);
+    // What the kernel's buffers took, and one reply past the bound: far from all 60 (30 MB).
+    expect(handled).toBeLessThan(sent / 2);
+    expect(harness.serverSockets[0].readyState).toBe(WebSocket.OPEN);
+    socket.resume();
+    await waitFor(() => frames.length === sent, 'every reply once the client reads', 20_000);
+    expect(handled).toBe(sent);
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('terminates a client that takes none of its replies for sendTimeoutMs, though they are under maxBufferedBytes', async () => {
+    const reply = 'z'.repeat(512 * 1024);
+    harness = new Harness({ handle: async () => reply }, { pauseAboveBufferedBytes: 256 * 1024, maxBufferedBytes: 256 * 1024 * 1024, sendTimeoutMs: 300 });
+    const { socket, closed } = await harness.client();
+    socket.pause();
+    for (let i = 0; i < 60; i++) socket.send('call');
+    const serverSide = harness.serverSockets[0];
+    const started = Date.now();
+    await waitFor(() => serverSide.readyState === WebSocket.CLOSED, 'the server to drop the client', 10_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    socket.resume();
+    expect(await closed).toBe(1006);
+  });
+
+  it('keeps a client that reads slowly but steadily, however long its replies take in all', async () => {
+    const reply = 'r'.repeat(256 * 1024);
+    const sendTimeoutMs = 300;
+    harness = new Harness({ handle: async () => reply }, { pauseAboveBufferedBytes: 128 * 1024, maxBufferedBytes: 256 * 1024 * 1024, sendTimeoutMs });
+    const { socket, frames } = await harness.client();
+    const sent = 120;
+    for (let i = 0; i < sent; i++) socket.send('call');
+    // Reads in spurts: paused 250 ms (under the timeout) out of every 260, for several timeouts' worth in all.
+    const started = Date.now();
+    while (frames.length < sent && Date.now() - started < 20_000) {
+      socket.pause();
+      await sleep(250);
+      socket.resume();
+      await sleep(10);
+    }
+    expect(frames).toHaveLength(sent);
+    expect(Date.now() - started).toBeGreaterThan(3 * sendTimeoutMs);
+    expect(harness.serverSockets[0].readyState).toBe(WebSocket.OPEN);
   });
 
   it('closes a connection idle for idleTimeoutMs, but not while a call is in flight', async () => {

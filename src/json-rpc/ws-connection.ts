@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { type RawData, WebSocket } from 'ws';
-import { stringifyNotification } from './json-rpc.codec';
+import { stringifyNotification, type WrittenReply } from './json-rpc.codec';
 import { INTERNAL_ERROR_REPLY } from './json-rpc.errors';
 import { RpcRequest } from './rpc-request';
 import type { RpcSession } from './rpc-session';
@@ -10,15 +10,19 @@ import type { RpcSession } from './rpc-session';
  * to answer (notifications). The connection passes itself as the frame's session.
  */
 export interface JsonRpcFrameHandler {
-  handle(body: string, request: RpcRequest): Promise<string | undefined>;
+  handle(body: string, request: RpcRequest): Promise<WrittenReply | undefined>;
 }
 
 /** The bounds one WebSocket connection is held to. */
 export interface WsConnectionLimits {
   /** Frames being processed at once; beyond that the socket is no longer read (back-pressure). */
   maxFramesInFlight: number;
-  /** Reply bytes waiting to be sent; a client that lets more pile up is disconnected. */
+  /** Unsent reply bytes above which no further frame is started, and the socket is not read, until the client has taken some. */
+  pauseAboveBufferedBytes: number;
+  /** Unsent reply bytes above which a further reply is not queued: the client is disconnected instead. */
   maxBufferedBytes: number;
+  /** Replies waiting to be sent with none taken by the client for this long: it is not reading, and is disconnected. */
+  sendTimeoutMs: number;
   /** A connection that sends no frame for this long, with no call in flight, is closed. */
   idleTimeoutMs: number;
   /** A ping is sent this often; a connection that has not answered the previous one is dropped. */
@@ -28,9 +32,11 @@ export interface WsConnectionLimits {
 /** Largest frame read, as for an HTTP body: a JSON-RPC batch of 1000 small calls fits. ws closes with 1009 above it. */
 export const WS_MAX_PAYLOAD = 4 * 1024 * 1024;
 
-export const DEFAULT_WS_LIMITS: Omit<WsConnectionLimits, 'idleTimeoutMs'> = {
+export const DEFAULT_WS_LIMITS: Omit<WsConnectionLimits, 'idleTimeoutMs' | 'sendTimeoutMs'> = {
   maxFramesInFlight: 16,
-  maxBufferedBytes: 16 * 1024 * 1024,
+  pauseAboveBufferedBytes: 4 * 1024 * 1024,
+  // One request's whole reply (MAX_RESPONSE_BYTES by default) is always sent to a client that reads.
+  maxBufferedBytes: 32 * 1024 * 1024,
   pingIntervalMs: 30_000,
 };
 
@@ -54,12 +60,15 @@ export function frameText(data: RawData | string): string {
  * and its reply (if any) sent back as a text frame, in whatever order the
  * calls finish. The connection holds itself to its limits:
  *
- * - at most `maxFramesInFlight` frames are processed at once; when that many
- *   are, the socket is paused, so the client's further frames wait in its own
- *   and the kernel's buffers, not here. Frames ws had already read when the
- *   socket was paused (at most one read's worth) wait in `waiting` for a slot;
+ * - at most `maxFramesInFlight` frames are processed at once, and none is
+ *   started while more than `pauseAboveBufferedBytes` of replies are unsent;
+ *   meanwhile the socket is paused, so the client's further frames wait in
+ *   its own and the kernel's buffers, not here. Frames ws had already read
+ *   when the socket was paused (at most one read's worth) wait in `waiting`;
  * - a reply is not queued behind more than `maxBufferedBytes` of unsent ones:
  *   the connection of a client that does not read is terminated instead;
+ * - replies unsent with no progress for `sendTimeoutMs`: terminated, so a
+ *   client that stops reading holds its buffers for a bounded time;
  * - no frame for `idleTimeoutMs` (and nothing in flight): closed normally;
  * - a ping every `pingIntervalMs`; no pong by the next one: terminated.
  *
@@ -74,6 +83,10 @@ export class WsConnection implements RpcSession {
   private readonly pingTimer: NodeJS.Timeout;
   private closed = false;
   private readonly closeListeners = new Set<() => void>();
+  /** Frames handed to ws and not yet written to the socket. */
+  private unsentFrames = 0;
+  /** Runs while frames are unsent; pushed back each time one is written. */
+  private sendTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly socket: WebSocket,
@@ -100,9 +113,13 @@ export class WsConnection implements RpcSession {
     // Once closing (terminated, or closed for being idle) no reply could be sent: nothing more is run.
     if (!this.open) return;
     this.idleTimer.refresh();
-    if (this.inFlight < this.limits.maxFramesInFlight) this.process(frame);
+    if (this.mayStartFrame) this.process(frame);
     else this.waiting.push(frame);
-    if (this.inFlight >= this.limits.maxFramesInFlight) this.socket.pause();
+    if (!this.mayStartFrame) this.socket.pause();
+  }
+
+  private get mayStartFrame(): boolean {
+    return this.inFlight < this.limits.maxFramesInFlight && this.socket.bufferedAmount <= this.limits.pauseAboveBufferedBytes;
   }
 
   get open(): boolean {
@@ -141,13 +158,13 @@ export class WsConnection implements RpcSession {
   /** Starts waiting frames while there is room, then reads the socket again. */
   private next(): void {
     if (!this.open) return;
-    while (this.inFlight < this.limits.maxFramesInFlight && this.waiting.length > 0) {
+    while (this.mayStartFrame && this.waiting.length > 0) {
       this.process(this.waiting.shift() as string);
     }
-    if (this.inFlight < this.limits.maxFramesInFlight && this.socket.isPaused) this.socket.resume();
+    if (this.mayStartFrame && this.socket.isPaused) this.socket.resume();
   }
 
-  private send(reply: string): void {
+  private send(reply: WrittenReply): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
     // Checked before sending, so that one large reply to a client that reads is always sent.
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
@@ -158,7 +175,33 @@ export class WsConnection implements RpcSession {
       this.socket.terminate();
       return;
     }
-    this.socket.send(reply);
+    this.unsentFrames++;
+    if (this.sendTimer) this.sendTimer.refresh();
+    else this.sendTimer = setTimeout(() => this.onSendStalled(), this.limits.sendTimeoutMs).unref();
+    // Large replies come as bytes: sent as the text frame they are.
+    this.socket.send(reply, { binary: false }, () => this.onSent());
+  }
+
+  /** A frame reached the socket: progress; and room, perhaps, for waiting frames. */
+  private onSent(): void {
+    this.unsentFrames--;
+    if (this.unsentFrames > 0) this.sendTimer?.refresh();
+    else this.stopSendTimer();
+    this.next();
+  }
+
+  private onSendStalled(): void {
+    this.sendTimer = undefined;
+    if (!this.open || this.unsentFrames === 0) return;
+    this.logger?.warn(
+      `closing a WebSocket connection whose client took none of its replies for ${this.limits.sendTimeoutMs} ms (${this.socket.bufferedAmount} bytes unsent)`,
+    );
+    this.socket.terminate();
+  }
+
+  private stopSendTimer(): void {
+    clearTimeout(this.sendTimer);
+    this.sendTimer = undefined;
   }
 
   private onIdle(): void {
@@ -188,6 +231,7 @@ export class WsConnection implements RpcSession {
     this.waiting.length = 0;
     clearTimeout(this.idleTimer);
     clearInterval(this.pingTimer);
+    this.stopSendTimer();
     const listeners = [...this.closeListeners];
     this.closeListeners.clear();
     for (const listener of listeners) {
