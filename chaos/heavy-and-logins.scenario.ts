@@ -1,5 +1,6 @@
 import { sampleRss } from '../bench/processes';
 import { HEAVY_WORKER } from './dataset';
+import { loopInWorker } from './load.worker';
 import { batchBody, loop, startClock } from './rpc-client';
 import { check, type ChaosScenario, delay, MiB, RSS_CEILING_BYTES, type ScenarioResult } from './scenario';
 import { latency, mergeTallies, round, tally } from './tally';
@@ -50,20 +51,16 @@ export const heavyAndLogins: ChaosScenario = {
         method: 'js-result_query',
         params: { token: tokens.super, query: { condition: [{ js_worker_name: HEAVY_WORKER }, { limit: 10_000 }] } },
       }));
-      // A fresh account name every call, as a credential-stuffing list would send.
-      let login = 0;
-      const loginBody = () =>
-        batchBody(LOGIN_BATCH, () => ({
-          method: 'js-result_query',
-          params: { token: `chaos_user_${login++}|wrong-password`, query: { condition: [{ js_worker_name: 'w_0042' }] } },
-        }));
       const s1 = loop({ url, body: s1Body, concurrency: CLIENTS, durationMs: CHAOS_MS, timeoutMs: 15_000, clock });
       await delay(1_000);
-      // Each attacker stops sending when the window closes; a request already sent may run past it, up to its timeout.
-      const heavy = loop({ url, body: heavyBody, calls: HEAVY_CALLS, concurrency: 1, durationMs: CHAOS_MS - 2_000, timeoutMs: 60_000, clock });
-      const logins = Promise.all(
-        Array.from({ length: LOGIN_CLIENTS }, () => loop({ url, body: loginBody, calls: LOGIN_BATCH, concurrency: 1, durationMs: CHAOS_MS - 2_000, timeoutMs: 30_000, clock })),
-      ).then((parts) => parts.flat());
+      // The attackers run on threads of their own, so that reading their large replies does not delay S1's client.
+      // Each stops sending when the window closes; a request already sent may run past it, up to its timeout.
+      const clockOrigin = performance.timeOrigin + performance.now() - clock();
+      const attack = { url, concurrency: 1, durationMs: CHAOS_MS - 2_000, clockOrigin };
+      const heavy = loopInWorker({ ...attack, body: { fixed: heavyBody }, calls: HEAVY_CALLS, timeoutMs: 60_000 });
+      // A fresh account name every call, as a credential-stuffing list would send.
+      const loginFlood = { calls: LOGIN_BATCH, prefix: 'chaos_user_', worker: 'w_0042' };
+      const logins = loopInWorker({ ...attack, concurrency: LOGIN_CLIENTS, body: { loginFlood }, calls: LOGIN_BATCH, timeoutMs: 30_000 });
       const [s1Replies, heavyReplies, loginReplies] = await Promise.all([s1, heavy, logins]);
       const peak = Math.max(baseRss, chaosRss.stop().peakBytes);
       const alive = isRunning(server.pid);

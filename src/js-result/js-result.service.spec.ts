@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../test/support/test-database';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { JsonText } from '../common/json-text';
+import { ReplyBudget } from '../common/reply-budget';
 import { openDataSource } from '../database/data-source.factory';
 import { PreparedStatements } from '../database/prepared-statements';
 import type { Auth } from '../token/auth';
@@ -12,6 +13,8 @@ import { parseConditions } from './conditions/condition.parser';
 import { JsResult } from './js-result.entity';
 import type { JsResultRecord } from './js-result.record';
 import { type JsResultRecords, JsResultService } from './js-result.service';
+
+const MiB = 1024 * 1024;
 
 /** Deletes here are recorded as the operator's. */
 const AUDIT = operatorAction('js-result_delete');
@@ -71,6 +74,37 @@ describe(JsResultService.name, () => {
     const nothing = limited([{ scopes: ['global'], permissions: [] }]);
     expect(await sut.query(parseConditions([]), noSuchWorkers)).toEqual([]);
     expect(await sut.query(parseConditions([]), nothing)).toEqual([]);
+  });
+
+  it('runs at most LARGE_READ_MAX_CONCURRENT reads above the default cap at once, and short reads beside them', async () => {
+    /** The most statements the service had running at once, over a data source that holds each a little. */
+    async function mostAtOnce(largeReadMaxConcurrent: number, limit: number): Promise<number> {
+      let running = 0;
+      let most = 0;
+      const slow = Object.create(dataSource, {
+        query: {
+          value: async (...args: Parameters<DataSource['query']>) => {
+            most = Math.max(most, ++running);
+            try {
+              await new Promise((resolve) => setTimeout(resolve, 30));
+              return await dataSource.query(...args);
+            } finally {
+              running--;
+            }
+          },
+        },
+      }) as DataSource;
+      const service = new JsResultService(slow, { workerNamesCacheTtlMs: 0, responses: { ...DEFAULT_RESPONSE_LIMITS, largeReadMaxConcurrent } }, new PreparedStatements());
+      // Each may answer 1 MiB: the memory budget (32 MiB) would admit all four at once.
+      const reads = await Promise.all(
+        Array.from({ length: 4 }, () => records(service.query(parseConditions([{ limit }]), SUPER, undefined, new ReplyBudget(MiB, MiB)))),
+      );
+      for (const rows of reads) expect(rows).toHaveLength(4);
+      return most;
+    }
+    expect(await mostAtOnce(1, 1001)).toBe(1);
+    expect(await mostAtOnce(3, 1001)).toBe(3);
+    expect(await mostAtOnce(1, 1000)).toBe(4);
   });
 
   it('answers short reads with row objects and reads above the default cap with the same records as JSON text', async () => {

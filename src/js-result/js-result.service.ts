@@ -55,9 +55,11 @@ export class JsResultService {
    * whatever the requests ask. Running more than a couple of the largest at
    * once adds memory, not throughput: in the benchmark's S7 (16 clients asking
    * for 10,000 rows) two at a time kept RSS growth near 140 MB instead of
-   * 250-300 MB, at the same req/s.
+   * 250-300 MB, at the same req/s. They also run at most
+   * LARGE_READ_MAX_CONCURRENT at once, for the CPU the database spends on each.
    */
   private readonly largeReads: Semaphore;
+  private readonly largeReadSlots: Semaphore;
   private readonly statements: JsResultStatements;
   private readonly workerNames: WorkerNamesCache;
   private cursors?: Promise<PageCursors>;
@@ -68,6 +70,7 @@ export class JsResultService {
     @Inject(PreparedStatements) preparedStatements: PreparedStatements,
   ) {
     this.largeReads = new Semaphore(config.responses.largeReadMemoryBytes);
+    this.largeReadSlots = new Semaphore(config.responses.largeReadMaxConcurrent);
     this.statements = new JsResultStatements(dataSource, preparedStatements);
     this.workerNames = new WorkerNamesCache((prefixes) => this.findWorkerNames(prefixes), config.workerNamesCacheTtlMs);
   }
@@ -93,7 +96,7 @@ export class JsResultService {
       replies.ensureLeft();
       return toRecords(await this.run<StoredRow[]>(this.statements.selectRows(selection.filters, scope, limit, fields)), fields);
     }
-    return this.largeReads.run(async () => {
+    return this.runLargeRead(async () => {
       // Read again once admitted: the batch's earlier calls may have used the request's budget meanwhile.
       replies.ensureLeft();
       const cap = replies.allowance;
@@ -104,6 +107,11 @@ export class JsResultService {
       replies.check(Number(bytes));
       throw new Error(`the database withheld an answer of ${bytes} bytes, within the cap of ${cap}`);
     }, replies.allowance);
+  }
+
+  /** Runs a read above the default cap once a slot and `bytes` of the memory budget are free. */
+  private runLargeRead<T>(read: () => Promise<T>, bytes: number): Promise<T> {
+    return this.largeReadSlots.run(() => this.largeReads.run(read, bytes));
   }
 
   /** How many records `delete` would delete with the same conditions, for a caller who may read them. */
@@ -132,7 +140,7 @@ export class JsResultService {
       replies.ensureLeft();
       return this.run<StoredRow[]>(statement);
     };
-    const rows = pageSize > DEFAULT_QUERY_CAP ? await this.largeReads.run(read, replies.allowance) : await read();
+    const rows = pageSize > DEFAULT_QUERY_CAP ? await this.runLargeRead(read, replies.allowance) : await read();
     const last = rows.length > pageSize ? rows[pageSize - 1] : undefined;
     return {
       items: toRecords(rows.slice(0, pageSize), fields),

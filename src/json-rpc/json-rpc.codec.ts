@@ -68,9 +68,11 @@ const OPEN = Buffer.from('[');
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']');
 
-/** A batch's reply from its calls' replies, each already written; bytes (copied once, never re-encoded) when any of them is. */
+/** A batch's reply from its calls' replies, each already written; bytes (each reply encoded once) when it is large. */
 export function joinReplies(replies: readonly WrittenReply[]): WrittenReply {
-  if (replies.every((reply) => typeof reply === 'string')) return `[${replies.join(',')}]`;
+  let chars = 0;
+  for (const reply of replies) chars += typeof reply === 'string' ? reply.length : LARGE_REPLY_CHARS + 1;
+  if (chars <= LARGE_REPLY_CHARS) return `[${replies.join(',')}]`;
   const parts: Buffer[] = [OPEN];
   replies.forEach((reply, i) => {
     if (i > 0) parts.push(COMMA);

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { invalidParams } from '../common/domain.error';
 import { ReplyBudget } from '../common/reply-budget';
@@ -20,6 +21,13 @@ import { type RpcHandler, RpcMethodExplorer } from './rpc-method.explorer';
 
 /** A batch larger than this is refused whole rather than queued against the database. */
 export const MAX_BATCH_SIZE = 1000;
+
+/**
+ * Calls of one batch that run at once; the others wait their turn. Started
+ * all together, the 1,000 calls of a batch ran their guards and validation
+ * back to back, 50–100 ms in which no other request's I/O was served.
+ */
+export const BATCH_CONCURRENCY = 4;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -129,10 +137,28 @@ export class JsonRpcDispatcher {
       const reason = payload.length === 0 ? 'empty batch' : `a batch holds at most ${MAX_BATCH_SIZE} requests`;
       return stringifyReply(this.refusal(null, new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, reason)));
     }
-    const replies = (await Promise.all(payload.map((call) => this.handleOne(call, request, budget)))).filter(
-      (reply): reply is WrittenReply => reply !== undefined,
-    );
+    const replies = (await this.handleBatch(payload, request, budget)).filter((reply): reply is WrittenReply => reply !== undefined);
     return replies.length > 0 ? joinReplies(replies) : undefined;
+  }
+
+  /**
+   * The batch's replies in its order, from BATCH_CONCURRENCY calls at a time.
+   * Each runner yields to the event loop between calls, since a call may
+   * finish without waiting on anything (a refusal) and the next would follow
+   * at once.
+   */
+  private async handleBatch(calls: unknown[], request: RpcRequest, budget: ReplyBudget): Promise<(WrittenReply | undefined)[]> {
+    const replies = new Array<WrittenReply | undefined>(calls.length);
+    let next = 0;
+    const runner = async () => {
+      while (next < calls.length) {
+        const at = next++;
+        replies[at] = await this.handleOne(calls[at], request, budget);
+        await yieldToEventLoop();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, calls.length) }, runner));
+    return replies;
   }
 
   /** The call's reply, written, or undefined for a notification. */
