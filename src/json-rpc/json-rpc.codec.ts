@@ -59,6 +59,15 @@ export function encodeLarge(text: string): WrittenReply {
   return text.length > LARGE_REPLY_CHARS ? Buffer.from(text, 'utf8') : text;
 }
 
+/**
+ * Large replies are sent this much at a time (an HTTP body in pieces, a
+ * WebSocket message in fragments), each piece once the previous one has
+ * reached the socket. Handed over whole, a 32 MiB reply to a client that
+ * reads fast was copied into the kernel by one write call that held the
+ * event loop for 100–200 ms.
+ */
+export const WRITE_CHUNK_BYTES = 512 * 1024;
+
 /** A written reply's size on the wire. */
 export function replyBytes(reply: WrittenReply): number {
   return typeof reply === 'string' ? Buffer.byteLength(reply) : reply.length;

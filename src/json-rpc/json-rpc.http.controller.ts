@@ -16,7 +16,7 @@ import {
 import { BaseExceptionFilter } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
-import { replyBytes, type WrittenReply } from './json-rpc.codec';
+import { replyBytes, WRITE_CHUNK_BYTES, type WrittenReply } from './json-rpc.codec';
 import { JsonRpcDispatcher } from './json-rpc.dispatcher';
 import { RpcRequest } from './rpc-request';
 
@@ -30,14 +30,6 @@ const RequestText = createParamDecorator((_data: unknown, context: ExecutionCont
   const body = context.switchToHttp().getRequest<FastifyRequest>().body;
   return typeof body === 'string' ? body : '';
 });
-
-/**
- * Large replies are written this much at a time, each piece once the previous
- * one has reached the socket. Handed over whole, a 32 MiB reply to a client
- * that reads fast was copied into the kernel by one write call that held the
- * event loop for 100–200 ms.
- */
-export const WRITE_CHUNK_BYTES = 512 * 1024;
 
 /**
  * Drops the connection when the reply is not all handed to the client within

@@ -8,6 +8,7 @@ import {
   WsConnection,
   type WsConnectionLimits,
 } from './ws-connection';
+import { WRITE_CHUNK_BYTES } from './json-rpc.codec';
 import type { RpcSession } from './rpc-session';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -225,6 +226,26 @@ describe(WsConnection.name, () => {
     expect(frames).toHaveLength(sent);
     expect(Date.now() - started).toBeGreaterThan(3 * sendTimeoutMs);
     expect(harness.serverSockets[0].readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('sends a large reply as one message in fragments, and other replies whole after it, never inside it', async () => {
+    const large = Buffer.from(JSON.stringify({ pad: 'L'.repeat(3 * WRITE_CHUNK_BYTES) }));
+    harness = new Harness({ handle: async (body) => (body === 'large' ? large : `small ${body}`) }, { maxBufferedBytes: 64 * 1024 * 1024 });
+    const { socket, frames } = await harness.client();
+    const serverSide = harness.serverSockets[0];
+    let wsSends = 0;
+    const send = serverSide.send.bind(serverSide);
+    serverSide.send = ((...args: Parameters<WebSocket['send']>) => {
+      wsSends++;
+      send(...args);
+    }) as WebSocket['send'];
+    const bodies = ['large', '1', 'large', '2', '3'];
+    for (const body of bodies) socket.send(body);
+    await waitFor(() => frames.length === bodies.length, 'every reply');
+    expect(frames.filter((f) => f === large.toString())).toHaveLength(2);
+    expect(frames.filter((f) => f.startsWith('small ')).sort()).toEqual(['small 1', 'small 2', 'small 3']);
+    // Each large reply went as four fragments (the last one short), each small one as one frame.
+    expect(wsSends).toBe(2 * Math.ceil(large.length / WRITE_CHUNK_BYTES) + 3);
   });
 
   it('closes a connection idle for idleTimeoutMs, but not while a call is in flight', async () => {

@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { type RawData, WebSocket } from 'ws';
-import { stringifyNotification, type WrittenReply } from './json-rpc.codec';
+import { replyBytes, stringifyNotification, WRITE_CHUNK_BYTES, type WrittenReply } from './json-rpc.codec';
 import { INTERNAL_ERROR_REPLY } from './json-rpc.errors';
 import { RpcRequest } from './rpc-request';
 import type { RpcSession } from './rpc-session';
@@ -87,6 +87,12 @@ export class WsConnection implements RpcSession {
   private unsentFrames = 0;
   /** Runs while frames are unsent; pushed back each time one is written. */
   private sendTimer?: NodeJS.Timeout;
+  /** Set while a large reply goes out in fragments; other replies wait in `outbox` meanwhile. */
+  private fragmenting = false;
+  private readonly outbox: WrittenReply[] = [];
+  private releaseFragmentWait?: () => void;
+  /** Bytes of replies not yet handed to ws: the outbox and the rest of the reply being fragmented. */
+  private heldBytes = 0;
 
   constructor(
     private readonly socket: WebSocket,
@@ -119,7 +125,12 @@ export class WsConnection implements RpcSession {
   }
 
   private get mayStartFrame(): boolean {
-    return this.inFlight < this.limits.maxFramesInFlight && this.socket.bufferedAmount <= this.limits.pauseAboveBufferedBytes;
+    return this.inFlight < this.limits.maxFramesInFlight && this.unsentBytes <= this.limits.pauseAboveBufferedBytes;
+  }
+
+  /** Replies written and not yet taken by the client: in ws's and the socket's buffers, or still held here. */
+  private get unsentBytes(): number {
+    return this.socket.bufferedAmount + this.heldBytes;
   }
 
   get open(): boolean {
@@ -167,19 +178,56 @@ export class WsConnection implements RpcSession {
   private send(reply: WrittenReply): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
     // Checked before sending, so that one large reply to a client that reads is always sent.
-    if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
-      this.logger?.warn(
-        `closing a WebSocket connection whose client does not read its replies (${this.socket.bufferedAmount} bytes unsent)`,
-      );
+    if (this.unsentBytes > this.limits.maxBufferedBytes) {
+      this.logger?.warn(`closing a WebSocket connection whose client does not read its replies (${this.unsentBytes} bytes unsent)`);
       // A close frame would wait behind the unsent replies: the socket is dropped at once.
       this.socket.terminate();
       return;
     }
+    if (this.fragmenting) {
+      // A message's fragments may not be interleaved with another message: this one waits its turn.
+      this.outbox.push(reply);
+      this.heldBytes += replyBytes(reply);
+      return;
+    }
+    if (typeof reply === 'string' || reply.length <= WRITE_CHUNK_BYTES) this.sendFrame(reply, true);
+    else void this.sendInFragments(reply);
+  }
+
+  /** Sends a large reply as one message in fragments, each once the previous one reached the socket; then what waited. */
+  private async sendInFragments(reply: Buffer): Promise<void> {
+    this.fragmenting = true;
+    this.heldBytes += reply.length;
+    try {
+      for (let at = 0; at < reply.length && this.open; at += WRITE_CHUNK_BYTES) {
+        const fragment = reply.subarray(at, at + WRITE_CHUNK_BYTES);
+        this.heldBytes -= fragment.length;
+        await new Promise<void>((sent) => {
+          // Released by the frame's write, or by the connection's end (whose pending writes may never call back).
+          this.releaseFragmentWait = sent;
+          this.sendFrame(fragment, at + fragment.length >= reply.length, sent);
+        });
+      }
+    } finally {
+      this.fragmenting = false;
+    }
+    while (!this.fragmenting && this.outbox.length > 0) {
+      const next = this.outbox.shift() as WrittenReply;
+      this.heldBytes -= replyBytes(next);
+      this.send(next);
+    }
+  }
+
+  /** Hands one frame (a whole message, or a fragment of one) to ws, under the send timeout. */
+  private sendFrame(data: WrittenReply, fin: boolean, sent?: () => void): void {
     this.unsentFrames++;
     if (this.sendTimer) this.sendTimer.refresh();
     else this.sendTimer = setTimeout(() => this.onSendStalled(), this.limits.sendTimeoutMs).unref();
-    // Large replies come as bytes: sent as the text frame they are.
-    this.socket.send(reply, { binary: false }, () => this.onSent());
+    // Large replies come as bytes: sent as the text message they are.
+    this.socket.send(data, { binary: false, fin }, () => {
+      this.onSent();
+      sent?.();
+    });
   }
 
   /** A frame reached the socket: progress; and room, perhaps, for waiting frames. */
@@ -194,7 +242,7 @@ export class WsConnection implements RpcSession {
     this.sendTimer = undefined;
     if (!this.open || this.unsentFrames === 0) return;
     this.logger?.warn(
-      `closing a WebSocket connection whose client took none of its replies for ${this.limits.sendTimeoutMs} ms (${this.socket.bufferedAmount} bytes unsent)`,
+      `closing a WebSocket connection whose client took none of its replies for ${this.limits.sendTimeoutMs} ms (${this.unsentBytes} bytes unsent)`,
     );
     this.socket.terminate();
   }
@@ -229,6 +277,9 @@ export class WsConnection implements RpcSession {
   private dispose(): void {
     this.closed = true;
     this.waiting.length = 0;
+    this.outbox.length = 0;
+    this.heldBytes = 0;
+    this.releaseFragmentWait?.();
     clearTimeout(this.idleTimer);
     clearInterval(this.pingTimer);
     this.stopSendTimer();
