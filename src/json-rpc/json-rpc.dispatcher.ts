@@ -16,7 +16,7 @@ import {
 } from './json-rpc.types';
 import { type NamedParams, RpcCall } from './rpc-call';
 import { RpcFailure } from './rpc-failure';
-import type { RpcRequest } from './rpc-request';
+import { type RpcOrigin, RpcRequest } from './rpc-request';
 import { type RpcHandler, RpcMethodExplorer } from './rpc-method.explorer';
 
 /** A batch larger than this is refused whole rather than queued against the database. */
@@ -114,9 +114,9 @@ export class JsonRpcDispatcher {
   ) {}
 
   /** The reply (JSON text, or its UTF-8 bytes when large), or undefined when there is nothing to answer. Never throws. */
-  async handle(text: string, request: RpcRequest): Promise<WrittenReply | undefined> {
+  async handle(text: string, origin: RpcOrigin): Promise<WrittenReply | undefined> {
     try {
-      return await this.answer(text, request);
+      return await this.answer(text, origin);
     } catch (error) {
       // Every failure of a call is answered by its pipeline; this is a bug in the envelope itself.
       this.logger.error({ err: error }, 'unexpected error in the JSON-RPC envelope');
@@ -124,20 +124,20 @@ export class JsonRpcDispatcher {
     }
   }
 
-  private async answer(text: string, request: RpcRequest): Promise<WrittenReply | undefined> {
+  private async answer(text: string, origin: RpcOrigin): Promise<WrittenReply | undefined> {
     let payload: unknown;
     try {
       payload = parseJson(text);
     } catch {
       return stringifyReply(this.refusal(null, new JsonRpcProtocolError(JsonRpcErrorCode.ParseError, 'the body is not valid JSON')));
     }
-    const budget = new ReplyBudget(this.config.responses.maxResponseBytes, this.config.responses.maxCallResponseBytes);
-    if (!Array.isArray(payload)) return this.handleOne(payload, request, budget);
+    const request = new RpcRequest(origin, new ReplyBudget(this.config.responses.maxResponseBytes, this.config.responses.maxCallResponseBytes));
+    if (!Array.isArray(payload)) return this.handleOne(payload, request);
     if (payload.length === 0 || payload.length > MAX_BATCH_SIZE) {
       const reason = payload.length === 0 ? 'empty batch' : `a batch holds at most ${MAX_BATCH_SIZE} requests`;
       return stringifyReply(this.refusal(null, new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, reason)));
     }
-    const replies = (await this.handleBatch(payload, request, budget)).filter((reply): reply is WrittenReply => reply !== undefined);
+    const replies = (await this.handleBatch(payload, request)).filter((reply): reply is WrittenReply => reply !== undefined);
     return replies.length > 0 ? joinReplies(replies) : undefined;
   }
 
@@ -147,13 +147,13 @@ export class JsonRpcDispatcher {
    * finish without waiting on anything (a refusal) and the next would follow
    * at once.
    */
-  private async handleBatch(calls: unknown[], request: RpcRequest, budget: ReplyBudget): Promise<(WrittenReply | undefined)[]> {
+  private async handleBatch(calls: unknown[], request: RpcRequest): Promise<(WrittenReply | undefined)[]> {
     const replies = new Array<WrittenReply | undefined>(calls.length);
     let next = 0;
     const runner = async () => {
       while (next < calls.length) {
         const at = next++;
-        replies[at] = await this.handleOne(calls[at], request, budget);
+        replies[at] = await this.handleOne(calls[at], request);
         await yieldToEventLoop();
       }
     };
@@ -162,7 +162,7 @@ export class JsonRpcDispatcher {
   }
 
   /** The call's reply, written, or undefined for a notification. */
-  private async handleOne(message: unknown, request: RpcRequest, budget: ReplyBudget): Promise<WrittenReply | undefined> {
+  private async handleOne(message: unknown, request: RpcRequest): Promise<WrittenReply | undefined> {
     let envelope: JsonRpcCall;
     try {
       envelope = readEnvelope(message);
@@ -172,9 +172,9 @@ export class JsonRpcDispatcher {
     const started = performance.now();
     const handler = this.methods.find(envelope.method);
     const reply = handler
-      ? await this.run(handler, envelope, started, request, budget)
+      ? await this.run(handler, envelope, started, request)
       : this.refusal(envelope.id ?? null, new JsonRpcProtocolError(JsonRpcErrorCode.MethodNotFound, `no method named '${envelope.method}'`), started);
-    return 'id' in envelope ? written(reply, budget) : undefined;
+    return 'id' in envelope ? written(reply, request.replies) : undefined;
   }
 
   private async run(
@@ -182,12 +182,11 @@ export class JsonRpcDispatcher {
     envelope: JsonRpcCall,
     started: number,
     request: RpcRequest,
-    budget: ReplyBudget,
   ): Promise<JsonRpcResponse> {
     const id = envelope.id ?? null;
     let call: RpcCall;
     try {
-      call = new RpcCall(handler.name, namedParams(envelope.params, handler.params), envelope.id, request, budget);
+      call = new RpcCall(handler.name, namedParams(envelope.params, handler.params), envelope.id, request);
     } catch (error) {
       return this.refusal(id, error, started, handler.name);
     }

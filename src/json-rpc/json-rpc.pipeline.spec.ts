@@ -16,7 +16,6 @@ import { RpcAuth, RpcParams } from './rpc-args.decorator';
 import { RpcController } from './rpc-controller.decorator';
 import { RpcMethod } from './rpc-method.decorator';
 import { Param, ParsedBy } from './rpc-params.validator';
-import { RpcRequest } from './rpc-request';
 
 function parseCount(raw: unknown): number {
   if (typeof raw !== 'number' || !Number.isInteger(raw)) throw invalidParams(`count: expected an integer, got ${describeJson(raw)}`);
@@ -65,7 +64,7 @@ const authenticator = {
 describe('JSON-RPC per-call pipeline: RpcParamsGuard, TokenGuard, RpcMetricsInterceptor, JsonRpcExceptionFilter', () => {
   let moduleRef: TestingModule;
   let sut: JsonRpcDispatcher;
-  const send = async (request: unknown) => JSON.parse(String((await sut.handle(JSON.stringify(request), new RpcRequest('127.0.0.1'))) ?? 'null'));
+  const send = async (request: unknown) => JSON.parse(String((await sut.handle(JSON.stringify(request), { peer: '127.0.0.1' })) ?? 'null'));
   const callCounts = async (): Promise<Record<string, number>> => {
     const lines = (await moduleRef.get(MetricsService).render()).split('\n').filter((l) => l.startsWith('jsonrpc_calls_total{'));
     return Object.fromEntries(lines.map((line) => [line.slice(0, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1))]));
@@ -118,7 +117,7 @@ describe('JSON-RPC per-call pipeline: RpcParamsGuard, TokenGuard, RpcMetricsInte
 
   it('ignores params the DTO does not declare, including __proto__', async () => {
     const body = '{"jsonrpc":"2.0","id":3,"method":"probe_echo","params":{"token":"good:token","count":1,"__proto__":{"count":9},"extra":true}}';
-    expect(JSON.parse(String(await sut.handle(body, new RpcRequest('127.0.0.1')))).result).toEqual({ count: 1, tokenId: 7 });
+    expect(JSON.parse(String(await sut.handle(body, { peer: '127.0.0.1' }))).result).toEqual({ count: 1, tokenId: 7 });
     expect(Object.keys(seen[0].params).sort()).toEqual(['count', 'token']);
   });
 

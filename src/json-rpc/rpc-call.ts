@@ -30,9 +30,12 @@ export class RpcCall {
     readonly id: JsonRpcId | undefined,
     /** The request the call came in, shared with the other calls of its batch. */
     readonly request: RpcRequest,
-    /** The bytes of reply left to the request, shared with the other calls of its batch. */
-    readonly replies: ReplyBudget,
   ) {}
+
+  /** The bytes of reply left to the request, shared with the other calls of its batch. */
+  get replies(): ReplyBudget {
+    return this.request.replies;
+  }
 
   /** The connection the call came over, when it can carry notifications (WebSocket); absent over HTTP. */
   get session(): RpcSession | undefined {

@@ -2,7 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { type RawData, WebSocket } from 'ws';
 import { replyBytes, stringifyNotification, WRITE_CHUNK_BYTES, type WrittenReply } from './json-rpc.codec';
 import { INTERNAL_ERROR_REPLY } from './json-rpc.errors';
-import { RpcRequest } from './rpc-request';
+import type { RpcOrigin } from './rpc-request';
 import type { RpcSession } from './rpc-session';
 
 /**
@@ -10,7 +10,7 @@ import type { RpcSession } from './rpc-session';
  * to answer (notifications). The connection passes itself as the frame's session.
  */
 export interface JsonRpcFrameHandler {
-  handle(body: string, request: RpcRequest): Promise<WrittenReply | undefined>;
+  handle(body: string, origin: RpcOrigin): Promise<WrittenReply | undefined>;
 }
 
 /** The bounds one WebSocket connection is held to. */
@@ -153,7 +153,7 @@ export class WsConnection implements RpcSession {
   private process(frame: string): void {
     this.inFlight++;
     this.handler
-      .handle(frame, new RpcRequest(this.peer, this))
+      .handle(frame, { peer: this.peer, session: this })
       .catch((error: unknown) => {
         // The dispatcher answers every failure of a call itself: this is a bug.
         this.logger?.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
