@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import request from 'supertest';
 import { DEFAULT_RESPONSE_LIMITS } from '../src/config/app.config';
 import { allIds, call, rpc, startTestApp, type TestApp } from './support/test-app';
 import { backendName } from './support/test-database';
@@ -77,6 +78,20 @@ describe(`response budget (${backendName})`, () => {
       }
       expect(bytesOf(answered)).toBeLessThanOrEqual(REQUEST_LIMIT);
     }
+  });
+
+  it('counts results dropped for the budget on /metrics, apart from the calls that succeeded', async () => {
+    const tooLarge = async () => {
+      const text = (await request(t.app.getHttpServer()).get('/metrics')).text;
+      return Number(/^jsonrpc_replies_too_large_total\{method="js-result_query"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await tooLarge();
+    // Short reads (row objects): the first that does not fit is read in full and then dropped; later ones are refused before they run.
+    const reply = await rpc(t.app, Array.from({ length: 6 }, (_, i) => query(t.superToken, 1000, i + 1)));
+    const refused = reply.body.filter((r: { error?: unknown }) => r.error !== undefined).length;
+    const dropped = (await tooLarge()) - before;
+    expect(dropped).toBeGreaterThanOrEqual(1);
+    expect(dropped).toBeLessThanOrEqual(refused);
   });
 
   it('holds a page to MAX_CALL_RESPONSE_BYTES too, and answers a smaller one', async () => {

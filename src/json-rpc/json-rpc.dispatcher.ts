@@ -77,10 +77,11 @@ const failure = (id: JsonRpcId, error: JsonRpcErrorObject): JsonRpcResponse => (
 
 /**
  * The reply as text, a result charged to the budget as it is written; one
- * that does not fit is dropped for the error naming the limit. Errors are
- * short and not charged, so every call of a batch is still answered.
+ * that does not fit is dropped for the error naming the limit (`dropped` is
+ * told). Errors are short and not charged, so every call of a batch is still
+ * answered.
  */
-function written(reply: JsonRpcResponse, budget: ReplyBudget): WrittenReply {
+function written(reply: JsonRpcResponse, budget: ReplyBudget, dropped: () => void): WrittenReply {
   const text = stringifyReply(reply);
   if (!('result' in reply)) return text;
   try {
@@ -88,6 +89,7 @@ function written(reply: JsonRpcResponse, budget: ReplyBudget): WrittenReply {
     budget.charge(typeof encoded === 'string' ? Buffer.byteLength(encoded) : encoded.length);
     return encoded;
   } catch (error) {
+    dropped();
     return stringifyReply(failure(reply.id, knownErrorObject(error) ?? INTERNAL_ERROR));
   }
 }
@@ -174,7 +176,8 @@ export class JsonRpcDispatcher {
     const reply = handler
       ? await this.run(handler, envelope, started, request)
       : this.refusal(envelope.id ?? null, new JsonRpcProtocolError(JsonRpcErrorCode.MethodNotFound, `no method named '${envelope.method}'`), started);
-    return 'id' in envelope ? written(reply, request.replies) : undefined;
+    if (!('id' in envelope)) return undefined;
+    return written(reply, request.replies, () => this.metrics.recordReplyTooLarge(handler?.name ?? 'unknown'));
   }
 
   private async run(

@@ -21,6 +21,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly tooLarge = new Counter({
+    name: 'jsonrpc_replies_too_large_total',
+    help: 'Results replaced by error 108 because they did not fit the reply budget, by method (the call itself is counted as a success in jsonrpc_calls_total)',
+    labelNames: ['method'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -29,6 +36,10 @@ export class MetricsService {
   recordCall(method: string, code: number, seconds: number): void {
     this.calls.inc({ method, code: String(code) });
     this.duration.observe({ method }, seconds);
+  }
+
+  recordReplyTooLarge(method: string): void {
+    this.tooLarge.inc({ method });
   }
 
   render(): Promise<string> {
