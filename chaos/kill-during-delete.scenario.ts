@@ -18,11 +18,25 @@ export interface KillTrial {
   abortsOnDisconnect: boolean;
 }
 
-const TRIALS: KillTrial[] = [
+/**
+ * The third kill comes late in the statement: at this share of how long the
+ * second trial's delete ran in all (it finishes on its own), since a fixed
+ * delay overshoots the whole statement on a quiet machine.
+ */
+const LATE_KILL_SHARE = 0.6;
+
+const TRIALS: (KillTrial | { late: true; abortsOnDisconnect: boolean })[] = [
   { killDelayMs: 0, abortsOnDisconnect: true },
   { killDelayMs: 150, abortsOnDisconnect: false },
-  { killDelayMs: 400, abortsOnDisconnect: true },
+  { late: true, abortsOnDisconnect: true },
 ];
+
+/** The late kill's delay, from a trial whose delete ran to its end. */
+function lateKill(trials: Trial[], abortsOnDisconnect: boolean): KillTrial {
+  const whole = trials.find((t) => !t.abortsOnDisconnect && t.rowsAfter === 0);
+  const ranMs = whole ? whole.killDelayMs + whole.orphanEndedMs : 400;
+  return { killDelayMs: Math.round(ranMs * LATE_KILL_SHARE), abortsOnDisconnect };
+}
 
 /** The service's DELETE of js_result, running now on the chaos database. */
 async function activeDeletes(admin: Client): Promise<number> {
@@ -126,8 +140,8 @@ export const killDuringDelete: ChaosScenario = {
       const othersBefore = await countRows(context.data.url, 'js_worker_name <> $1', [DELETE_WORKER]);
       const trials: Trial[] = [];
       for (const spec of TRIALS) {
-        const trial = await killOnce(context, admin, spec, othersBefore);
-        context.log(`  kill-delete: +${spec.killDelayMs} ms, ${spec.abortsOnDisconnect ? 'aborts' : 'finishes'} on disconnect: ${trial.caughtMidStatement ? 'mid-statement' : 'MISSED'}, ${trial.rowsAfter} rows left, audit entry ${trial.auditEntryAdded ? 'added' : 'none'}`);
+        const trial = await killOnce(context, admin, 'late' in spec ? lateKill(trials, spec.abortsOnDisconnect) : spec, othersBefore);
+        context.log(`  kill-delete: +${trial.killDelayMs} ms, ${spec.abortsOnDisconnect ? 'aborts' : 'finishes'} on disconnect: ${trial.caughtMidStatement ? 'mid-statement' : 'MISSED'}, ${trial.rowsAfter} rows left, audit entry ${trial.auditEntryAdded ? 'added' : 'none'}`);
         trials.push(trial);
       }
       const lost = trials.reduce((sum, t) => sum + lostOrDuplicated(t.rowsAfter) + t.othersChanged, 0);
