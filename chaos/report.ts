@@ -42,7 +42,7 @@ const cell = (text: string) => text.replace(/\|/g, '\\|');
 
 export function markdown(run: ChaosRun): string {
   const lines = [
-    '# Chaos suite: first-run report',
+    '# Chaos suite: report of one run',
     '',
     `Run ${run.startedAt} → ${run.finishedAt ?? '(unfinished)'} on ${run.machine}, commit ${run.commit}. Produced by \`npm run chaos\` (see "Chaos suite" in README.md); raw numbers in results.json.`,
     '',
