@@ -64,3 +64,54 @@ export function toProjectedRecord(row: Partial<Row>, fields: readonly (keyof JsR
   for (const field of fields) projected[field] = FIELD_READERS[field](row[field]);
   return projected as Partial<JsResultRecord>;
 }
+
+/** A row whose `param` and `result` came as JSON text (`::text`); integers as the driver gives them. */
+export type TextRow = Partial<Record<keyof JsResultRecord, string | number | bigint | null>>;
+
+type Column = string | number | bigint | null | undefined;
+
+// Integers are written as the exact decimal text the driver gave (pg: a string of digits; PGlite: number or BigInt).
+const integerJson = (value: Column): string => (value === null || value === undefined ? 'null' : String(value));
+const stringJson = (value: Column): string => (value === null || value === undefined ? 'null' : JSON.stringify(value));
+const rawJson = (value: Column): string => (value === null || value === undefined ? 'null' : String(value));
+
+const FIELD_JSON: Record<keyof JsResultRecord, (value: Column) => string> = {
+  id: integerJson,
+  js_worker_id: integerJson,
+  js_worker_name: stringJson,
+  run_type: stringJson,
+  start_time: integerJson,
+  finish_time: integerJson,
+  param: rawJson,
+  result: rawJson,
+  error_message: stringJson,
+};
+
+function recordJson(row: TextRow): string {
+  return (
+    `{"id":${integerJson(row.id)},"js_worker_id":${integerJson(row.js_worker_id)},"js_worker_name":${stringJson(row.js_worker_name)},` +
+    `"run_type":${stringJson(row.run_type)},"start_time":${integerJson(row.start_time)},"finish_time":${integerJson(row.finish_time)},` +
+    `"param":${rawJson(row.param)},"result":${rawJson(row.result)},"error_message":${stringJson(row.error_message)}}`
+  );
+}
+
+function projectedJson(row: TextRow, fields: readonly (keyof JsResultRecord)[]): string {
+  let json = '{';
+  for (let i = 0; i < fields.length; i++) json += `${i > 0 ? ',' : ''}"${fields[i]}":${FIELD_JSON[fields[i]](row[fields[i]])}`;
+  return `${json}}`;
+}
+
+/**
+ * Records as one JSON array text, the same records toRecord and
+ * toProjectedRecord give, written straight from the row: `param` and
+ * `result` go in as the database wrote them, never parsed or serialised here
+ * (on S1 that was 13 µs of a 15 µs reply, and most of its garbage).
+ */
+export function recordsJsonText(rows: readonly TextRow[], fields?: readonly (keyof JsResultRecord)[]): string {
+  let json = '[';
+  for (let i = 0; i < rows.length; i++) {
+    if (i > 0) json += ',';
+    json += fields === undefined ? recordJson(rows[i]) : projectedJson(rows[i], fields);
+  }
+  return `${json}]`;
+}

@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../test/support/test-database';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { JsonText } from '../common/json-text';
+import { parseJson as parseExact } from '../json-rpc/json-rpc.codec';
 import { ReplyBudget } from '../common/reply-budget';
 import { openDataSource } from '../database/data-source.factory';
 import { PreparedStatements } from '../database/prepared-statements';
@@ -107,13 +108,22 @@ describe(JsResultService.name, () => {
     expect(await mostAtOnce(1, 1000)).toBe(4);
   });
 
-  it('answers short reads with row objects and reads above the default cap with the same records as JSON text', async () => {
-    const short = await sut.query(parseConditions([{ limit: 1000 }]), SUPER);
-    const large = await sut.query(parseConditions([{ limit: 1001 }]), SUPER);
-    expect(Array.isArray(short)).toBe(true);
-    expect(large).toBeInstanceOf(JsonText);
-    expect(JSON.parse((large as JsonText).text)).toEqual(short);
-    expect((short as JsResultRecord[]).map((r) => r.js_worker_name)).toEqual(['alphabet', 'beta', 'alpha', 'alpha']);
+  it('answers short reads (written here from the rows) and reads above the default cap (assembled by the database) with the same records', async () => {
+    await dataSource.query(
+      `INSERT INTO js_result (js_worker_id, js_worker_name, run_type, start_time, finish_time, param, result, error_message)
+       VALUES (9007199254740993, 'wide "ünïcode" \\ name', 'cron', 9007199254740995, NULL, '{"n": 1.50, "big": 12345678901234567890, "s": "\\u00e9"}', '[1, null, {"a": []}]', 'line1\nline2')`,
+    );
+    for (const fields of [undefined, ['result', 'id'], ['js_worker_name', 'param', 'finish_time', 'error_message']] as const) {
+      const short = await sut.query(parseConditions([{ limit: 1000 }]), SUPER, fields);
+      const large = await sut.query(parseConditions([{ limit: 1001 }]), SUPER, fields);
+      expect(short).toBeInstanceOf(JsonText);
+      expect(large).toBeInstanceOf(JsonText);
+      expect(parseExact((short as JsonText).text)).toEqual(parseExact((large as JsonText).text));
+    }
+    const all = parseExact((await sut.query(parseConditions([{ limit: 1000 }]), SUPER) as JsonText).text) as Record<string, unknown>[];
+    expect(all.map((r) => r.js_worker_name)).toEqual(['wide "ünïcode" \\ name', 'alphabet', 'beta', 'alpha', 'alpha']);
+    // Integers past 2^53 are written exactly, in the record's columns and inside its JSON alike.
+    expect(all[0]).toMatchObject({ js_worker_id: 9007199254740993n, start_time: 9007199254740995n, param: { big: 12345678901234567890n }, error_message: 'line1\nline2' });
   });
 
   it('answers a token that reaches nothing without deleting anything', async () => {

@@ -12,7 +12,7 @@ import type { Auth, WorkerAccess } from '../token/auth';
 import { DEFAULT_QUERY_CAP, type Selection } from './conditions/condition.types';
 import { authoriseWorkers, grantsNothing } from './js-result.access';
 import type { PageSelection } from './js-result.params';
-import { type DeleteOutcome, type JsResultRecord, toProjectedRecord, toRecord } from './js-result.record';
+import { type DeleteOutcome, type JsResultRecord, recordsJsonText, type TextRow, toProjectedRecord, toRecord } from './js-result.record';
 import {
   JsResultStatements,
   type KnownWorkers,
@@ -94,7 +94,7 @@ export class JsResultService {
     const limit = selection.limit ?? DEFAULT_QUERY_CAP;
     if (limit <= DEFAULT_QUERY_CAP) {
       replies.ensureLeft();
-      return toRecords(await this.run<StoredRow[]>(this.statements.selectRows(selection.filters, scope, limit, fields)), fields);
+      return new JsonText(recordsJsonText(await this.run<TextRow[]>(this.statements.selectTextRows(selection.filters, scope, limit, fields)), fields));
     }
     return this.runLargeRead(async () => {
       // Read again once admitted: the batch's earlier calls may have used the request's budget meanwhile.

@@ -203,6 +203,14 @@ function jsonElementOf(fields: readonly RecordField[] | undefined): string {
   return `json_build_object(${fields.map((field) => `'${field}', r.${field}`).join(', ')})::text`;
 }
 
+/** How a read's rows come: one JSON array text, row objects, or row objects with `param` and `result` as JSON text. */
+type SelectForm = 'json' | 'rows' | 'text';
+
+/** A chosen row's column in the 'text' form. */
+function textColumn(key: RecordField): string {
+  return key === 'param' || key === 'result' ? `r.${key}::text` : `r.${key}`;
+}
+
 /** The reply's order: newest first, not-started rows first. */
 const NEWEST_FIRST = 'start_time DESC NULLS FIRST, id DESC';
 
@@ -303,6 +311,15 @@ export class JsResultStatements {
   }
 
   /**
+   * selectRows with `param` and `result` as their JSON text (`::text`): the
+   * reply takes them as they are, so they are neither parsed nor written
+   * again here (see recordsJsonText).
+   */
+  selectTextRows(filters: readonly Filter[], scope: WorkerScope, limit: number, fields?: readonly RecordField[]): Statement {
+    return this.select('text', filters, scope, limit, fields);
+  }
+
+  /**
    * One page of a walk: the first `size` matching rows after `after` (from
    * the newest when absent), as selectRows gives them. Keyset, not offset: a
    * page deep into the walk starts with an index range just as the first
@@ -353,7 +370,7 @@ export class JsResultStatements {
   }
 
   private select(
-    form: 'json' | 'rows',
+    form: SelectForm,
     filters: readonly Filter[],
     scope: WorkerScope,
     limit: number,
@@ -386,7 +403,7 @@ export class JsResultStatements {
   }
 
   private buildSelect(
-    form: 'json' | 'rows',
+    form: SelectForm,
     filters: readonly Filter[],
     scope: WorkerScope['kind'],
     fields: readonly RecordField[] | undefined,
@@ -399,6 +416,10 @@ export class JsResultStatements {
         .addSelect(ARRAY_BYTES, 'bytes')
         .from(`(${measuredElements(fields, chosen.sql)})`, 'm')
         .setParameter('cap', new Slot(CAP));
+    } else if (form === 'text') {
+      const [first, ...rest] = columnsFor(fields).map(([, key]) => key);
+      qb.select(textColumn(first), first).from(`(${chosen.sql})`, 'r');
+      for (const key of rest) qb.addSelect(textColumn(key), key);
     } else {
       qb.select('r.*').from(`(${chosen.sql})`, 'r');
     }
