@@ -23,7 +23,7 @@ const AUDIT = operatorAction('js-result_delete');
 const limited = (raw: unknown): Auth => ({ kind: 'limited', tokenId: 2, tokenKey: 'k2', limits: readTokenLimits(raw) });
 const SUPER: Auth = { kind: 'super', tokenId: 1, tokenKey: 'k1' };
 
-/** Short reads answer row objects, large ones JSON text assembled by the database; these tests look at the records. */
+/** Reads answer JSON text (written here for short reads, by the database for large ones); these tests look at the records. */
 async function records(reply: Promise<JsResultRecords>): Promise<JsResultRecord[]> {
   const answer = await reply;
   return (answer instanceof JsonText ? JSON.parse(answer.text) : answer) as JsResultRecord[];

@@ -25,12 +25,12 @@ import { cursorBinding, PageCursors } from './page-cursor';
 import { WorkerNamesCache } from './worker-names.cache';
 
 /**
- * The records of a read: row objects for the usual short reads, or, for reads
- * above the default cap, the JSON array PostgreSQL assembled. Measured
- * (bench/README.md): for 10 rows, building the JSON in PostgreSQL costs the
- * database more than parsing and writing it costs this process (S1 9% slower);
- * for 10,000 rows both cost the same overall, and one string holds a fraction
- * of the memory of 10,000 row objects until the reply is written.
+ * The records of a read, as JSON text: written here from rows whose `param`
+ * and `result` came as text, for the usual short reads, or, above the default
+ * cap, the JSON array PostgreSQL assembled. Measured (bench/README.md): for
+ * 10 rows, building the JSON in PostgreSQL costs the database more than
+ * writing it here (S1 9% slower); for 10,000 rows both cost the same overall,
+ * and one string holds a fraction of the memory of 10,000 row objects.
  */
 export type JsResultRecords = Partial<JsResultRecord>[] | JsonText;
 
