@@ -45,26 +45,6 @@ export function toRecord(row: Row): JsResultRecord {
   };
 }
 
-/** How each field of a record is read from its column (toRecord, unrolled, is the hot path). */
-const FIELD_READERS: Record<keyof JsResultRecord, (value: unknown) => unknown> = {
-  id: (v) => wireInteger(v as string),
-  js_worker_id: (v) => wireInteger(v as string),
-  js_worker_name: (v) => v,
-  run_type: (v) => v,
-  start_time: (v) => wireInteger(v as string | null),
-  finish_time: (v) => wireInteger(v as string | null),
-  param: (v) => v ?? null,
-  result: (v) => v ?? null,
-  error_message: (v) => v ?? null,
-};
-
-/** Only these fields of a row's record, in the order asked (`fields` on query and page). */
-export function toProjectedRecord(row: Partial<Row>, fields: readonly (keyof JsResultRecord)[]): Partial<JsResultRecord> {
-  const projected: Partial<Record<keyof JsResultRecord, unknown>> = {};
-  for (const field of fields) projected[field] = FIELD_READERS[field](row[field]);
-  return projected as Partial<JsResultRecord>;
-}
-
 /** A row whose `param` and `result` came as JSON text (`::text`); integers as the driver gives them. */
 export type TextRow = Partial<Record<keyof JsResultRecord, string | number | bigint | null>>;
 
@@ -102,8 +82,8 @@ function projectedJson(row: TextRow, fields: readonly (keyof JsResultRecord)[]):
 }
 
 /**
- * Records as one JSON array text, the same records toRecord and
- * toProjectedRecord give, written straight from the row: `param` and
+ * Records as one JSON array text (of `fields` only, in the order asked, when
+ * given), written straight from the rows: `param` and
  * `result` go in as the database wrote them, never parsed or serialised here
  * (on S1 that was 13 µs of a 15 µs reply, and most of its garbage).
  */

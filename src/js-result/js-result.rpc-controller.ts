@@ -15,7 +15,8 @@ import {
   JsResultParams,
   JsResultQueryParams,
 } from './js-result.params';
-import { type JsResultPage, type JsResultRecords, JsResultService } from './js-result.service';
+import type { JsonText } from '../common/json-text';
+import { type JsResultRecords, JsResultService } from './js-result.service';
 
 /** The `js-result_*` JSON-RPC methods, mapped onto the service. */
 @RpcController()
@@ -34,7 +35,7 @@ export class JsResultRpcController {
   }
 
   @RpcMethod('js-result_page', { params: JS_RESULT_PAGE_PARAM_NAMES })
-  page(@RpcParams() params: JsResultPageParams, @RpcAuth() auth: Auth, @RpcReplies() replies: ReplyBudget): Promise<JsResultPage> {
+  page(@RpcParams() params: JsResultPageParams, @RpcAuth() auth: Auth, @RpcReplies() replies: ReplyBudget): Promise<JsonText> {
     return this.service.page(params, auth, replies);
   }
 

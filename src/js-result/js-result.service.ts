@@ -12,7 +12,7 @@ import type { Auth, WorkerAccess } from '../token/auth';
 import { DEFAULT_QUERY_CAP, type Selection } from './conditions/condition.types';
 import { authoriseWorkers, grantsNothing } from './js-result.access';
 import type { PageSelection } from './js-result.params';
-import { type DeleteOutcome, type JsResultRecord, recordsJsonText, type TextRow, toProjectedRecord, toRecord } from './js-result.record';
+import { type DeleteOutcome, type JsResultRecord, recordsJsonText, type TextRow } from './js-result.record';
 import {
   JsResultStatements,
   type KnownWorkers,
@@ -34,7 +34,7 @@ import { WorkerNamesCache } from './worker-names.cache';
  */
 export type JsResultRecords = Partial<JsResultRecord>[] | JsonText;
 
-/** One page of a walk; `next_cursor` is null when nothing is left. */
+/** One page of a walk on the wire (`page` answers it as JSON text); `next_cursor` is null when nothing is left. */
 export interface JsResultPage {
   items: Partial<JsResultRecord>[];
   next_cursor: string | null;
@@ -127,25 +127,22 @@ export class JsResultService {
    * before anything is read: it must be one issued for this token and these
    * conditions. Pages above the default cap are large reads, admitted as query's are.
    */
-  async page(request: PageRequest, auth: Auth, replies: ReplyBudget = unlimitedReplies()): Promise<JsResultPage> {
+  async page(request: PageRequest, auth: Auth, replies: ReplyBudget = unlimitedReplies()): Promise<JsonText> {
     const { selection, pageSize, fields } = request;
     const binding = cursorBinding(auth.tokenKey, selection.conditionsText);
     const cursors = await this.pageCursors();
     const after = request.cursor === undefined ? undefined : cursors.read(request.cursor, binding);
     const access = authoriseWorkers(selection, auth, 'read');
-    if (grantsNothing(access)) return { items: [], next_cursor: null };
+    if (grantsNothing(access)) return pageJson([], undefined, null);
     // One more than the page: whether anything is left is known without another query.
     const statement = this.statements.page(selection.filters, access, after, pageSize + 1, fields);
     const read = () => {
       replies.ensureLeft();
-      return this.run<StoredRow[]>(statement);
+      return this.run<TextRow[]>(statement);
     };
     const rows = pageSize > DEFAULT_QUERY_CAP ? await this.runLargeRead(read, replies.allowance) : await read();
     const last = rows.length > pageSize ? rows[pageSize - 1] : undefined;
-    return {
-      items: toRecords(rows.slice(0, pageSize), fields),
-      next_cursor: last === undefined ? null : cursors.issue(positionOf(last), binding),
-    };
+    return pageJson(rows.slice(0, pageSize), fields, last === undefined ? null : cursors.issue(positionOf(last), binding));
   }
 
   /** The signer of page cursors, with the key every instance on the database shares (read once). */
@@ -197,14 +194,12 @@ export class JsResultService {
   }
 }
 
-/** A js_result row as the driver returns it. */
-type StoredRow = Parameters<typeof toRecord>[0];
-
-function toRecords(rows: StoredRow[], fields: readonly RecordField[] | undefined): Partial<JsResultRecord>[] {
-  return fields === undefined ? rows.map(toRecord) : rows.map((row) => toProjectedRecord(row, fields));
+/** A page as the reply's JSON text (a JsResultPage): its records written from the rows, as short reads are. */
+function pageJson(rows: readonly TextRow[], fields: readonly RecordField[] | undefined, nextCursor: string | null): JsonText {
+  return new JsonText(`{"items":${recordsJsonText(rows, fields)},"next_cursor":${JSON.stringify(nextCursor)}}`);
 }
 
 /** Where a walk stands after this row; integers as decimal text, exact whatever the driver gave. */
-function positionOf(row: StoredRow): PageKey {
+function positionOf(row: TextRow): PageKey {
   return { startTime: row.start_time === null ? null : String(row.start_time), id: String(row.id) };
 }

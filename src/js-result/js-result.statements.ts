@@ -321,13 +321,13 @@ export class JsResultStatements {
 
   /**
    * One page of a walk: the first `size` matching rows after `after` (from
-   * the newest when absent), as selectRows gives them. Keyset, not offset: a
+   * the newest when absent), as selectTextRows gives them. Keyset, not offset: a
    * page deep into the walk starts with an index range just as the first
    * does. Worker names are resolved inside the statement, so a worker that
    * existed when the walk began is never missed through a cached list.
    */
   page(filters: readonly Filter[], access: WorkerAccess, after: PageKey | undefined, size: number, fields?: readonly RecordField[]): Statement {
-    return this.select('rows', filters, access, size, fields, after);
+    return this.select('text', filters, access, size, fields, after);
   }
 
   /**
