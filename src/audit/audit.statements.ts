@@ -30,7 +30,6 @@ export type AuditedAnswer = 'rows' | 'count';
 
 const AUDIT_VALUES = 4;
 
-
 /**
  * Wraps a data-modifying statement (it must end in RETURNING) so that the
  * same statement appends one audit entry when, and only when, it changed

@@ -51,13 +51,16 @@ function isUnavailableSqlState(code: string): boolean {
   return /^(08|53|57|58)/.test(code) || ['40001', '40P01', '55P03'].includes(code);
 }
 
+/** What `pg` says when a statement's answer does not come within its `query_timeout`. */
+const QUERY_READ_TIMEOUT = /^query read timeout$/i;
+
+/** Whether `err` is pg's read timeout: the statement may still run on a connection that went silent. */
+export function isQueryReadTimeout(err: unknown): boolean {
+  return err instanceof Error && QUERY_READ_TIMEOUT.test(err.message);
+}
+
 /** What `pg` says, without a code, when a connection is lost under a statement. */
-const CONNECTION_LOST_MESSAGES = [
-  /^connection terminated/i,
-  /is not queryable/i,
-  /^query read timeout$/i,
-  /^cannot use a pool after calling end/i,
-];
+const CONNECTION_LOST_MESSAGES = [/^connection terminated/i, /is not queryable/i, QUERY_READ_TIMEOUT, /^cannot use a pool after calling end/i];
 
 /** The error, then what it wraps (TypeORM's driverError, an Error's cause), outermost first. */
 function causesOf(error: unknown): object[] {
@@ -87,8 +90,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 function timedOut(error: object): boolean {
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  return code === '57014' || (typeof message === 'string' && /^query read timeout$/i.test(message));
+  return (error as { code?: unknown }).code === '57014' || isQueryReadTimeout(error);
 }
 
 /** Why the database failed, in words safe to show a caller: no SQL, no host, no user, no secret. */

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { isQueryReadTimeout } from './database.errors';
 
 /**
  * Names for the statements a service runs over and over, so each pooled
@@ -72,14 +73,14 @@ export function namingClient(statements: PreparedStatements): typeof Client {
       const callback = args[at] as (err: unknown, result?: unknown) => void;
       const wrapped = [...args];
       wrapped[at] = (err: unknown, result?: unknown) => {
-        if (isReadTimeout(err)) this.abandon();
+        if (isQueryReadTimeout(err)) this.abandon();
         callback(err, result);
       };
       return wrapped;
     }
 
     private failed(err: unknown): never {
-      if (isReadTimeout(err)) this.abandon();
+      if (isQueryReadTimeout(err)) this.abandon();
       throw err;
     }
 
@@ -88,8 +89,6 @@ export function namingClient(statements: PreparedStatements): typeof Client {
     }
   };
 }
-
-const isReadTimeout = (err: unknown) => err instanceof Error && err.message === 'Query read timeout';
 
 /**
  * Startup options for PostgreSQL connections: plans are made for the values of

@@ -34,12 +34,6 @@ import { WorkerNamesCache } from './worker-names.cache';
  */
 export type JsResultRecords = Partial<JsResultRecord>[] | JsonText;
 
-/** One page of a walk on the wire (`page` answers it as JSON text); `next_cursor` is null when nothing is left. */
-export interface JsResultPage {
-  items: Partial<JsResultRecord>[];
-  next_cursor: string | null;
-}
-
 export interface PageRequest {
   selection: PageSelection;
   cursor?: string;
@@ -194,7 +188,10 @@ export class JsResultService {
   }
 }
 
-/** A page as the reply's JSON text (a JsResultPage): its records written from the rows, as short reads are. */
+/**
+ * A page as the reply's JSON text, `{"items": [records], "next_cursor": text | null}`
+ * (null when nothing is left): its records written from the rows, as short reads are.
+ */
 function pageJson(rows: readonly TextRow[], fields: readonly RecordField[] | undefined, nextCursor: string | null): JsonText {
   return new JsonText(`{"items":${recordsJsonText(rows, fields)},"next_cursor":${JSON.stringify(nextCursor)}}`);
 }

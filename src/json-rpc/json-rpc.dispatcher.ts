@@ -4,7 +4,7 @@ import { invalidParams } from '../common/domain.error';
 import { ReplyBudget } from '../common/reply-budget';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { MetricsService } from '../metrics/metrics.service';
-import { encodeLarge, joinReplies, parseJson, stringifyReply, type WrittenReply } from './json-rpc.codec';
+import { encodeLarge, joinReplies, parseJson, replyBytes, stringifyReply, type WrittenReply } from './json-rpc.codec';
 import { errorCodeOf, INTERNAL_ERROR, INTERNAL_ERROR_REPLY, knownErrorObject } from './json-rpc.errors';
 import {
   type JsonRpcCall,
@@ -74,25 +74,6 @@ function namedParams(params: unknown, names: readonly string[]): NamedParams {
 }
 
 const failure = (id: JsonRpcId, error: JsonRpcErrorObject): JsonRpcResponse => ({ jsonrpc: '2.0', id, error });
-
-/**
- * The reply as text, a result charged to the budget as it is written; one
- * that does not fit is dropped for the error naming the limit (`dropped` is
- * told). Errors are short and not charged, so every call of a batch is still
- * answered.
- */
-function written(reply: JsonRpcResponse, budget: ReplyBudget, dropped: () => void): WrittenReply {
-  const text = stringifyReply(reply);
-  if (!('result' in reply)) return text;
-  try {
-    const encoded = encodeLarge(text);
-    budget.charge(typeof encoded === 'string' ? Buffer.byteLength(encoded) : encoded.length);
-    return encoded;
-  } catch (error) {
-    dropped();
-    return stringifyReply(failure(reply.id, knownErrorObject(error) ?? INTERNAL_ERROR));
-  }
-}
 
 /**
  * The JSON-RPC 2.0 envelope, the same for every transport: parses a request
@@ -176,16 +157,28 @@ export class JsonRpcDispatcher {
     const reply = handler
       ? await this.run(handler, envelope, started, request)
       : this.refusal(envelope.id ?? null, new JsonRpcProtocolError(JsonRpcErrorCode.MethodNotFound, `no method named '${envelope.method}'`), started);
-    if (!('id' in envelope)) return undefined;
-    return written(reply, request.replies, () => this.metrics.recordReplyTooLarge(handler?.name ?? 'unknown'));
+    return 'id' in envelope ? this.written(reply, request.replies, handler?.name ?? 'unknown') : undefined;
   }
 
-  private async run(
-    handler: RpcHandler,
-    envelope: JsonRpcCall,
-    started: number,
-    request: RpcRequest,
-  ): Promise<JsonRpcResponse> {
+  /**
+   * The reply as text, a result charged to the budget as it is written; one
+   * that does not fit is dropped for the error naming the limit, and counted.
+   * Errors are short and not charged, so every call of a batch is still answered.
+   */
+  private written(reply: JsonRpcResponse, budget: ReplyBudget, method: string): WrittenReply {
+    const text = stringifyReply(reply);
+    if (!('result' in reply)) return text;
+    try {
+      const encoded = encodeLarge(text);
+      budget.charge(replyBytes(encoded));
+      return encoded;
+    } catch (error) {
+      this.metrics.recordReplyTooLarge(method);
+      return stringifyReply(failure(reply.id, knownErrorObject(error) ?? INTERNAL_ERROR));
+    }
+  }
+
+  private async run(handler: RpcHandler, envelope: JsonRpcCall, started: number, request: RpcRequest): Promise<JsonRpcResponse> {
     const id = envelope.id ?? null;
     let call: RpcCall;
     try {

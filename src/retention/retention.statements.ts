@@ -107,7 +107,6 @@ SELECT (SELECT count(*) FROM chosen)::int AS chosen, (SELECT count(*) FROM chang
   };
 }
 
-
 /**
  * Turns the tally of deleted rows into one audit entry (method `retention`,
  * by the server) and clears it, in one statement; nothing when nothing was

@@ -54,6 +54,8 @@ export class TokenChanges {
       const done = () => {
         clearTimeout(timer);
         waiting.delete(done);
+        // A wait that timed out leaves no empty entry behind for its token.
+        if (waiting.size === 0 && this.echoes.get(tokenId) === waiting) this.echoes.delete(tokenId);
         resolve();
       };
       const timer = setTimeout(done, timeoutMs).unref();

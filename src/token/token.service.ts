@@ -12,6 +12,7 @@ import { Token } from './token.entity';
 import { hashPassword, hashSecret, KEY_LENGTH, randomAlphanumeric, SECRET_LENGTH } from './token.secrets';
 
 export const SUPER_TOKEN_ID = 1;
+export const SUPER_TOKEN_USERNAME = 'root';
 
 /**
  * How long a change waits for the database to announce it back before
@@ -19,7 +20,6 @@ export const SUPER_TOKEN_ID = 1;
  * only matters when notifications are slow or lost.
  */
 const ANNOUNCEMENT_WAIT_MS = 200;
-export const SUPER_TOKEN_USERNAME = 'root';
 
 export interface NewToken {
   limits: unknown;
