@@ -2,7 +2,7 @@ import { sampleRss } from '../bench/processes';
 import { HEAVY_WORKER } from './dataset';
 import { loopInWorker } from './load.worker';
 import { batchBody, loop, startClock } from './rpc-client';
-import { check, type ChaosScenario, delay, MiB, RSS_CEILING_BYTES, type ScenarioResult } from './scenario';
+import { callCounts, check, type ChaosScenario, delay, neverFailsCheck, peakRssCheck, type ScenarioResult } from './scenario';
 import { latency, mergeTallies, round, tally } from './tally';
 
 const CLIENTS = 16;
@@ -77,17 +77,14 @@ export const heavyAndLogins: ChaosScenario = {
       return {
         id: this.id,
         title: this.title,
-        sent: all.sent,
-        answered: all.answered,
-        timedOut: all.timedOut,
-        errorsByCode: all.errorsByCode,
+        ...callCounts(all),
         peakRssBytes: peak,
         recovery: `S1 p50 ×${p50Ratio}, p99 ×${p99Ratio} of its baseline`,
         checks: [
-          check('S1 never fails', s1Counts.ok === s1Counts.sent, `${s1Counts.sent - s1Counts.ok} of ${s1Counts.sent} failed: ${JSON.stringify(s1Counts.errorsByCode)}${s1Counts.timedOut ? `, ${s1Counts.timedOut} timed out` : ''}`),
+          neverFailsCheck('S1', s1Counts),
           check(`S1 p50 within ×${P50_RATIO_LIMIT} of its baseline`, p50Ratio <= P50_RATIO_LIMIT, `${base.p50Ms} → ${under.p50Ms} ms`),
           check(`S1 p99 within ×${P99_RATIO_LIMIT} of its baseline`, p99Ratio <= P99_RATIO_LIMIT, `${base.p99Ms} → ${under.p99Ms} ms`),
-          check('peak RSS under 1 GiB', peak < RSS_CEILING_BYTES, `${round(peak / MiB, 0)} MiB`),
+          peakRssCheck(peak),
           check('the hostile batch is answered (or refused), never hangs', heavyCounts.timedOut === 0 && heavyCounts.sent > 0, `${heavyReplies.length} batches: ${JSON.stringify(heavyCounts.errorsByCode)}, ${heavyCounts.ok} calls ok, ${heavyCounts.timedOut} timed out`),
           check('the server survives', alive, alive ? 'running' : 'gone'),
         ],

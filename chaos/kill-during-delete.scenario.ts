@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { CHAOS_DATABASE, countRows, DELETE_WORKER, fillWorker } from './dataset';
 import { fmtMs } from './outage';
 import { type Outcome, post, rpcBody, startClock } from './rpc-client';
-import { check, type ChaosContext, type ChaosScenario, type Check, delay, type ScenarioResult } from './scenario';
+import { callCounts, check, type ChaosContext, type ChaosScenario, type Check, delay, type ScenarioResult } from './scenario';
 import { round, tally } from './tally';
 
 export const DELETE_ROWS = 200_000;
@@ -157,10 +157,7 @@ export const killDuringDelete: ChaosScenario = {
       return {
         id: this.id,
         title: this.title,
-        sent: calls.sent,
-        answered: calls.answered,
-        timedOut: calls.timedOut,
-        errorsByCode: calls.errorsByCode,
+        ...callCounts(calls),
         rowsLostOrDuplicated: lost,
         recovery: `orphaned DELETE ended ≤ ${fmtMs(Math.max(...trials.map((t) => t.orphanEndedMs)))} after the kill; restarted server healthy in ≤ ${fmtMs(restart)}`,
         checks,

@@ -1,6 +1,6 @@
 import { sampleRss } from '../bench/processes';
 import { loop, startClock } from './rpc-client';
-import { check, type ChaosContext, delay, RSS_CEILING_BYTES, type ScenarioResult } from './scenario';
+import { callCounts, check, type ChaosContext, delay, peakRssCheck, type ScenarioResult } from './scenario';
 import { firstSuccessAfter, fullThroughputAfter, round, successRate, tally, unexpectedCodes } from './tally';
 
 export interface Outage {
@@ -66,10 +66,7 @@ export async function outageUnderLoad(
     return {
       id: outage.id,
       title: outage.title,
-      sent: counts.sent,
-      answered: counts.answered,
-      timedOut: counts.timedOut,
-      errorsByCode: counts.errorsByCode,
+      ...callCounts(counts),
       peakRssBytes: peak,
       recovery,
       checks: [
@@ -78,7 +75,7 @@ export async function outageUnderLoad(
         check('no hang (every call answered within 15 s)', counts.timedOut === 0, `${counts.timedOut} timed out`),
         check(`first success within ${FIRST_SUCCESS_LIMIT_MS / 1000} s`, firstOk !== undefined && firstOk <= FIRST_SUCCESS_LIMIT_MS, fmtMs(firstOk)),
         check(`full throughput within ${FULL_THROUGHPUT_LIMIT_MS / 1000} s`, full !== undefined && full <= FULL_THROUGHPUT_LIMIT_MS, `${fmtMs(full)} (80% of ${round(baseline, 0)} calls/s)`),
-        check('peak RSS under 1 GiB', peak < RSS_CEILING_BYTES, `${round(peak / 2 ** 20, 0)} MiB`),
+        peakRssCheck(peak),
       ],
       details: {
         baselineCallsPerSec: round(baseline, 0),

@@ -1,6 +1,7 @@
 import type { ServerProcess } from '../bench/processes';
 import type { ThrowAwayCluster } from './cluster';
 import type { ChaosData } from './dataset';
+import type { Tally } from './tally';
 
 /** One pass/fail statement of a scenario, with the numbers behind it. */
 export interface Check {
@@ -57,3 +58,18 @@ export function check(name: string, ok: boolean, detail: string): Check {
 export const MiB = 1024 * 1024;
 /** The issue's ceiling for the server's RSS, whatever one request asks for. */
 export const RSS_CEILING_BYTES = 1024 * MiB;
+
+/** A scenario row's call counts, from the tally of every call it sent. */
+export function callCounts(all: Tally): Pick<ScenarioResult, 'sent' | 'answered' | 'timedOut' | 'errorsByCode'> {
+  return { sent: all.sent, answered: all.answered, timedOut: all.timedOut, errorsByCode: all.errorsByCode };
+}
+
+/** The victims' calls (S1) all succeeded: none failed and none went unanswered. */
+export function neverFailsCheck(name: string, calls: Tally): Check {
+  const timedOut = calls.timedOut ? `, ${calls.timedOut} timed out` : '';
+  return check(`${name} never fails`, calls.ok === calls.sent, `${calls.sent - calls.ok} of ${calls.sent} failed: ${JSON.stringify(calls.errorsByCode)}${timedOut}`);
+}
+
+export function peakRssCheck(peakBytes: number): Check {
+  return check('peak RSS under 1 GiB', peakBytes < RSS_CEILING_BYTES, `${Math.round(peakBytes / MiB)} MiB`);
+}

@@ -1,8 +1,7 @@
 import { Client } from 'pg';
-import type { ServerProcess as BenchServer } from '../bench/processes';
 import { type ChaosData, countRows, DELETE_WORKER, fillWorker, prepareChaosData } from '../chaos/dataset';
 import { DELETE_ROWS, killOnce } from '../chaos/kill-during-delete.scenario';
-import { startServer } from './support/processes';
+import { startChaosTarget } from './support/processes';
 import { createPostgresDatabase, LOCAL_POSTGRES_URL, postgresReachable, type TestDatabase } from './support/test-database';
 
 /**
@@ -11,12 +10,6 @@ import { createPostgresDatabase, LOCAL_POSTGRES_URL, postgresReachable, type Tes
  * worker keeps all its rows or none, with the audit entry exactly when none.
  * Needs the build (the real server process) and a PostgreSQL server.
  */
-/** The built server (`npm start`), in the shape the chaos scenarios drive. */
-async function startBuiltServer(url: string): Promise<BenchServer> {
-  const server = await startServer({ DATABASE_URL: url, DB_POOL_SIZE: '4' });
-  return { name: 'service', url: `http://127.0.0.1:${server.port}`, pid: server.pid, stop: server.stop };
-}
-
 describe('a server killed in the middle of a large delete (postgres, real process)', () => {
   let database: TestDatabase | undefined;
   let data: ChaosData;
@@ -42,7 +35,7 @@ describe('a server killed in the middle of a large delete (postgres, real proces
     await database?.drop();
   });
 
-  const context = () => ({ data, startServer: () => startBuiltServer(data.url) });
+  const context = () => ({ data, startServer: () => startChaosTarget(data.url) });
 
   it('keeps every row when PostgreSQL aborts the orphaned statement', async () => {
     if (!database) return;

@@ -1,10 +1,9 @@
 import { Client } from 'pg';
-import type { ServerProcess as BenchServer } from '../bench/processes';
 import { type ChaosData, prepareChaosData } from '../chaos/dataset';
 import { outageUnderLoad } from '../chaos/outage';
 import { refusingOutage } from '../chaos/refused-connections.scenario';
 import type { ScenarioResult } from '../chaos/scenario';
-import { startServer } from './support/processes';
+import { startChaosTarget } from './support/processes';
 import { createPostgresDatabase, LOCAL_POSTGRES_URL, postgresReachable, type TestDatabase } from './support/test-database';
 
 /**
@@ -12,12 +11,6 @@ import { createPostgresDatabase, LOCAL_POSTGRES_URL, postgresReachable, type Tes
  * while the test's own database refuses connections and its sessions are
  * terminated. Only this test's database is touched, never the server's others.
  */
-/** The built server (`npm start`), in the shape the chaos scenarios drive. */
-async function startBuiltServer(url: string): Promise<BenchServer> {
-  const server = await startServer({ DATABASE_URL: url, DB_POOL_SIZE: '4' });
-  return { name: 'service', url: `http://127.0.0.1:${server.port}`, pid: server.pid, stop: server.stop };
-}
-
 describe('a database that refuses connections under load (postgres, real process)', () => {
   let database: TestDatabase | undefined;
   let data: ChaosData;
@@ -41,7 +34,7 @@ describe('a database that refuses connections under load (postgres, real process
         await client.end();
       }
     };
-    const context = { data, log: () => undefined, startServer: () => startBuiltServer(url) };
+    const context = { data, log: () => undefined, startServer: () => startChaosTarget(url) };
     result = await outageUnderLoad(context, refusingOutage(admin, name), { warmMs: 2_000, outageMs: 3_000, afterMs: 4_000 });
   }, 90_000);
 

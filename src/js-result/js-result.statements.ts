@@ -305,7 +305,12 @@ export class JsResultStatements {
     return this.select('json', filters, scope, limit, fields, undefined, cap);
   }
 
-  /** The same rows as selectJson, one database row each: the record columns in order (with `fields`, those and start_time and id). */
+  /**
+   * The same rows as selectJson, one database row each: the record columns in
+   * order (with `fields`, those and start_time and id), `param` and `result`
+   * as jsonb. The service reads selectTextRows; this form is how a
+   * hand-written server reads them (the benchmark's bare server, the predicate tests).
+   */
   selectRows(filters: readonly Filter[], scope: WorkerScope, limit: number, fields?: readonly RecordField[]): Statement {
     return this.select('rows', filters, scope, limit, fields);
   }

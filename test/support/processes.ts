@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import type { ServerProcess as ChaosTarget } from '../../bench/processes';
 
 export const ROOT = join(__dirname, '..', '..');
 const MAIN = join(ROOT, 'dist', 'src', 'main.js');
@@ -105,4 +106,10 @@ export async function rpcOver(port: number, method: string, params: unknown): Pr
     body: JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 }),
   });
   return res.json();
+}
+
+/** The built server (`npm start`) on `databaseUrl`, in the shape the chaos scenarios drive. */
+export async function startChaosTarget(databaseUrl: string): Promise<ChaosTarget> {
+  const server = await startServer({ DATABASE_URL: databaseUrl, DB_POOL_SIZE: '4' });
+  return { name: 'service', url: `http://127.0.0.1:${server.port}`, pid: server.pid, stop: server.stop };
 }
