@@ -22,8 +22,9 @@ function withDatabaseName(url: string, name: string): string {
 
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url, application_name: 'jsr-bench' });
+/** Runs `work` on a connection of its own, closed afterwards whatever happens. */
+export async function withClient<T>(url: string, work: (client: Client) => Promise<T>, applicationName = 'jsr-bench'): Promise<T> {
+  const client = new Client({ connectionString: url, application_name: applicationName });
   await client.connect();
   try {
     return await work(client);

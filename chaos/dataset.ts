@@ -1,5 +1,5 @@
-import { Client } from 'pg';
-import { applySchema, createTokens, ensureDatabase, seedIfNeeded } from '../bench/database';
+import type { Client } from 'pg';
+import { applySchema, createTokens, ensureDatabase, seedIfNeeded, withClient } from '../bench/database';
 import { NAMED_WORKER } from '../bench/dataset';
 import type { BenchTokens } from '../bench/scenarios';
 
@@ -13,21 +13,14 @@ export const HEAVY_ROWS = 20_000;
 /** The worker whose rows are deleted while the server is killed. */
 export const DELETE_WORKER = 'chaos_delete';
 
+/** The application name of the suite's own connections to the chaos database. */
+const CHAOS_CLIENT = 'jsr-chaos-seed';
+
 export interface ChaosData {
   url: string;
   tokens: BenchTokens;
   /** S1 of the benchmark: the dashboard's read of one named worker, limit 10, with a `key:secret` token. */
   s1Body: string;
-}
-
-async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url, application_name: 'jsr-chaos-seed' });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /**
@@ -48,11 +41,12 @@ export async function fillWorker(url: string, worker: string, count: number): Pr
     );
     await client.query('COMMIT');
     await client.query('ANALYZE js_result');
-  });
+  }, CHAOS_CLIENT);
 }
 
 export async function countRows(url: string, where: string, params: unknown[] = []): Promise<number> {
-  return withClient(url, async (client) => Number((await client.query(`SELECT count(*)::bigint AS n FROM js_result WHERE ${where}`, params)).rows[0].n));
+  const count = (client: Client) => client.query(`SELECT count(*)::bigint AS n FROM js_result WHERE ${where}`, params);
+  return withClient(url, async (client) => Number((await count(client)).rows[0].n), CHAOS_CLIENT);
 }
 
 /** Creates, migrates and seeds the chaos database, and makes the benchmark's tokens on it. */
