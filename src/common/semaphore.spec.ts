@@ -1,13 +1,5 @@
+import { deferred, tick } from '../../test/support/deferred';
 import { Semaphore } from './semaphore';
-
-const tick = () => new Promise((resolve) => setImmediate(resolve));
-
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
-  return { promise, resolve, reject };
-}
 
 describe('Semaphore', () => {
   it('runs at most `slots` works at once and starts the waiters in arrival order', async () => {

@@ -1,13 +1,7 @@
+import { deferred, tick } from '../../test/support/deferred';
 import { DomainErrorCode } from '../common/domain.error';
 import { PasswordCheckGate } from './password-check-gate';
 
-const tick = () => new Promise((resolve) => setImmediate(resolve));
-
-function deferred() {
-  let resolve!: () => void;
-  const promise = new Promise<void>((res) => (resolve = res));
-  return { promise, resolve };
-}
 
 describe(PasswordCheckGate.name, () => {
   it('runs at most `concurrency` checks at once, queues `maxQueued` more and refuses the rest', async () => {
