@@ -48,16 +48,18 @@ async function bodyStaller(port: number): Promise<{ socket: Socket; stop(): void
 /** Opens a WebSocket, stops reading it, and asks for large replies the server must buffer or drop. */
 function wsNonReader(port: number, token: string): Promise<{ socket: Socket; stop(): void }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+    // The connection is made here, so that its port can be watched without reaching into ws.
+    let socket: Socket | undefined;
+    const createConnection = () => (socket = connect(port, '127.0.0.1'));
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false, createConnection });
     ws.on('error', () => undefined);
     ws.once('unexpected-response', () => reject(new Error('WebSocket upgrade refused')));
     ws.once('open', () => {
-      const socket = (ws as unknown as { _socket: Socket })._socket;
-      socket.pause();
+      ws.pause();
       for (let id = 1; id <= WS_FRAMES; id++) {
         ws.send(rpcBody('js-result_query', { token, query: { condition: [{ js_worker_name: HEAVY_WORKER }, { limit: 1_000 }] } }, id));
       }
-      resolve({ socket, stop: () => ws.terminate() });
+      resolve({ socket: socket!, stop: () => ws.terminate() });
     });
   });
 }
