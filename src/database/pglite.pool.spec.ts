@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { isDatabaseUnavailable } from './database.errors';
+import { JSON_AS_TEXT } from './json-as-text';
 import { type EmbeddedDatabase, type PgliteClient, pgliteDriver } from './pglite.pool';
 
 type Release = () => void;
@@ -75,6 +76,20 @@ describe(pgliteDriver.name, () => {
     }
     expect(opened).toHaveLength(1);
     await sut.end();
+  });
+
+  it('reads json and jsonb as their text, unparsed, only for a statement marked JSON_AS_TEXT', async () => {
+    const sut = poolOver(false);
+    const [client, release] = await lease(sut);
+    try {
+      const sent = '{"b": [1, 2.50, {"k": null}]}';
+      const row = 'SELECT $1::jsonb AS b, $1::json AS j, $2::int AS n';
+      expect((await client.query(JSON_AS_TEXT + row, [sent, 7])).rows).toEqual([{ b: sent, j: sent, n: 7 }]);
+      expect((await client.query(row, [sent, 7])).rows).toEqual([{ b: { b: [1, 2.5, { k: null }] }, j: { b: [1, 2.5, { k: null }] }, n: 7 }]);
+    } finally {
+      release();
+      await sut.end();
+    }
   });
 
   it('reports a pool that was ended as unavailable', async () => {

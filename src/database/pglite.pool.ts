@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { PGlite, Results } from '@electric-sql/pglite';
 import { ConnectionFailure, EngineFailure } from './database.errors';
+import { PGLITE_JSON_AS_TEXT_PARSERS, readsJsonAsText } from './json-as-text';
 
 type Release = (err?: unknown) => void;
 type ConnectCallback = (err: Error | null, client: PgliteClient | null, release: Release) => void;
@@ -48,8 +49,9 @@ export class PgliteClient extends EventEmitter {
     const text = typeof textOrStatement === 'string' ? textOrStatement : textOrStatement.text;
     if (typeof textOrStatement !== 'string') params = textOrStatement.values;
     try {
-      const result =
-        params && params.length > 0
+      const result = readsJsonAsText(text)
+        ? toPgResult(await this.db.query(text, params, { parsers: PGLITE_JSON_AS_TEXT_PARSERS }))
+        : params && params.length > 0
           ? toPgResult(await this.db.query(text, params))
           : // Without parameters TypeORM may send several statements at once (migrations do).
             lastOf(await this.db.exec(text));

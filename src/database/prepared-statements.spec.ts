@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { LOCAL_POSTGRES_URL, postgresReachable } from '../../test/support/test-database';
 import { dataSourceOptions } from './data-source.factory';
+import { JSON_AS_TEXT } from './json-as-text';
 import { namingClient, PreparedStatements } from './prepared-statements';
 
 describe(PreparedStatements.name, () => {
@@ -80,6 +81,28 @@ describe(namingClient.name, () => {
       expect((await sut.query(SQUARE, [5])).rows).toEqual([{ n: 25 }]);
       expect((await sut.query('SELECT $1::text AS s', ['x'])).rows).toEqual([{ s: 'x' }]);
       expect(await prepared(on(sut))).toEqual({});
+    } finally {
+      await sut.end();
+    }
+  });
+
+  it('reads json and jsonb as their text, unparsed, only for a statement marked JSON_AS_TEXT, named or not', async () => {
+    if (skip) return;
+    const statements = new PreparedStatements('t_');
+    const JSON_ROW = `SELECT $1::jsonb AS b, $1::json AS j, $2::int AS n, $3::bigint AS big`;
+    statements.register(JSON_AS_TEXT + JSON_ROW);
+    const sut = await connected(statements);
+    try {
+      const sent = '{"b": [1, 2.50, {"k": null}]}';
+      const asText = { b: '{"b": [1, 2.50, {"k": null}]}', j: sent, n: 7, big: '9007199254740993' };
+      expect((await sut.query(JSON_AS_TEXT + JSON_ROW, [sent, 7, '9007199254740993'])).rows).toEqual([asText]);
+      // Unnamed, the same: the mark is read from the text, not from the registry.
+      expect((await sut.query(`${JSON_AS_TEXT}${JSON_ROW} `, [sent, 7, '9007199254740993'])).rows).toEqual([asText]);
+      // Without the mark, pg parses them as usual.
+      expect((await sut.query(JSON_ROW, [sent, 7, '9007199254740993'])).rows).toEqual([
+        { b: { b: [1, 2.5, { k: null }] }, j: { b: [1, 2.5, { k: null }] }, n: 7, big: '9007199254740993' },
+      ]);
+      expect(await prepared(on(sut))).toEqual({ t_0: JSON_AS_TEXT + JSON_ROW });
     } finally {
       await sut.end();
     }

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { isQueryReadTimeout } from './database.errors';
+import { PG_JSON_AS_TEXT_TYPES, readsJsonAsText } from './json-as-text';
 
 /**
  * Names for the statements a service runs over and over, so each pooled
@@ -61,8 +62,10 @@ export function namingClient(statements: PreparedStatements): typeof Client {
     // pg's overloads: (text, values?, callback?), (config, values?, callback?), (submittable).
     override query(...args: any[]): any {
       const [text, values, callback] = args;
-      const name = typeof text === 'string' ? statements.nameOf(text) : undefined;
-      if (name !== undefined) args = typeof values === 'function' ? [{ name, text }, values] : [{ name, text, values }, callback];
+      if (typeof text === 'string') {
+        const config = queryConfig(text, statements.nameOf(text));
+        if (config !== undefined) args = typeof values === 'function' ? [config, values] : [{ ...config, values }, callback];
+      }
       const result = (super.query as (...forwarded: unknown[]) => unknown)(...this.endingOnReadTimeout(args));
       return result instanceof Promise ? result.catch((err: unknown) => this.failed(err)) : result;
     }
@@ -88,6 +91,16 @@ export function namingClient(statements: PreparedStatements): typeof Client {
       this.end().catch(() => undefined);
     }
   };
+}
+
+/** How a text goes out: under its name if it has one, with JSON read as text if it asks (see JSON_AS_TEXT); undefined when as it is. */
+function queryConfig(text: string, name: string | undefined): { text: string; name?: string; types?: typeof PG_JSON_AS_TEXT_TYPES } | undefined {
+  const jsonAsText = readsJsonAsText(text);
+  if (name === undefined && !jsonAsText) return undefined;
+  const config: { text: string; name?: string; types?: typeof PG_JSON_AS_TEXT_TYPES } = { text };
+  if (name !== undefined) config.name = name;
+  if (jsonAsText) config.types = PG_JSON_AS_TEXT_TYPES;
+  return config;
 }
 
 /**

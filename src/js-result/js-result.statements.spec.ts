@@ -79,6 +79,7 @@ describe(JsResultStatements.name, () => {
     ])('for reads in scope %s, as JSON and as rows', (_kind, scope) => {
       expect(sut.selectJson(FAILED_SINCE, scope, 10).text).toMatchSnapshot('json');
       expect(sut.selectRows(FAILED_SINCE, scope, 10).text).toMatchSnapshot('rows');
+      expect(sut.selectTextRows(FAILED_SINCE, scope, 10).text).toMatchSnapshot('rows, json as text');
     });
 
     it.each([

@@ -1,5 +1,6 @@
 import type { DataSource, ObjectLiteral, QueryBuilder, SelectQueryBuilder, WhereExpressionBuilder } from 'typeorm';
 import { BoundedMap } from '../common/bounded-map';
+import { JSON_AS_TEXT } from '../database/json-as-text';
 import type { PreparedStatements } from '../database/prepared-statements';
 import type { Statement } from '../database/statement';
 import { type AuditAction, auditedText, auditValues } from '../audit/audit.statements';
@@ -203,13 +204,13 @@ function jsonElementOf(fields: readonly RecordField[] | undefined): string {
   return `json_build_object(${fields.map((field) => `'${field}', r.${field}`).join(', ')})::text`;
 }
 
-/** How a read's rows come: one JSON array text, row objects, or row objects with `param` and `result` as JSON text. */
+/**
+ * How a read's rows come: one JSON array text, row objects, or row objects
+ * with `param` and `result` as JSON text (the driver is asked not to parse
+ * them: see JSON_AS_TEXT).
+ */
 type SelectForm = 'json' | 'rows' | 'text';
 
-/** A chosen row's column in the 'text' form. */
-function textColumn(key: RecordField): string {
-  return key === 'param' || key === 'result' ? `r.${key}::text` : `r.${key}`;
-}
 
 /** The reply's order: newest first, not-started rows first. */
 const NEWEST_FIRST = 'start_time DESC NULLS FIRST, id DESC';
@@ -316,9 +317,9 @@ export class JsResultStatements {
   }
 
   /**
-   * selectRows with `param` and `result` as their JSON text (`::text`): the
-   * reply takes them as they are, so they are neither parsed nor written
-   * again here (see recordsJsonText).
+   * selectRows with `param` and `result` as their JSON text (the driver is
+   * told not to parse them, see JSON_AS_TEXT): the reply takes them as they
+   * are, so they are neither parsed nor written again here (see recordsJsonText).
    */
   selectTextRows(filters: readonly Filter[], scope: WorkerScope, limit: number, fields?: readonly RecordField[]): Statement {
     return this.select('text', filters, scope, limit, fields);
@@ -385,7 +386,11 @@ export class JsResultStatements {
   ): Statement {
     const kind = afterKind(after);
     const key = `${shapeKey(form, scope.kind, filters)};${fieldsKey(fields)};${kind}`;
-    const shape = this.shape(key, () => this.buildSelect(form, filters, scope.kind, fields, kind));
+    const shape = this.shape(
+      key,
+      () => this.buildSelect(form, filters, scope.kind, fields, kind),
+      form === 'text' ? (text) => JSON_AS_TEXT + text : undefined,
+    );
     const prefixes = scope.kind === 'some' ? scope.prefixes : undefined;
     const names = scope.kind === 'all' ? undefined : scope.names;
     return fill(shape, callArguments(filters, limit, names, prefixes, after, cap));
@@ -423,8 +428,8 @@ export class JsResultStatements {
         .setParameter('cap', new Slot(CAP));
     } else if (form === 'text') {
       const [first, ...rest] = columnsFor(fields).map(([, key]) => key);
-      qb.select(textColumn(first), first).from(`(${chosen.sql})`, 'r');
-      for (const key of rest) qb.addSelect(textColumn(key), key);
+      qb.select(`r.${first}`, first).from(`(${chosen.sql})`, 'r');
+      for (const key of rest) qb.addSelect(`r.${key}`, key);
     } else {
       qb.select('r.*').from(`(${chosen.sql})`, 'r');
     }

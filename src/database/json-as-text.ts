@@ -1,0 +1,30 @@
+import { types as pgTypes } from 'pg';
+
+/**
+ * Leads the text of a statement whose `json` and `jsonb` columns are to reach
+ * the caller as their JSON text, unparsed: the reply copies them as they are
+ * (see recordsJsonText). Asking for it on the client, not with `::text` in the
+ * SQL, leaves the database its plain jsonb output: the cast costs it an extra
+ * conversion and copy per value, measured at 3–11% of S1's statement in pgbench.
+ * The mark travels in the text because TypeORM's `query(text, values)` passes
+ * nothing else to the driver's client; it is a comment to the database.
+ */
+export const JSON_AS_TEXT = '/* json-as-text */ ';
+
+const JSON_OID = 114;
+const JSONB_OID = 3802;
+
+export function readsJsonAsText(text: string): boolean {
+  return text.startsWith(JSON_AS_TEXT);
+}
+
+const asText = (value: string): string => value;
+
+/** pg's per-query `types`: JSON as text, every other type as pg parses it by default. */
+export const PG_JSON_AS_TEXT_TYPES = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary'): ((value: string) => unknown) =>
+    oid === JSON_OID || oid === JSONB_OID ? asText : (pgTypes.getTypeParser(oid, format ?? 'text') as (value: string) => unknown),
+};
+
+/** PGlite's per-query `parsers`, to the same effect. */
+export const PGLITE_JSON_AS_TEXT_PARSERS = { [JSON_OID]: asText, [JSONB_OID]: asText };
