@@ -84,8 +84,9 @@ describe(pgliteDriver.name, () => {
     try {
       const sent = '{"b": [1, 2.50, {"k": null}]}';
       const row = 'SELECT $1::jsonb AS b, $1::json AS j, $2::int AS n';
-      expect((await client.query(JSON_AS_TEXT + row, [sent, 7])).rows).toEqual([{ b: sent, j: sent, n: 7 }]);
-      expect((await client.query(row, [sent, 7])).rows).toEqual([{ b: { b: [1, 2.5, { k: null }] }, j: { b: [1, 2.5, { k: null }] }, n: 7 }]);
+      const rowsOf = async (text: string) => ((await client.query(text, [sent, 7])) as { rows: unknown[] }).rows;
+      expect(await rowsOf(JSON_AS_TEXT + row)).toEqual([{ b: sent, j: sent, n: 7 }]);
+      expect(await rowsOf(row)).toEqual([{ b: { b: [1, 2.5, { k: null }] }, j: { b: [1, 2.5, { k: null }] }, n: 7 }]);
     } finally {
       release();
       await sut.end();
