@@ -6,6 +6,15 @@ export type TokenChange = { kind: 'token'; tokenId: number } | { kind: 'unknown'
 type Listener = (change: TokenChange) => void;
 
 /**
+ * How long a change still waits after hearing its own echo. The other
+ * instances' listening sessions were signalled at the same commit, but on a
+ * busy machine their backends and processes may run a few milliseconds after
+ * this one's: seen once in CI, where another instance answered the very next
+ * call with the limits from before an edit.
+ */
+export const ECHO_SETTLE_MS = 25;
+
+/**
  * Where this process hears that tokens changed: from its own writes at once,
  * and from the database's notifications for everyone else's (see
  * TokenChangesListener). Caches subscribe and drop what changed.
@@ -32,7 +41,7 @@ export class TokenChanges {
     this.emit({ kind: 'token', tokenId });
     const waiting = this.echoes.get(tokenId);
     this.echoes.delete(tokenId);
-    waiting?.forEach((resolve) => resolve());
+    if (waiting) setTimeout(() => waiting.forEach((resolve) => resolve()), ECHO_SETTLE_MS).unref();
   }
 
   /** Set by the listener as it connects and loses its connection. */
@@ -41,11 +50,12 @@ export class TokenChanges {
   }
 
   /**
-   * Resolves when the database's announcement of this token's change has come
-   * back to this process (or after `timeoutMs`, or at once when it is not
-   * listening). PostgreSQL signals every listening session at the same commit,
-   * so a change that waits for its own echo before answering is, in practice,
-   * already heard by every other instance when its caller makes the next call.
+   * Resolves ECHO_SETTLE_MS after the database's announcement of this token's
+   * change has come back to this process (or after `timeoutMs`, or at once
+   * when it is not listening). PostgreSQL signals every listening session at
+   * the same commit, so a change that waits for its own echo before answering
+   * is, in practice, already heard by every other instance when its caller
+   * makes the next call.
    */
   echoed(tokenId: number, timeoutMs: number): Promise<void> {
     if (!this.hearing) return Promise.resolve();
