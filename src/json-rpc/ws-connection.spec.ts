@@ -210,14 +210,16 @@ describe(WsConnection.name, () => {
 
   it('keeps a client that reads slowly but steadily, however long its replies take in all', async () => {
     const reply = 'r'.repeat(256 * 1024);
-    const sendTimeoutMs = 300;
+    // Four times the client's pauses: on a loaded machine (CI, two test files at once) a 250 ms pause
+    // under a 300 ms timeout was sometimes stretched past it by the scheduler, and the client was dropped.
+    const sendTimeoutMs = 1_000;
     harness = new Harness({ handle: async () => reply }, { pauseAboveBufferedBytes: 128 * 1024, maxBufferedBytes: 256 * 1024 * 1024, sendTimeoutMs });
     const { socket, frames } = await harness.client();
-    const sent = 120;
+    const sent = 240;
     for (let i = 0; i < sent; i++) socket.send('call');
     // Reads in spurts: paused 250 ms (under the timeout) out of every 260, for several timeouts' worth in all.
     const started = Date.now();
-    while (frames.length < sent && Date.now() - started < 20_000) {
+    while (frames.length < sent && Date.now() - started < 45_000) {
       socket.pause();
       await sleep(250);
       socket.resume();
