@@ -63,8 +63,9 @@ export function namingClient(statements: PreparedStatements): typeof Client {
     override query(...args: any[]): any {
       const [text, values, callback] = args;
       if (typeof text === 'string') {
-        const config = queryConfig(text, statements.nameOf(text));
-        if (config !== undefined) args = typeof values === 'function' ? [config, values] : [{ ...config, values }, callback];
+        const valuesAreCallback = typeof values === 'function';
+        const config = queryConfig(text, statements.nameOf(text), valuesAreCallback ? undefined : values);
+        if (config !== undefined) args = valuesAreCallback ? [config, values] : [config, callback];
       }
       const result = (super.query as (...forwarded: unknown[]) => unknown)(...this.endingOnReadTimeout(args));
       return result instanceof Promise ? result.catch((err: unknown) => this.failed(err)) : result;
@@ -93,11 +94,18 @@ export function namingClient(statements: PreparedStatements): typeof Client {
   };
 }
 
+interface QueryConfig {
+  text: string;
+  values?: unknown;
+  name?: string;
+  types?: typeof PG_JSON_AS_TEXT_TYPES;
+}
+
 /** How a text goes out: under its name if it has one, with JSON read as text if it asks (see JSON_AS_TEXT); undefined when as it is. */
-function queryConfig(text: string, name: string | undefined): { text: string; name?: string; types?: typeof PG_JSON_AS_TEXT_TYPES } | undefined {
+function queryConfig(text: string, name: string | undefined, values: unknown): QueryConfig | undefined {
   const jsonAsText = readsJsonAsText(text);
   if (name === undefined && !jsonAsText) return undefined;
-  const config: { text: string; name?: string; types?: typeof PG_JSON_AS_TEXT_TYPES } = { text };
+  const config: QueryConfig = { text, values };
   if (name !== undefined) config.name = name;
   if (jsonAsText) config.types = PG_JSON_AS_TEXT_TYPES;
   return config;

@@ -211,7 +211,6 @@ function jsonElementOf(fields: readonly RecordField[] | undefined): string {
  */
 type SelectForm = 'json' | 'rows' | 'text';
 
-
 /** The reply's order: newest first, not-started rows first. */
 const NEWEST_FIRST = 'start_time DESC NULLS FIRST, id DESC';
 
