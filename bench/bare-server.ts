@@ -66,6 +66,7 @@ const ERROR_CODES: Record<DomainErrorCode, [number, string]> = {
   [DomainErrorCode.DatabaseUnavailable]: [103, 'Database error'],
   [DomainErrorCode.NotAcceptable]: [108, 'Invalid input'],
   [DomainErrorCode.NotFound]: [105, 'Not found'],
+  [DomainErrorCode.NotFoundInDatabase]: [105, 'Not found in database'],
   [DomainErrorCode.ResponseTooLarge]: [108, 'Invalid input'],
   [DomainErrorCode.TooManyLogins]: [102, 'Permission denied'],
 };

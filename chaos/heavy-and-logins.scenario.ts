@@ -2,7 +2,7 @@ import { sampleRss } from '../bench/processes';
 import { HEAVY_WORKER } from './dataset';
 import { loopInWorker } from './load.worker';
 import { batchBody, loop, startClock } from './rpc-client';
-import { callCounts, check, type ChaosScenario, delay, neverFailsCheck, peakRssCheck, type ScenarioResult } from './scenario';
+import { callCounts, check, type ChaosScenario, delay, neverFailsCheck, peakRssCheck, type ScenarioResult, isRunning } from './scenario';
 import { latency, mergeTallies, round, tally } from './tally';
 
 const CLIENTS = 16;
@@ -16,15 +16,6 @@ const LOGIN_CLIENTS = 4;
 /** S1's p50 and p99 with the attack, over without: "within their normal range". */
 const P50_RATIO_LIMIT = 2;
 const P99_RATIO_LIMIT = 3;
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * 16-way S1 (`key:secret` callers) measured alone, then again while one

@@ -13,6 +13,8 @@ import { resolve } from 'node:path';
 import { freePort, startService } from '../bench/processes';
 import { ThrowAwayCluster } from './cluster';
 import { CHAOS_DATABASE, prepareChaosData } from './dataset';
+import { deepRow } from './deep-row.scenario';
+import { fanOut } from './fan-out.scenario';
 import { heavyAndLogins } from './heavy-and-logins.scenario';
 import { killDuringDelete } from './kill-during-delete.scenario';
 import { postgresRestart } from './postgres-restart.scenario';
@@ -20,8 +22,9 @@ import { refusedConnections } from './refused-connections.scenario';
 import { type ChaosRun, HEADERS, passed, rowCells, writeReport } from './report';
 import type { ChaosContext, ChaosScenario } from './scenario';
 import { slowClients } from './slow-clients.scenario';
+import { validationFlood } from './validation-flood.scenario';
 
-const SCENARIOS: ChaosScenario[] = [postgresRestart, killDuringDelete, refusedConnections, heavyAndLogins, slowClients];
+const SCENARIOS: ChaosScenario[] = [postgresRestart, killDuringDelete, refusedConnections, heavyAndLogins, slowClients, validationFlood, deepRow, fanOut];
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 

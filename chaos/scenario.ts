@@ -55,6 +55,16 @@ export function check(name: string, ok: boolean, detail: string): Check {
   return { name, ok, detail };
 }
 
+/** Whether the process is still there (signal 0 checks without sending anything). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const MiB = 1024 * 1024;
 /** The ceiling for the server's RSS, whatever one request asks for. */
 export const RSS_CEILING_BYTES = 1024 * MiB;

@@ -3,11 +3,13 @@ import { AuditModule } from './audit/audit.module';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from './config/app.config';
 import { ConfigModule } from './config/config.module';
+import { redactStatementValues } from './database/database.errors';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { JsResultModule } from './js-result/js-result.module';
 import { JsWorkerModule } from './js-worker/js-worker.module';
 import { JsonRpcModule } from './json-rpc/json-rpc.module';
+import { NodegetServerModule } from './nodeget-server/nodeget-server.module';
 import { RetentionModule } from './retention/retention.module';
 import { ResultEventsModule } from './result-events/result-events.module';
 import { TokenModule } from './token/token.module';
@@ -29,6 +31,8 @@ export class AppModule {
             // One log line per request would cost more than the request on the hot path.
             autoLogging: false,
             redact: ['req.headers.authorization', 'req.body'],
+            // After pino's own error serializer: a failed statement's values may be secrets' hashes.
+            serializers: { err: redactStatementValues },
           },
         }),
         DatabaseModule,
@@ -40,6 +44,7 @@ export class AppModule {
         AuditModule,
         RetentionModule,
         HealthModule,
+        NodegetServerModule,
       ],
     };
   }

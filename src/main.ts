@@ -1,8 +1,21 @@
 import 'reflect-metadata';
+import { Logger as NestLogger } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './app.factory';
 import { loadConfig } from './config/app.config';
 import { formatToken, TokenService } from './token/token.service';
+
+/**
+ * The last resort once serving: a failure that nothing caught is logged and
+ * the process goes on serving everyone else. Every call and every delivery
+ * catches its own failures; what reaches here is a bug, and ending the
+ * process for it would end every caller's connection and every waiter.
+ */
+function keepServing(): void {
+  const logger = new NestLogger('Process');
+  process.on('unhandledRejection', (reason: unknown) => logger.error({ err: reason }, 'unhandled rejection; still serving'));
+  process.on('uncaughtException', (error: Error) => logger.error({ err: error }, 'uncaught exception; still serving'));
+}
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
@@ -16,6 +29,7 @@ async function bootstrap(): Promise<void> {
     );
   }
   await app.listen(config.port, config.host);
+  keepServing();
   const where = config.database.kind === 'embedded' ? `embedded database in ${config.database.dataDir}` : 'PostgreSQL';
   logger.log(`JSON-RPC listening on http://${config.host}:${config.port}/ (and /nodeget/rpc), ${where}`);
 }

@@ -437,9 +437,9 @@ describe(`audit log (${backendName})`, () => {
       ['js-worker_create of a script that does not parse', 108, () => ['js-worker_create', { token: superToken, name: unique('aud_bad_'), js_script_base64: b64('export default {') }]],
       ['js-worker_create without permission', 102, () => ['js-worker_create', { token: fx.limited, name: unique('aud_nope_'), js_script_base64: b64(SCRIPT) }]],
       ['js-worker_create with malformed params', -32602, () => ['js-worker_create', { token: superToken, name: 7, js_script_base64: b64(SCRIPT) }]],
-      ['js-worker_update of a missing worker', 108, () => ['js-worker_update', { token: superToken, name: unique('aud_missing_'), description: 'x' }]],
+      ['js-worker_update of a missing worker', 105, () => ['js-worker_update', { token: superToken, name: unique('aud_missing_'), description: 'x' }]],
       ['js-worker_update without permission', 102, () => ['js-worker_update', { token: fx.limited, name: fx.worker, description: 'x' }]],
-      ['js-worker_delete of a missing worker', 108, () => ['js-worker_delete', { token: superToken, name: unique('aud_missing_') }]],
+      ['js-worker_delete of a missing worker', 105, () => ['js-worker_delete', { token: superToken, name: unique('aud_missing_') }]],
       ['js-worker_delete with a wrong secret', 102, () => ['js-worker_delete', { token: wrongSecret(), name: fx.worker }]],
       [
         'js-result_delete of a worker the token may not delete',

@@ -33,22 +33,23 @@ describe(`js-worker methods (${backendName})`, () => {
         env: { REGION: 'eu' },
         max_run_time: 5_000,
       });
-      expect(created.result).toEqual({ id: expect.any(Number) });
-
-      const read = await rpcCall(t.app, 'js-worker_read', { token: t.superToken, name: 'crud_echo' });
-      expect(read.result).toEqual({
-        id: created.result.id,
+      const summary = {
+        id: expect.any(Number),
         name: 'crud_echo',
         description: 'echoes',
-        js_script_base64: b64(ECHO),
-        env: { REGION: 'eu' },
+        route_name: null,
+        runtime_clean_time: null,
         max_run_time: 5_000,
         max_stack_size: 1024 * 1024,
         max_heap_size: 8 * 1024 * 1024,
-        created_at: expect.any(Number),
-        updated_at: expect.any(Number),
-      });
-      expect(Math.abs(read.result.created_at - Date.now())).toBeLessThan(60_000);
+        create_at: expect.any(Number),
+        update_at: expect.any(Number),
+      };
+      expect(created.result).toEqual(summary);
+
+      const read = await rpcCall(t.app, 'js-worker_read', { token: t.superToken, name: 'crud_echo' });
+      expect(read.result).toEqual({ ...created.result, js_script_base64: b64(ECHO), env: { REGION: 'eu' } });
+      expect(Math.abs(read.result.create_at - Date.now())).toBeLessThan(60_000);
     });
 
     it('accepts positional params', async () => {
@@ -62,7 +63,7 @@ describe(`js-worker methods (${backendName})`, () => {
       const body = await createWorker(t.app, t.superToken, 'crud_bad', 'export default {\n  onCall() {\n    return 1 +;\n  },\n}');
       expect(body.error.code).toBe(108);
       expect(body.error.message).toMatch(/^Invalid input: js_script_base64: SyntaxError: .+ at line 3, column \d+$/);
-      expect((await rpcCall(t.app, 'js-worker_read', { token: t.superToken, name: 'crud_bad' })).error.code).toBe(108);
+      expect((await rpcCall(t.app, 'js-worker_read', { token: t.superToken, name: 'crud_bad' })).error.code).toBe(105);
     });
 
     it.each([
@@ -91,7 +92,13 @@ describe(`js-worker methods (${backendName})`, () => {
       ['a fractional limit', { max_run_time: 1.5 }, -32602, 'max_run_time: expected an integer (milliseconds) or null for the default, got 1.5'],
       ['a limit given as a string', { max_heap_size: '8MiB' }, -32602, 'max_heap_size: expected an integer (bytes)'],
       ['an env that is an array', { env: ['A'] }, -32602, 'env: expected a JSON object'],
-      ['an env with a NUL character', { env: { A: 'x\u0000y' } }, 108, 'env: must not contain the character U+0000'],
+      ['an env with a NUL character', { env: { A: 'x\u0000y' } }, -32602, 'env.A: contains a NUL character (U+0000), which cannot be stored'],
+      ['a route name with a slash', { route_name: 'a/b' }, 108, 'route_name can only contain [a-zA-Z0-9._-]'],
+      ['a route name of dots', { route_name: '..' }, 108, "route_name cannot be '.' or '..'"],
+      ['a route name of 129 characters', { route_name: 'r'.repeat(129) }, 108, 'route_name too long (max 128 chars)'],
+      ['a route name that is not a string', { route_name: 5 }, -32602, 'route_name: expected a string or null, got 5'],
+      ['a runtime_clean_time of 0', { runtime_clean_time: 0 }, 108, 'runtime_clean_time: must be a positive integer of milliseconds'],
+      ['a fractional runtime_clean_time', { runtime_clean_time: 1.5 }, -32602, 'runtime_clean_time: expected an integer (milliseconds) or null, got 1.5'],
     ])('refuses %s', async (_label, override, code, message) => {
       const body = await rpcCall(t.app, 'js-worker_create', { token: t.superToken, name: 'crud_checked', js_script_base64: b64(ECHO), ...override });
       expect(body.error.code).toBe(code);
@@ -123,18 +130,19 @@ describe(`js-worker methods (${backendName})`, () => {
       const updated = await rpcCall(t.app, 'js-worker_update', { token: t.superToken, name: 'crud_update', env: { B: 2 }, max_heap_size: null });
       expect(updated.result).toEqual({
         ...before,
+        success: true,
         env: { B: 2 },
         max_heap_size: 8 * 1024 * 1024,
-        updated_at: expect.any(Number),
+        update_at: expect.any(Number),
       });
-      expect(updated.result.updated_at).toBeGreaterThan(before.updated_at);
+      expect(updated.result.update_at).toBeGreaterThan(before.update_at);
       const noChange = await rpcCall(t.app, 'js-worker_update', { token: t.superToken, name: 'crud_update' });
       expect(noChange.error.code).toBe(-32602);
       expect(noChange.error.message).toContain('expected at least one field to change');
       const badScript = await rpcCall(t.app, 'js-worker_update', { token: t.superToken, name: 'crud_update', js_script_base64: b64('x') });
       expect(badScript.error.code).toBe(108);
       const missing = await rpcCall(t.app, 'js-worker_update', { token: t.superToken, name: 'crud_nobody', description: 'x' });
-      expect(missing.error).toEqual({ code: 108, message: "Invalid input: js_worker 'crud_nobody' not found" });
+      expect(missing.error).toEqual({ code: 105, message: 'Not found in database: js_worker not found: crud_nobody' });
     });
 
     it('lets a run under way finish on the old code', async () => {
@@ -154,10 +162,13 @@ describe(`js-worker methods (${backendName})`, () => {
       const row = await runToEnd(t.app, t.superToken, 'crud_gone');
       expect(await rpcCall(t.app, 'js-worker_delete', { token: t.superToken, name: 'crud_gone' })).toMatchObject({ result: { success: true } });
       expect((await rpcCall(t.app, 'js-worker_read', { token: t.superToken, name: 'crud_gone' })).error).toEqual({
-        code: 108,
-        message: "Invalid input: js_worker 'crud_gone' not found",
+        code: 105,
+        message: 'Not found in database: js_worker not found: crud_gone',
       });
-      expect((await rpcCall(t.app, 'js-worker_delete', { token: t.superToken, name: 'crud_gone' })).error.code).toBe(108);
+      expect((await rpcCall(t.app, 'js-worker_delete', { token: t.superToken, name: 'crud_gone' })).error).toEqual({
+        code: 105,
+        message: 'Not found in database: js_worker not found: crud_gone',
+      });
       expect(await resultRow(t.app, t.superToken, row.id)).toEqual(row);
     });
 
@@ -263,10 +274,10 @@ describe(`js-worker methods (${backendName})`, () => {
       expect(stored.param).toBe('{"big": 9007199254740993}');
     });
 
-    it('refuses an unknown worker with 108 and writes nothing', async () => {
+    it('refuses an unknown worker with 105 and writes nothing', async () => {
       const before = await countRows(t.dataSource);
       expect(await runWorker(t.app, t.superToken, 'nobody_here')).toMatchObject({
-        error: { code: 108, message: "Invalid input: js_worker 'nobody_here' not found" },
+        error: { code: 105, message: 'Not found in database: js_worker not found: nobody_here' },
       });
       expect(await countRows(t.dataSource)).toBe(before);
     });
@@ -299,7 +310,7 @@ describe(`js-worker methods (${backendName})`, () => {
     it('checks permission before existence, so names cannot be probed', async () => {
       const runner = await t.token([limit([{ js_worker: 'perm_*' }], [jw('run_defined_js_worker')])]);
       expect((await runWorker(t.app, runner, 'secret_worker')).error.code).toBe(102);
-      expect((await runWorker(t.app, runner, 'perm_missing')).error.code).toBe(108);
+      expect((await runWorker(t.app, runner, 'perm_missing')).error.code).toBe(105);
     });
 
     it('does not combine a scope from one limit with a permission from another', async () => {

@@ -92,15 +92,15 @@ describe('token administration from the CLI (postgres)', () => {
     const before = (await runCli(['token', 'list'], env)).lastLine;
 
     const refusals: [string[], string | undefined, RegExp][] = [
-      [['token', 'get', 'nobody'], undefined, /Token 'nobody' not found/],
+      [['token', 'get', 'nobody'], undefined, /Token not found by key\/username: nobody/],
       [['token', 'delete', 'root'], undefined, /SuperToken cannot be deleted/],
       [['token', 'edit', 'root', '--limits', '[]'], undefined, /SuperToken cannot be edited/],
       [['token', 'edit', 'ops', '--limits', '[{"scopes":5,"permissions":[]}]'], undefined, /token_limit: \[0\]\.scopes: expected an array/],
       [['token', 'edit', 'ops', '--limits', '[{'], undefined, /expected JSON/],
       [['token', 'edit', ''], undefined, /required option '--limits/],
       [['token', 'roll', ''], undefined, /target_token cannot be empty/],
+      [['token', 'roll', '  '], undefined, /target_token cannot be empty/],
       [['token', 'password', 'ops'], '', /password must not be empty/],
-      [['token', 'password', 'ops'], 'a:b\n', /password must not contain ':'/],
     ];
     for (const [args, input, message] of refusals) {
       const result = await runCli(args, env, input);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { NamedParams } from '../json-rpc/rpc-call';
+import { parseCredentials } from '../token/token.credentials';
 
 export const REDACTED = '***';
 
@@ -9,15 +10,14 @@ const CREDENTIAL_PARAMS = new Set(['token', 'father_token', 'supertoken']);
 const SECRET_PARAMS = new Set(['password', 'new_password', 'secret']);
 
 /**
- * A target may be a full `key:secret` or `username|password`; only the part
- * before the separator names it, and only that part is kept.
+ * A target may be a full `key:secret` or `username|password`, split as at
+ * login (passwords may hold `:`, so `ann|pa:ss` is ann's password); only the
+ * key or username is kept.
  */
 function redactTarget(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  const colon = value.indexOf(':');
-  if (colon >= 0) return `${value.slice(0, colon)}:${REDACTED}`;
-  const bar = value.indexOf('|');
-  return bar >= 0 ? `${value.slice(0, bar)}|${REDACTED}` : value;
+  if (typeof value !== 'string' || (!value.includes(':') && !value.includes('|'))) return value;
+  const credential = parseCredentials(value);
+  return credential.mode === 'token' ? `${credential.key}:${REDACTED}` : `${credential.username}|${REDACTED}`;
 }
 
 /** A worker's env is where its API keys live: the names are kept, never the values. */

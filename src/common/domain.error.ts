@@ -17,6 +17,8 @@ export enum DomainErrorCode {
   NotAcceptable = 'NOT_ACCEPTABLE',
   /** The call names something (a token) that does not exist. */
   NotFound = 'NOT_FOUND',
+  /** A NodeGet method's "not found" (105), worded as NodeGet words it (`Not found in database: js_worker not found: x`), which its dashboard matches on. */
+  NotFoundInDatabase = 'NOT_FOUND_IN_DATABASE',
   /** A password check refused to bound what logins cost (throttled, too many at once): retry later, as the message says. */
   TooManyLogins = 'TOO_MANY_LOGINS',
   /** The answer would be larger than a reply may be (MAX_CALL_RESPONSE_BYTES, MAX_RESPONSE_BYTES): the caller must ask for less. */
@@ -35,3 +37,6 @@ export class DomainError extends Error {
 }
 
 export const invalidParams = (message: string) => new DomainError(DomainErrorCode.InvalidParams, message);
+
+/** `Not found in database: <message>` (105), NodeGet's wording; `message` as NodeGet has it, e.g. `js_worker not found: x`. */
+export const notFoundInDatabase = (message: string) => new DomainError(DomainErrorCode.NotFoundInDatabase, message);

@@ -59,6 +59,11 @@ export interface ResponseLimits {
   largeReadMemoryBytes: number;
   /** Reads above 1000 rows that run at once, over all requests (LARGE_READ_MAX_CONCURRENT). */
   largeReadMaxConcurrent: number;
+  /**
+   * Bytes of notifications and replies left unread by all subscribers' connections together, at most:
+   * past a third of it the subscribers with the most unread are closed (SUBSCRIPTION_MAX_QUEUED_BYTES).
+   */
+  subscriptionMaxQueuedBytes: number;
 }
 
 export const DEFAULT_RESPONSE_LIMITS: ResponseLimits = {
@@ -70,6 +75,8 @@ export const DEFAULT_RESPONSE_LIMITS: ResponseLimits = {
   // Half the cores: the database assembles each such answer at a core's full speed, and the
   // other half keeps serving everyone else (two at once on two cores took S1's p99 from 21 to 58 ms).
   largeReadMaxConcurrent: Math.max(1, Math.floor(availableParallelism() / 2)),
+  // A quarter of the 1 GiB the process is held to under hostile load (the chaos suite's ceiling).
+  subscriptionMaxQueuedBytes: 256 * MiB,
 };
 
 /** Bounds on HTTP connections, against slow and numerous clients. */
@@ -185,6 +192,7 @@ class EnvironmentVariables {
   @IsOptional() @IsInt() @Min(1024) @Max(512 * MiB) MAX_CALL_RESPONSE_BYTES?: number;
   @IsOptional() @IsInt() @Min(1024) @Max(1024 * MiB) LARGE_READ_MEMORY_BYTES?: number;
   @IsOptional() @IsInt() @Min(1) @Max(1024) LARGE_READ_MAX_CONCURRENT?: number;
+  @IsOptional() @IsInt() @Min(64 * 1024) @Max(4096 * MiB) SUBSCRIPTION_MAX_QUEUED_BYTES?: number;
   @IsOptional() @IsInt() @Min(100) @Max(600_000) HTTP_HEADERS_TIMEOUT_MS?: number;
   @IsOptional() @IsInt() @Min(100) @Max(3_600_000) HTTP_REQUEST_TIMEOUT_MS?: number;
   @IsOptional() @IsInt() @Min(1) @Max(1_000_000) HTTP_MAX_CONNECTIONS?: number;
@@ -216,6 +224,7 @@ const NUMERIC = new Set([
   'MAX_CALL_RESPONSE_BYTES',
   'LARGE_READ_MEMORY_BYTES',
   'LARGE_READ_MAX_CONCURRENT',
+  'SUBSCRIPTION_MAX_QUEUED_BYTES',
   'HTTP_HEADERS_TIMEOUT_MS',
   'HTTP_REQUEST_TIMEOUT_MS',
   'HTTP_MAX_CONNECTIONS',
@@ -278,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxCallResponseBytes: vars.MAX_CALL_RESPONSE_BYTES ?? DEFAULT_RESPONSE_LIMITS.maxCallResponseBytes,
       largeReadMemoryBytes: vars.LARGE_READ_MEMORY_BYTES ?? DEFAULT_RESPONSE_LIMITS.largeReadMemoryBytes,
       largeReadMaxConcurrent: vars.LARGE_READ_MAX_CONCURRENT ?? DEFAULT_RESPONSE_LIMITS.largeReadMaxConcurrent,
+      subscriptionMaxQueuedBytes: vars.SUBSCRIPTION_MAX_QUEUED_BYTES ?? DEFAULT_RESPONSE_LIMITS.subscriptionMaxQueuedBytes,
     },
     http: {
       headersTimeoutMs: vars.HTTP_HEADERS_TIMEOUT_MS ?? DEFAULT_HTTP_LIMITS.headersTimeoutMs,

@@ -1,6 +1,8 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { QueryFailedError } from 'typeorm';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
-import { ConnectionFailure, EngineFailure, isDatabaseUnavailable, publicReason, withDatabase } from './database.errors';
+import { ConnectionFailure, EngineFailure, isDatabaseUnavailable, publicReason, redactStatementValues, withDatabase } from './database.errors';
 
 /** An error as pg raises it for a server's ErrorResponse. */
 const sqlError = (code: string, message = 'server says no') => Object.assign(new Error(message), { code });
@@ -75,5 +77,45 @@ describe(withDatabase.name, () => {
   it('lets a bug through untouched', async () => {
     const bug = onStatement(sqlError('42601', 'syntax error at or near "SELEC"'));
     await expect(withDatabase(() => Promise.reject(bug))).rejects.toBe(bug);
+  });
+});
+
+describe(redactStatementValues.name, () => {
+  const SECRET_HASH = 'a'.repeat(64);
+  const PASSWORD_HASH = 'scrypt$16384$8$1$c2FsdA==$aGFzaA==';
+
+  /** Logs `fields` through pino as the app does (pino-http wraps its error serializer around pino's own) and returns the line. */
+  function logged(fields: object): string {
+    let line = '';
+    const sink = new Writable({ write: (chunk, _encoding, done) => ((line += String(chunk)), done()) });
+    const logger = pino({ serializers: { err: pino.stdSerializers.wrapErrorSerializer(redactStatementValues) } }, sink);
+    logger.error(fields, 'failed');
+    return line;
+  }
+
+  /** A failed INSERT as TypeORM raises it, its driver's error carrying the values too (as PGlite's does). */
+  const failedInsert = () =>
+    new QueryFailedError(
+      'INSERT INTO token (token_key, token_hash, password_hash, created_at) VALUES ($1, $2, $3, $4)',
+      ['n0kB8lSAykFd9Egu', SECRET_HASH, PASSWORD_HASH, 1700000000000],
+      Object.assign(new Error('invalid byte sequence'), { code: '22021', params: ['n0kB8lSAykFd9Egu', SECRET_HASH, PASSWORD_HASH] }),
+    );
+
+  it('keeps no text value of a failed statement, at any depth, and keeps the numbers and the statement', () => {
+    const line = logged({ method: 'token_create', err: failedInsert() });
+    expect(line).not.toContain(SECRET_HASH);
+    expect(line).not.toContain(PASSWORD_HASH);
+    expect(line).not.toContain('n0kB8lSAykFd9Egu');
+    const entry = JSON.parse(line);
+    expect(entry.err.parameters).toEqual(['***', '***', '***', 1700000000000]);
+    expect(entry.err.driverError.params).toEqual(['***', '***', '***']);
+    expect(entry.err.query).toContain('INSERT INTO token');
+    expect(entry.err.driverError.code).toBe('22021');
+  });
+
+  it('leaves the error itself untouched', () => {
+    const error = failedInsert();
+    logged({ err: error });
+    expect(error.parameters).toContain(SECRET_HASH);
   });
 });

@@ -118,3 +118,33 @@ export async function withDatabase<T>(operation: () => Promise<T>): Promise<T> {
 export function isUniqueViolation(error: unknown): boolean {
   return error instanceof QueryFailedError && (error.driverError as { code?: string } | undefined)?.code === '23505';
 }
+
+/** What a logged statement value becomes: the marker the audit log uses for secrets. */
+export const REDACTED_VALUE = '***';
+
+/** Where failed statements carry their values: TypeORM's QueryFailedError, and PGlite's own error (its driverError). */
+const STATEMENT_VALUE_KEYS = new Set(['parameters', 'params']);
+
+function redactedValues(values: unknown[]): unknown[] {
+  // Text and JSON may be a secret's or a password's hash, a worker's env, a script: none is logged.
+  // Numbers, booleans and nulls (ids, times) are kept, for they help to read the log and hide nothing.
+  return values.map((value) => (value === null || ['number', 'bigint', 'boolean', 'undefined'].includes(typeof value) ? value : REDACTED_VALUE));
+}
+
+/**
+ * A logged error (as pino's error serializer made it) with the values of the
+ * failed statement it carries replaced, at any depth: a failed `token_create`
+ * would otherwise log the new secret's hash and the password's hash. The
+ * statement's text is kept: it is parameterised, so it holds no values.
+ * Returns a copy; the error itself is left as it was.
+ */
+export function redactStatementValues<T>(logged: T, depth = 0): T {
+  if (logged === null || typeof logged !== 'object' || depth > 8) return logged;
+  if (ArrayBuffer.isView(logged) || logged instanceof Date || logged instanceof Map || logged instanceof Set) return logged;
+  if (Array.isArray(logged)) return logged.map((item) => redactStatementValues(item, depth + 1)) as T;
+  const copy: Record<string, unknown> = Object.create(Object.getPrototypeOf(logged));
+  for (const [key, value] of Object.entries(logged)) {
+    copy[key] = STATEMENT_VALUE_KEYS.has(key) && Array.isArray(value) ? redactedValues(value) : redactStatementValues(value, depth + 1);
+  }
+  return copy as T;
+}

@@ -4,7 +4,7 @@ import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import { ParsedBy } from '../json-rpc/rpc-params.validator';
 import type { WithToken } from '../token/token.guard';
 import { TokenParam } from '../token/token.param';
-import { parseConditions } from './conditions/condition.parser';
+import { firstCap, parseConditions } from './conditions/condition.parser';
 import type { Selection } from './conditions/condition.types';
 import type { RecordField } from './js-result.statements';
 
@@ -46,7 +46,7 @@ export function parsePageQuery(query: unknown): PageSelection {
   const selection = parseQuery(query);
   const conditions = (query as { condition: unknown[] }).condition;
   if (selection.limit !== undefined) {
-    const at = conditions.findIndex((c) => c === 'last' || (c !== null && typeof c === 'object' && 'limit' in c));
+    const at = firstCap(conditions)!.at;
     throw invalidParams(`query.condition[${at}]: limit and last are not allowed in js-result_page, which walks every match; use page_size`);
   }
   return { ...selection, conditionsText: stringifyJson(conditions) };

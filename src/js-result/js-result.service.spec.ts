@@ -12,6 +12,7 @@ import type { Auth } from '../token/auth';
 import { readTokenLimits } from '../token/token-limit';
 import { parseConditions } from './conditions/condition.parser';
 import { JsResult } from './js-result.entity';
+import { parsePageQuery } from './js-result.params';
 import type { JsResultRecord } from './js-result.record';
 import { type JsResultRecords, JsResultService } from './js-result.service';
 
@@ -124,6 +125,80 @@ describe(JsResultService.name, () => {
     expect(all.map((r) => r.js_worker_name)).toEqual(['wide "ünïcode" \\ name', 'alphabet', 'beta', 'alpha', 'alpha']);
     // Integers past 2^53 are written exactly, in the record's columns and inside its JSON alike.
     expect(all[0]).toMatchObject({ js_worker_id: 9007199254740993n, start_time: 9007199254740995n, param: { big: 12345678901234567890n }, error_message: 'line1\nline2' });
+  });
+
+  describe('holds short reads and pages to the reply budget before their rows come', () => {
+    const LIMIT = 150_000;
+    /** What the database sent this process, in bytes of text, over every statement a read ran. */
+    let received: number;
+    let budgeted: JsResultService;
+    const budget = () => new ReplyBudget(LIMIT, LIMIT);
+    const textBytes = (value: unknown): number =>
+      typeof value === 'string' ? Buffer.byteLength(value) : Array.isArray(value) ? value.reduce((sum: number, v) => sum + textBytes(v), 0) : value !== null && typeof value === 'object' ? textBytes(Object.values(value)) : 0;
+
+    beforeEach(async () => {
+      received = 0;
+      const recording = Object.create(dataSource, {
+        query: {
+          value: async (...args: Parameters<DataSource['query']>) => {
+            const rows: unknown = await dataSource.query(...args);
+            received += textBytes(rows);
+            return rows;
+          },
+        },
+      }) as DataSource;
+      budgeted = new JsResultService(recording, { workerNamesCacheTtlMs: 0, responses: DEFAULT_RESPONSE_LIMITS }, new PreparedStatements());
+      // Four results of 100,000 bytes of JSON text, which compress to almost nothing where they are stored.
+      await dataSource.query(
+        `INSERT INTO js_result (js_worker_id, js_worker_name, run_type, start_time, param, result)
+         SELECT 2, 'huge', 'call', 2000 + g, '{"n": 12345678901234567890, "d": 1.50}', to_jsonb(repeat('x', 99998)) FROM generate_series(1, 4) g`,
+      );
+    });
+
+    // As jsonb writes it: keys ordered, numbers as they were given.
+    const EXACT_PARAM = '"param":{"d": 1.50, "n": 12345678901234567890}';
+    const huge = (extra: unknown[] = []) => parseConditions([{ js_worker_name: 'huge' }, ...extra]);
+    const refusal = (bytes: number) =>
+      new DomainError(
+        DomainErrorCode.ResponseTooLarge,
+        `the answer would be ${bytes} bytes, over the MAX_CALL_RESPONSE_BYTES limit of ${LIMIT} bytes per call; ask for less: a smaller limit, fewer fields, fewer calls per batch, or js-result_page`,
+      );
+
+    it('refuses a query over the budget with the exact size of its records, having received less than the budget', async () => {
+      const whole = ((await sut.query(huge(), SUPER)) as JsonText).text;
+      expect(Buffer.byteLength(whole)).toBeGreaterThan(400_000);
+      await expect(budgeted.query(huge(), SUPER, undefined, budget())).rejects.toEqual(refusal(Buffer.byteLength(whole)));
+      expect(received).toBeLessThan(LIMIT);
+    });
+
+    it('answers a query that fits, though its values are over their shares, with the same records, exact', async () => {
+      const one = huge([{ limit: 1 }]);
+      const answer = (await budgeted.query(one, SUPER, undefined, budget())) as JsonText;
+      expect(parseExact(answer.text)).toEqual(parseExact(((await sut.query(one, SUPER)) as JsonText).text));
+      expect(answer.text.includes(EXACT_PARAM)).toBe(true);
+      expect(received).toBeLessThan(2 * LIMIT);
+    });
+
+    it('refuses a page over the budget the same way, and walks pages that fit one by one, with exact cursors', async () => {
+      const selection = parsePageQuery({ condition: [{ js_worker_name: 'huge' }] });
+      const pageOf = (cursor?: string) => ({ selection, cursor, pageSize: 3 });
+      const threeRecords = Buffer.byteLength(((await sut.query(huge([{ limit: 3 }]), SUPER)) as JsonText).text);
+      await expect(budgeted.page(pageOf(), SUPER, budget())).rejects.toEqual(refusal(threeRecords));
+      expect(received).toBeLessThan(LIMIT);
+      const seen: unknown[] = [];
+      let cursor: string | undefined;
+      do {
+        received = 0;
+        const answer = await budgeted.page({ selection, cursor, pageSize: 1 }, SUPER, budget());
+        const page = parseExact(answer.text) as { items: { id: unknown }[]; next_cursor: string | null };
+        expect(answer.text.includes(EXACT_PARAM)).toBe(true);
+        expect(received).toBeLessThan(2 * LIMIT);
+        seen.push(...page.items.map((item) => item.id));
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor !== undefined);
+      const ids = ((await records(sut.query(huge(), SUPER))) as JsResultRecord[]).map((r) => r.id);
+      expect(seen).toEqual(ids);
+    });
   });
 
   it('answers a token that reaches nothing without deleting anything', async () => {

@@ -20,6 +20,8 @@ import {
   type PageKey,
   type RecordField,
   type Statement,
+  valueShare,
+  withheld,
 } from './js-result.statements';
 import { cursorBinding, PageCursors } from './page-cursor';
 import { WorkerNamesCache } from './worker-names.cache';
@@ -71,9 +73,13 @@ export class JsResultService {
 
   /**
    * The newest records matching every condition that the caller may read;
-   * only `fields` of each, if given. A large read stops in the database as
-   * soon as its answer would not fit what is left of `replies`, and fails with
-   * the error that says so.
+   * only `fields` of each, if given. No read brings more into this process
+   * than what is left of `replies`: a short read's rows come only if each of
+   * their values is within its share of it (see valueShare); otherwise, and
+   * above the default cap, the read is a large read: measured, and assembled
+   * if it fits, in the database, which stops as soon as the answer would not
+   * fit. An answer that does not fit fails with the error that says so, its
+   * size being the bytes of the JSON array of the records.
    */
   async query(
     selection: Selection,
@@ -88,7 +94,10 @@ export class JsResultService {
     const limit = selection.limit ?? DEFAULT_QUERY_CAP;
     if (limit <= DEFAULT_QUERY_CAP) {
       replies.ensureLeft();
-      return new JsonText(recordsJsonText(await this.run<TextRow[]>(this.statements.selectTextRows(selection.filters, scope, limit, fields)), fields));
+      const share = valueShare(replies.allowance, limit, fields);
+      const rows = await this.run<TextRow[]>(this.statements.selectTextRows(selection.filters, scope, limit, fields, share));
+      if (!rows.some(withheld)) return new JsonText(recordsJsonText(rows, fields));
+      // A value over its share: the read is measured, and assembled if it fits, in the database.
     }
     return this.runLargeRead(async () => {
       // Read again once admitted: the batch's earlier calls may have used the request's budget meanwhile.
@@ -119,7 +128,9 @@ export class JsResultService {
   /**
    * One page of a walk over every match, newest first. The cursor is checked
    * before anything is read: it must be one issued for this token and these
-   * conditions. Pages above the default cap are large reads, admitted as query's are.
+   * conditions. A page is held to `replies` as a query is: its rows come only
+   * within their shares, and otherwise, or above the default cap, it is a large
+   * read, assembled in the database and stopped there at the budget.
    */
   async page(request: PageRequest, auth: Auth, replies: ReplyBudget = unlimitedReplies()): Promise<JsonText> {
     const { selection, pageSize, fields } = request;
@@ -129,14 +140,28 @@ export class JsResultService {
     const access = authoriseWorkers(selection, auth, 'read');
     if (grantsNothing(access)) return pageJson([], undefined, null);
     // One more than the page: whether anything is left is known without another query.
-    const statement = this.statements.page(selection.filters, access, after, pageSize + 1, fields);
-    const read = () => {
+    const size = pageSize + 1;
+    if (pageSize <= DEFAULT_QUERY_CAP) {
       replies.ensureLeft();
-      return this.run<TextRow[]>(statement);
-    };
-    const rows = pageSize > DEFAULT_QUERY_CAP ? await this.runLargeRead(read, replies.allowance) : await read();
-    const last = rows.length > pageSize ? rows[pageSize - 1] : undefined;
-    return pageJson(rows.slice(0, pageSize), fields, last === undefined ? null : cursors.issue(positionOf(last), binding));
+      const share = valueShare(replies.allowance, size, fields);
+      const rows = await this.run<TextRow[]>(this.statements.page(selection.filters, access, after, size, fields, share));
+      if (!rows.some(withheld)) {
+        const last = rows.length > pageSize ? rows[pageSize - 1] : undefined;
+        return pageJson(rows.slice(0, pageSize), fields, last === undefined ? null : cursors.issue(positionOf(last), binding));
+      }
+      // As in query: a value over its share makes it a large read.
+    }
+    return this.runLargeRead(async () => {
+      replies.ensureLeft();
+      const cap = replies.allowance;
+      const [page] = await this.run<AssembledPage[]>(this.statements.pageJson(selection.filters, access, after, size, fields, cap));
+      if (page.json === null) {
+        replies.check(Number(page.bytes));
+        throw new Error(`the database withheld a page of ${page.bytes} bytes, within the cap of ${cap}`);
+      }
+      const next = Number(page.rows) > pageSize && page.last_id !== null ? cursors.issue({ startTime: page.last_start, id: page.last_id }, binding) : null;
+      return pageText(page.json, next);
+    }, replies.allowance);
   }
 
   /** The signer of page cursors, with the key every instance on the database shares (read once). */
@@ -188,12 +213,25 @@ export class JsResultService {
   }
 }
 
+/** A page the database assembled (see JsResultStatements.pageJson); positions as text, so 64-bit ones stay exact. */
+interface AssembledPage {
+  json: string | null;
+  bytes: number | string;
+  rows: number | string | bigint;
+  last_start: string | null;
+  last_id: string | null;
+}
+
 /**
  * A page as the reply's JSON text, `{"items": [records], "next_cursor": text | null}`
  * (null when nothing is left): its records written from the rows, as short reads are.
  */
 function pageJson(rows: readonly TextRow[], fields: readonly RecordField[] | undefined, nextCursor: string | null): JsonText {
-  return new JsonText(`{"items":${recordsJsonText(rows, fields)},"next_cursor":${JSON.stringify(nextCursor)}}`);
+  return pageText(recordsJsonText(rows, fields), nextCursor);
+}
+
+function pageText(itemsJson: string, nextCursor: string | null): JsonText {
+  return new JsonText(`{"items":${itemsJson},"next_cursor":${JSON.stringify(nextCursor)}}`);
 }
 
 /** Where a walk stands after this row; integers as decimal text, exact whatever the driver gave. */

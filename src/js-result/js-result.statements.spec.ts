@@ -7,7 +7,7 @@ import { PreparedStatements } from '../database/prepared-statements';
 import type { WorkerAccess } from '../token/auth';
 import type { Filter } from './conditions/condition.types';
 import { JsResult } from './js-result.entity';
-import { applyFilters, JsResultStatements, knownWorkers, type Statement } from './js-result.statements';
+import { applyFilters, JsResultStatements, knownWorkers, type Statement, valueShare, withheld } from './js-result.statements';
 
 /** Deletes here are recorded as the operator's. */
 const AUDIT = operatorAction('js-result_delete');
@@ -80,6 +80,12 @@ describe(JsResultStatements.name, () => {
       expect(sut.selectJson(FAILED_SINCE, scope, 10).text).toMatchSnapshot('json');
       expect(sut.selectRows(FAILED_SINCE, scope, 10).text).toMatchSnapshot('rows');
       expect(sut.selectTextRows(FAILED_SINCE, scope, 10).text).toMatchSnapshot('rows, json as text');
+    });
+
+    it('for a page assembled by the database, and a projected text read (only the gated columns it has)', () => {
+      expect(sut.pageJson(FAILED_SINCE, SOME, { startTime: '5', id: '6' }, 11, undefined, 100).text).toMatchSnapshot('page json');
+      expect(sut.selectTextRows([], ALL, 10, ['id', 'result']).text).toMatchSnapshot('text, id and result');
+      expect(sut.selectTextRows([], ALL, 10, ['id', 'finish_time']).text).not.toContain('nulls');
     });
 
     it.each([
@@ -216,9 +222,64 @@ describe(JsResultStatements.name, () => {
       expect(await run(sut.selectJson([], ALL, 10, ['id', 'error_message'], projected.bytes - 1))).toEqual([{ json: null, bytes: projected.bytes }]);
     });
 
+    it('sends a text row value only within its share, measured as the text it would be, and tells which it withheld', async () => {
+      // 22 bytes stored, 403 as text: a gate on stored sizes would let it through.
+      await dataSource.query(`INSERT INTO js_result (id, js_worker_id, js_worker_name, run_type, start_time, param) VALUES (4, 7, 'small', 'call', 500, '[1e400]')`);
+      try {
+        const all = await run<Record<string, unknown>[]>(sut.selectTextRows([], ALL, 10));
+        expect(all.some(withheld)).toBe(false);
+        expect(all.find((row) => String(row.id) === '4')?.param).toBe(`[1${'0'.repeat(400)}]`);
+        // '{"n": 12345678901234567890}' is 27 bytes and 'null' 4: a share of 20 keeps the result, not the param.
+        const rows = await run<Record<string, unknown>[]>(sut.selectTextRows([], ALL, 10, undefined, 20));
+        const byId = new Map(rows.map((row) => [String(row.id), row]));
+        expect(byId.get('2')).toMatchObject({ param: null, result: 'null', run_type: 'call' });
+        expect(byId.get('3')).toMatchObject({ param: null, error_message: 'boom "quoted"' });
+        expect(byId.get('4')).toMatchObject({ param: null });
+        expect(rows.map((row) => [String(row.id), withheld(row)])).toEqual([
+          [BIG, false],
+          ['3', false],
+          ['2', true],
+          ['4', true],
+        ]);
+        const pageRows = await run<Record<string, unknown>[]>(sut.page([], ALL, undefined, 10, ['id', 'param'], 402));
+        expect(pageRows.filter(withheld).map((row) => String(row.id))).toEqual(['4']);
+      } finally {
+        await dataSource.query('DELETE FROM js_result WHERE id = 4');
+      }
+    });
+
+    it('assembles a page in the database: its records, how many matched, and where it ends, exact; only the length over the cap', async () => {
+      const [whole] = await run<{ json: string }[]>(sut.selectJson([], ALL, 10));
+      const first = await run<Record<string, unknown>[]>(sut.pageJson([], ALL, undefined, 3, undefined, 1_000_000));
+      // Page size 2: the third row only tells that more follow.
+      expect(first).toEqual([{ json: expect.any(String), bytes: expect.anything(), rows: expect.anything(), last_start: '1000', last_id: '3' }]);
+      expect(JSON.parse(first[0].json as string)).toEqual((JSON.parse(whole.json) as unknown[]).slice(0, 2));
+      expect(first[0].json).toContain(`"id":${BIG}`);
+      expect(Number(first[0].bytes)).toBe(Buffer.byteLength(first[0].json as string));
+      expect(Number(first[0].rows)).toBe(3);
+      const last = await run<Record<string, unknown>[]>(sut.pageJson([], ALL, { startTime: '1000', id: '3' }, 3, ['id'], 1_000_000));
+      expect(last).toEqual([{ json: expect.any(String), bytes: expect.anything(), rows: expect.anything(), last_start: null, last_id: null }]);
+      expect(JSON.parse(last[0].json as string)).toEqual([{ id: 2 }]);
+      expect(Number(last[0].rows)).toBe(1);
+      const [over] = await run<Record<string, unknown>[]>(sut.pageJson([], ALL, undefined, 3, undefined, Number(first[0].bytes) - 1));
+      expect(over.json).toBeNull();
+      expect(Number(over.bytes)).toBe(Number(first[0].bytes));
+    });
+
     it('finds the existing worker names under prefixes, each once', async () => {
       const rows = await run<{ name: string }[]>(sut.workerNames(['s', 'sm', 'x']));
       expect(rows).toEqual([{ name: 'small' }]);
+    });
+  });
+
+  describe(valueShare.name, () => {
+    it('splits the allowance over every gated value of the rows, or leaves it whole when the fields have none', () => {
+      expect(valueShare(1000, 10)).toBe(50);
+      expect(valueShare(1000, 10, ['id', 'param'])).toBe(100);
+      expect(valueShare(1000, 10, ['id', 'js_worker_name', 'start_time'])).toBe(1000);
+      expect(valueShare(1001, 2, ['param', 'result'])).toBe(250);
+      // Compared as an int4 in the statement, as octet_length is.
+      expect(valueShare(Number.MAX_SAFE_INTEGER, 1)).toBe(2 ** 31 - 1);
     });
   });
 

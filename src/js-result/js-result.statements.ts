@@ -93,7 +93,8 @@ const PREFIXES = 2;
 const AFTER_START = 3;
 const AFTER_ID = 4;
 const CAP = 5;
-const FIRST_FILTER = 6;
+const SHARE = 6;
+const FIRST_FILTER = 7;
 
 const SCOPE_SLOTS: ObjectLiteral = { limit: new Slot(LIMIT), names: new Slot(NAMES), prefixes: new Slot(PREFIXES) };
 const AFTER_SLOTS: ObjectLiteral = { afterStart: new Slot(AFTER_START), afterId: new Slot(AFTER_ID) };
@@ -106,8 +107,9 @@ function callArguments(
   prefixes?: readonly string[],
   after?: PageKey,
   cap?: number,
+  share?: number,
 ) {
-  const args: unknown[] = [limit, names, prefixes, after?.startTime ?? undefined, after?.id, cap];
+  const args: unknown[] = [limit, names, prefixes, after?.startTime ?? undefined, after?.id, cap, share];
   for (const filter of filters) args.push('value' in filter ? filterValue(filter) : undefined);
   return args;
 }
@@ -205,11 +207,55 @@ function jsonElementOf(fields: readonly RecordField[] | undefined): string {
 }
 
 /**
- * How a read's rows come: one JSON array text, row objects, or row objects
- * with `param` and `result` as JSON text (the driver is asked not to parse
- * them: see JSON_AS_TEXT).
+ * How a read's rows come: one JSON array text (for a page, with where it
+ * ends), row objects, or row objects with `param` and `result` as JSON text
+ * (the driver is asked not to parse them: see JSON_AS_TEXT).
  */
-type SelectForm = 'json' | 'rows' | 'text';
+type SelectForm = 'json' | 'page-json' | 'rows' | 'text';
+
+/**
+ * The columns of a text row held to a share of the budget, and how the
+ * database measures each: as the JSON text it would send. These are what a
+ * worker's run makes large (a result of any size, a param of exact numbers
+ * such as 1e400, 22 bytes stored and 403 as text). Not measured: the integers
+ * and js_worker_name (under 3 KB: the worker-name index holds it), and
+ * run_type and error_message (see textColumn).
+ */
+const GATED: Partial<Record<RecordField, string>> = {
+  param: 'octet_length(r.param::text)',
+  result: 'octet_length(r.result::text)',
+};
+
+/** octet_length is an int4: a share is compared as one, so the statement keeps its plain integer comparison. */
+const MAX_SHARE = 2 ** 31 - 1;
+
+/** The gated columns a text row of these fields has. */
+const gatedKeys = (fields: readonly RecordField[] | undefined): RecordField[] =>
+  columnsFor(fields)
+    .map(([, key]) => key)
+    .filter((key) => GATED[key] !== undefined);
+
+/**
+ * The most bytes each gated value of a text read may have for its rows to
+ * come at all: the allowance split evenly over every gated value of `rows`
+ * rows, so the values that come hold at most `allowance` bytes together.
+ */
+export function valueShare(allowance: number, rows: number, fields?: readonly RecordField[]): number {
+  const values = rows * gatedKeys(fields).length;
+  return Math.min(MAX_SHARE, values === 0 ? allowance : Math.floor(allowance / values));
+}
+
+/**
+ * Whether the database withheld a value of this text row for being over its
+ * share: it sends NULL in its place, and `nulls` counts the NULLs the row
+ * really has in those columns, so a NULL more than that is a value withheld.
+ */
+export function withheld(row: Readonly<Record<string, unknown>>): boolean {
+  if (row.nulls === undefined) return false;
+  let received = 0;
+  for (const key of Object.keys(GATED)) if (key in row && row[key] === null) received++;
+  return received > Number(row.nulls);
+}
 
 /** The reply's order: newest first, not-started rows first. */
 const NEWEST_FIRST = 'start_time DESC NULLS FIRST, id DESC';
@@ -234,6 +280,24 @@ const CAPPED_JSON_ARRAY =
 const ARRAY_BYTES = '(coalesce(max(m.running), 1) + 1)::float8';
 
 /**
+ * measuredElements for a page read one row past its end (`:limit` is the
+ * page size + 1): `n` numbers the rows, so the page is the rows before the
+ * last and the row past it only tells that more follow.
+ */
+const numberedElements = (fields: readonly RecordField[] | undefined, chosen: string) =>
+  'SELECT e.*, sum(octet_length(e.element) + 1) OVER newest AS running, count(*) OVER newest AS n ' +
+  `FROM (SELECT r.start_time, r.id, ${jsonElementOf(fields)} AS element FROM (${chosen}) r) e WINDOW newest AS (ORDER BY ${NEWEST_FIRST})`;
+
+const IN_PAGE = 'm.n < :limit::bigint';
+/** CAPPED_JSON_ARRAY and ARRAY_BYTES of the page's rows; `rows` (all, the one past the page too) and the page's last position as text. */
+const CAPPED_PAGE_ARRAY =
+  `CASE WHEN coalesce(max(m.running) FILTER (WHERE ${IN_PAGE}), 1) + 1 <= :cap::float8 THEN coalesce('[' || ` +
+  `string_agg(m.element, ',' ORDER BY m.start_time DESC NULLS FIRST, m.id DESC) FILTER (WHERE ${IN_PAGE} AND m.running < :cap::float8) || ']', '[]') END`;
+const PAGE_BYTES = `(coalesce(max(m.running) FILTER (WHERE ${IN_PAGE}), 1) + 1)::float8`;
+const PAGE_END_START = '(max(m.start_time) FILTER (WHERE m.n = :limit::bigint - 1))::text';
+const PAGE_END_ID = '(max(m.id) FILTER (WHERE m.n = :limit::bigint - 1))::text';
+
+/**
  * `prefixed(prefix, name)`: every existing worker name under each prefix,
  * found by a skip scan over the worker-name index: one probe per distinct name
  * instead of a pass over the table. It relies on the column's byte-order ("C")
@@ -254,6 +318,20 @@ function withAllowedWorkers<Q extends QueryBuilder<ObjectLiteral>>(qb: Q): Q {
   return qb
     .addCommonTableExpression(PREFIXED_NAMES, 'prefixed', { recursive: true, columnNames: ['prefix', 'name'] })
     .addCommonTableExpression(ALLOWED_NAMES, 'allowed', { columnNames: ['name'] });
+}
+
+/**
+ * A text row's column: a gated one is NULL when over `:share`, so the values
+ * that come are bounded before they are sent (see valueShare). Measured with
+ * the backend's CPU per call (custom plans, as the pool runs them): gating
+ * `param` and `result` with an int4 comparison costs S1's statement 9-19%; a
+ * third measured column (error_message or run_type, in this select or in the
+ * per-worker one), a float8 or bigint comparison, or a window summing the
+ * rows' sizes made it 1.7-4 times as costly (ARCHITECTURE.md).
+ */
+function textColumn(key: RecordField): string {
+  const measure = GATED[key];
+  return measure === undefined ? `r.${key}` : `CASE WHEN ${measure} <= :share::int THEN r.${key} END`;
 }
 
 /** TypeORM writes LIMIT as a literal; here it is the parameter `:limit`, so one text serves every limit. */
@@ -320,8 +398,8 @@ export class JsResultStatements {
    * told not to parse them, see JSON_AS_TEXT): the reply takes them as they
    * are, so they are neither parsed nor written again here (see recordsJsonText).
    */
-  selectTextRows(filters: readonly Filter[], scope: WorkerScope, limit: number, fields?: readonly RecordField[]): Statement {
-    return this.select('text', filters, scope, limit, fields);
+  selectTextRows(filters: readonly Filter[], scope: WorkerScope, limit: number, fields?: readonly RecordField[], share = MAX_SHARE): Statement {
+    return this.select('text', filters, scope, limit, fields, undefined, undefined, share);
   }
 
   /**
@@ -331,8 +409,26 @@ export class JsResultStatements {
    * does. Worker names are resolved inside the statement, so a worker that
    * existed when the walk began is never missed through a cached list.
    */
-  page(filters: readonly Filter[], access: WorkerAccess, after: PageKey | undefined, size: number, fields?: readonly RecordField[]): Statement {
-    return this.select('text', filters, access, size, fields, after);
+  page(
+    filters: readonly Filter[],
+    access: WorkerAccess,
+    after: PageKey | undefined,
+    size: number,
+    fields?: readonly RecordField[],
+    share = MAX_SHARE,
+  ): Statement {
+    return this.select('text', filters, access, size, fields, after, undefined, share);
+  }
+
+  /**
+   * The rows `page` reads (`size` is the page size + 1), as one row
+   * `{ json, bytes, rows, last_start, last_id }`: the JSON array of the page's
+   * records and its length, as selectJson gives them (`json` null above
+   * `cap`); how many rows matched, the one past the page included; and the
+   * position of the page's last row, as text.
+   */
+  pageJson(filters: readonly Filter[], access: WorkerAccess, after: PageKey | undefined, size: number, fields: readonly RecordField[] | undefined, cap: number): Statement {
+    return this.select('page-json', filters, access, size, fields, after, cap);
   }
 
   /**
@@ -382,6 +478,7 @@ export class JsResultStatements {
     fields?: readonly RecordField[],
     after?: PageKey,
     cap?: number,
+    share?: number,
   ): Statement {
     const kind = afterKind(after);
     const key = `${shapeKey(form, scope.kind, filters)};${fieldsKey(fields)};${kind}`;
@@ -392,7 +489,7 @@ export class JsResultStatements {
     );
     const prefixes = scope.kind === 'some' ? scope.prefixes : undefined;
     const names = scope.kind === 'all' ? undefined : scope.names;
-    return fill(shape, callArguments(filters, limit, names, prefixes, after, cap));
+    return fill(shape, callArguments(filters, limit, names, prefixes, after, cap, share));
   }
 
   /** `finish` rewrites the built text once (its placeholder count given), before it is registered. */
@@ -425,10 +522,20 @@ export class JsResultStatements {
         .addSelect(ARRAY_BYTES, 'bytes')
         .from(`(${measuredElements(fields, chosen.sql)})`, 'm')
         .setParameter('cap', new Slot(CAP));
+    } else if (form === 'page-json') {
+      qb.select(CAPPED_PAGE_ARRAY, 'json')
+        .addSelect(PAGE_BYTES, 'bytes')
+        .addSelect('count(*)', 'rows')
+        .addSelect(PAGE_END_START, 'last_start')
+        .addSelect(PAGE_END_ID, 'last_id')
+        .from(`(${numberedElements(fields, chosen.sql)})`, 'm')
+        .setParameter('cap', new Slot(CAP));
     } else if (form === 'text') {
       const [first, ...rest] = columnsFor(fields).map(([, key]) => key);
-      qb.select(`r.${first}`, first).from(`(${chosen.sql})`, 'r');
-      for (const key of rest) qb.addSelect(`r.${key}`, key);
+      qb.select(textColumn(first), first).from(`(${chosen.sql})`, 'r');
+      for (const key of rest) qb.addSelect(textColumn(key), key);
+      const gated = gatedKeys(fields);
+      if (gated.length > 0) qb.addSelect(`num_nulls(${gated.map((key) => `r.${key}`).join(', ')})`, 'nulls').setParameter('share', new Slot(SHARE));
     } else {
       qb.select('r.*').from(`(${chosen.sql})`, 'r');
     }

@@ -20,6 +20,14 @@ export class JsWorker {
   @Column({ name: 'description', type: 'text', nullable: true })
   description: string | null;
 
+  /** NodeGet's route name (unique, `[A-Za-z0-9._-]`, at most 128); stored for the worker routes to come. */
+  @Column({ name: 'route_name', type: 'varchar', length: 128, collation: 'C', nullable: true })
+  routeName: string | null;
+
+  /** NodeGet's idle time (ms) after which a reusable runtime is dropped; stored for runtime reuse to come. */
+  @Column({ name: 'runtime_clean_time', type: 'bigint', nullable: true, transformer: bigintAsNumber })
+  runtimeCleanTime: number | null;
+
   @Column({ name: 'js_script', type: 'text' })
   jsScript: string;
 

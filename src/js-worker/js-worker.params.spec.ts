@@ -57,6 +57,21 @@ describe(CreateWorkerParamsDto.name, () => {
     expect(sut(base)).toEqual(CREATED_WITH_DEFAULTS);
   });
 
+  it("keeps NodeGet's route name and cleanup time as sent, for the service to check", () => {
+    expect(sut({ ...base, route_name: ' r ', runtime_clean_time: 120_000 })).toEqual({ ...CREATED_WITH_DEFAULTS, routeName: ' r ', runtimeCleanTime: 120_000 });
+    expect(sut({ ...base, route_name: null, runtime_clean_time: null })).toEqual({ ...CREATED_WITH_DEFAULTS, routeName: null, runtimeCleanTime: null });
+  });
+
+  it('checks the route name and cleanup time after the script, before the env', () => {
+    expectCheckedInOrder(sut, base, [
+      ['js_script_base64', 1, 'js_script_base64: expected the script as a base64 string, got 1'],
+      ['route_name', ['r'], 'route_name: expected a string or null, got ["r"]'],
+      ['runtime_clean_time', 1.5, 'runtime_clean_time: expected an integer (milliseconds) or null, got 1.5'],
+      ['env', 'x', 'env: expected a JSON object such as {"API_URL": "..."}, got "x"'],
+      BAD_TOKEN,
+    ]);
+  });
+
   it('keeps the given fields, null limits meaning the default', () => {
     const parsed = sut({ ...base, description: 'd', env: { A: 1 }, max_run_time: 500, max_stack_size: null, max_heap_size: 2n ** 40n });
     expect(parsed).toMatchObject({ description: 'd', env: { A: 1 }, limits: { maxRunTime: 500, maxStackSize: null, maxHeapSize: 2n ** 40n } });
@@ -101,6 +116,9 @@ describe(CreateWorkerParamsDto.name, () => {
   });
 });
 
+const NOTHING_TO_CHANGE =
+  'expected at least one field to change: description, js_script_base64, env, max_run_time, max_stack_size, max_heap_size, route_name, runtime_clean_time';
+
 describe(UpdateWorkerParamsDto.name, () => {
   const sut = validatorOf(UpdateWorkerParamsDto);
 
@@ -115,14 +133,14 @@ describe(UpdateWorkerParamsDto.name, () => {
 
   it('refuses a call that changes nothing', () => {
     expect(() => sut({ token: 't', name: 'w', new_name: 'x' })).toThrow(
-      invalid('expected at least one field to change: description, js_script_base64, env, max_run_time, max_stack_size, max_heap_size'),
+      invalid(NOTHING_TO_CHANGE),
     );
   });
 
   it('checks the name, then that something changes, then the fields, the token last', () => {
     expect(() => sut({ token: 5, name: 5 })).toThrow(invalid('name: expected a worker name (a string), got 5'));
     expect(() => sut({ token: 5, name: 'w' })).toThrow(
-      invalid('expected at least one field to change: description, js_script_base64, env, max_run_time, max_stack_size, max_heap_size'),
+      invalid(NOTHING_TO_CHANGE),
     );
     expectCheckedInOrder(sut, { token: 't', name: 'w', description: 'd' }, [
       ['js_script_base64', null, 'js_script_base64: expected the script as a base64 string, got null'],
@@ -131,8 +149,15 @@ describe(UpdateWorkerParamsDto.name, () => {
       ['max_heap_size', true, 'max_heap_size: expected an integer (bytes) or null for the default, got true'],
       ['description', 5, 'description: expected a string or null, got 5'],
       ['env', [1], 'env: expected a JSON object such as {"API_URL": "..."}, got [1]'],
+      ['route_name', 5, 'route_name: expected a string or null, got 5'],
+      ['runtime_clean_time', '1s', 'runtime_clean_time: expected an integer (milliseconds) or null, got "1s"'],
       BAD_TOKEN,
     ]);
+  });
+
+  it('takes a route name or a cleanup time alone as a change; null clears them', () => {
+    expect(sut({ token: 't', name: 'w', route_name: 'r' })).toMatchObject({ routeName: 'r', runtimeCleanTime: undefined });
+    expect(sut({ token: 't', name: 'w', runtime_clean_time: null })).toMatchObject({ routeName: undefined, runtimeCleanTime: null });
   });
 
   it('counts a malformed field as a change, so that its own error is reported', () => {
@@ -168,7 +193,12 @@ describe(RunWorkerParamsDto.name, () => {
   });
 
   it.each<[string, Record<string, unknown>, string]>([
-    ['an unknown run_type', { run_type: 'route' }, 'run_type: expected "call" or "cron", got "route"'],
+    ['an unknown run_type', { run_type: 'later' }, 'run_type: expected "call" or "cron", got "later"'],
+    [
+      'route, until worker routes exist',
+      { run_type: 'route' },
+      'run_type: "route" (a worker\'s onRoute for an HTTP request) needs worker routes, which are not enabled on this server yet; expected "call" or "cron"',
+    ],
     ['a missing worker name', { js_script_name: undefined }, 'js_script_name: expected a worker name (a string), got nothing'],
     ['an env that is not an object', { env: 1 }, 'env: expected a JSON object such as {"API_URL": "..."}, got 1'],
   ])('refuses %s', (_label, override, message) => {
@@ -178,7 +208,7 @@ describe(RunWorkerParamsDto.name, () => {
   it('checks the params in the order of the contract, the token last', () => {
     expectCheckedInOrder(sut, { token: 't', js_script_name: 'w' }, [
       ['js_script_name', 5, 'js_script_name: expected a worker name (a string), got 5'],
-      ['run_type', 'route', 'run_type: expected "call" or "cron", got "route"'],
+      ['run_type', 'later', 'run_type: expected "call" or "cron", got "later"'],
       ['env', 1, 'env: expected a JSON object such as {"API_URL": "..."}, got 1'],
       BAD_TOKEN,
     ]);

@@ -40,6 +40,9 @@ export const CREATE_PARAM_NAMES = [
   'max_run_time',
   'max_stack_size',
   'max_heap_size',
+  // NodeGet has these two after js_script_base64; they are appended so that positional calls of the older list keep working.
+  'route_name',
+  'runtime_clean_time',
 ] as const;
 export const UPDATE_PARAM_NAMES = CREATE_PARAM_NAMES;
 export const NAMED_PARAM_NAMES = ['token', 'name'] as const;
@@ -86,9 +89,25 @@ function parseDescription(raw: unknown): string | null | undefined {
 
 const parseDescriptionOrNull = (raw: unknown) => parseDescription(raw) ?? null;
 
+/** Its rules are the service's (108); here only "a string or null". */
+function parseRouteName(raw: unknown): string | null | undefined {
+  if (raw === undefined || raw === null || typeof raw === 'string') return raw;
+  throw invalidParams(`route_name: expected a string or null, got ${describeJson(raw)}`);
+}
+
+/** Positive or not is the service's business (108); here only "an integer or null". */
+function parseRuntimeCleanTime(raw: unknown): number | bigint | null | undefined {
+  if (raw === undefined || raw === null || typeof raw === 'bigint') return raw;
+  if (typeof raw === 'number' && Number.isInteger(raw)) return raw;
+  throw invalidParams(`runtime_clean_time: expected an integer (milliseconds) or null, got ${describeJson(raw)}`);
+}
+
 /** Absent or null means `call` (the handler `onCall`). */
 function parseRunType(raw: unknown): RunType {
   const runType = raw ?? 'call';
+  if (runType === 'route') {
+    throw invalidParams('run_type: "route" (a worker\'s onRoute for an HTTP request) needs worker routes, which are not enabled on this server yet; expected "call" or "cron"');
+  }
   if (!RUN_TYPES.includes(runType as RunType)) throw invalidParams(`run_type: expected "call" or "cron", got ${describeJson(runType)}`);
   return runType as RunType;
 }
@@ -146,8 +165,10 @@ const SomethingToChange = () =>
     { message: `expected at least one field to change: ${UPDATABLE_FIELDS.join(', ')}` },
   );
 
-function changesSomething({ scriptBase64, limits, description, env }: UpdateWorkerParamsDto): boolean {
-  return [scriptBase64, limits.maxRunTime, limits.maxStackSize, limits.maxHeapSize, description, env].some((value) => value !== undefined);
+function changesSomething({ scriptBase64, limits, description, env, routeName, runtimeCleanTime }: UpdateWorkerParamsDto): boolean {
+  return [scriptBase64, limits.maxRunTime, limits.maxStackSize, limits.maxHeapSize, description, env, routeName, runtimeCleanTime].some(
+    (value) => value !== undefined,
+  );
 }
 
 function isInt64(value: unknown): value is number | bigint {
@@ -169,6 +190,12 @@ export class CreateWorkerParamsDto implements WithToken {
   @Param('js_script_base64')
   @IsString({ message: expected('js_script_base64', BASE64_FORM) })
   scriptBase64: string;
+
+  @ParsedBy(parseRouteName, 'route_name')
+  routeName?: string | null;
+
+  @ParsedBy(parseRuntimeCleanTime, 'runtime_clean_time')
+  runtimeCleanTime?: number | bigint | null;
 
   @ParsedBy(parseEnvOrEmpty)
   env: Record<string, unknown>;
@@ -200,6 +227,13 @@ export class UpdateWorkerParamsDto implements WithToken {
 
   @ParsedBy(parseEnvChange)
   env?: Record<string, unknown>;
+
+  /** Absent leaves it, null clears it. */
+  @ParsedBy(parseRouteName, 'route_name')
+  routeName?: string | null;
+
+  @ParsedBy(parseRuntimeCleanTime, 'runtime_clean_time')
+  runtimeCleanTime?: number | bigint | null;
 
   @TokenParam()
   token: string;

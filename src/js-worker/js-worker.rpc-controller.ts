@@ -19,7 +19,7 @@ import {
   UPDATE_PARAM_NAMES,
   UpdateWorkerParamsDto,
 } from './js-worker.params';
-import type { JsWorkerRecord, RunConsoleRecord } from './js-worker.record';
+import type { JsWorkerRecord, JsWorkerSummary, RunConsoleRecord } from './js-worker.record';
 import { JsWorkerService } from './js-worker.service';
 
 /** The `js-worker_*` JSON-RPC methods, mapped onto the service. */
@@ -29,7 +29,7 @@ export class JsWorkerRpcController {
   constructor(private readonly service: JsWorkerService) {}
 
   @RpcMethod('js-worker_create', { params: CREATE_PARAM_NAMES })
-  create(@RpcParams() params: CreateWorkerParamsDto, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation): Promise<{ id: number }> {
+  create(@RpcParams() params: CreateWorkerParamsDto, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation): Promise<JsWorkerSummary> {
     return this.service.create(params, auth, rpcAction(invocation, auth.tokenKey));
   }
 
@@ -39,7 +39,7 @@ export class JsWorkerRpcController {
   }
 
   @RpcMethod('js-worker_update', { params: UPDATE_PARAM_NAMES })
-  update(@RpcParams() params: UpdateWorkerParamsDto, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation): Promise<JsWorkerRecord> {
+  update(@RpcParams() params: UpdateWorkerParamsDto, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation): Promise<JsWorkerRecord & { success: true }> {
     return this.service.update(params, auth, rpcAction(invocation, auth.tokenKey));
   }
 

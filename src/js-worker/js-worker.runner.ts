@@ -1,7 +1,9 @@
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
-import { initScriptValidator, RunnerPool, type RunJob, type RunOutcome, type ScriptValidation, validateScript } from './runtime';
+import { QueueFullError, RunnerPool, type RunJob, type RunOutcome, type ScriptValidation } from './runtime';
 import { notAcceptable } from './js-worker.rules';
+
+const SHUTTING_DOWN = 'the server is shutting down; try again later';
 
 /** A place in the run queue, taken before the js_result row is written and used (or given back) right after. */
 export interface RunTicket {
@@ -9,8 +11,8 @@ export interface RunTicket {
 }
 
 /**
- * Owns the sandbox: the pool of worker threads that run scripts off the main
- * event loop, and the script validator.
+ * Owns the sandbox: the pool of worker threads that run and validate scripts
+ * off the main event loop.
  *
  * Admission is decided before the js_result row is written, so a full queue
  * refuses a run without leaving a row behind. Between that decision and the
@@ -19,7 +21,7 @@ export interface RunTicket {
  * pool never refuses a job that was admitted.
  */
 @Injectable()
-export class JsWorkerRunner implements OnModuleInit, OnModuleDestroy {
+export class JsWorkerRunner implements OnModuleDestroy {
   private readonly pool: RunnerPool;
   private readonly size: number;
   private readonly maxQueue: number;
@@ -32,17 +34,27 @@ export class JsWorkerRunner implements OnModuleInit, OnModuleDestroy {
     this.pool = new RunnerPool({ size: this.size, maxQueue: this.maxQueue });
   }
 
-  async onModuleInit(): Promise<void> {
-    await initScriptValidator();
-  }
-
   onModuleDestroy(): Promise<void> {
     return this.close();
   }
 
-  /** Parses and evaluates the script in a throw-away sandbox (on this thread, about a second at most). */
-  validate(source: string): ScriptValidation {
-    return validateScript(source);
+  /**
+   * Parses and evaluates the script in a throw-away sandbox on a pool thread (a second at most),
+   * or refuses (108) when too many are waiting or the server is shutting down.
+   */
+  async validate(source: string): Promise<ScriptValidation> {
+    if (this.closing) throw notAcceptable(SHUTTING_DOWN);
+    let validation: ScriptValidation;
+    try {
+      validation = await this.pool.validate(source);
+    } catch (error) {
+      if (error instanceof QueueFullError) throw notAcceptable(`the validation queue is full (${error.maxQueue} waiting); try again later`);
+      if (this.closing) throw notAcceptable(SHUTTING_DOWN);
+      throw error;
+    }
+    // A validation cut short by the shutdown says nothing about the script.
+    if (!validation.ok && this.closing) throw notAcceptable(SHUTTING_DOWN);
+    return validation;
   }
 
   /** Runs waiting for a thread, counting those admitted but not yet handed to the pool. */
@@ -56,7 +68,7 @@ export class JsWorkerRunner implements OnModuleInit, OnModuleDestroy {
     const waitingAfter = this.waiting + 1 - idleThreads;
     if (this.closing || waitingAfter > this.maxQueue) {
       throw notAcceptable(
-        this.closing ? 'the server is shutting down; try again later' : `the run queue is full (${this.waiting} waiting); try again later`,
+        this.closing ? SHUTTING_DOWN : `the run queue is full (${this.waiting} waiting); try again later`,
       );
     }
     this.admitted++;

@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { type AuditAction, audited } from '../audit/audit.statements';
-import { DomainError, DomainErrorCode } from '../common/domain.error';
+import { DomainError, DomainErrorCode, notFoundInDatabase } from '../common/domain.error';
 import { isDatabaseUnavailable, isUniqueViolation, withDatabase } from '../database/database.errors';
 import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import { type Auth, canAccessWorker, canUseWorker } from '../token/auth';
@@ -10,7 +10,8 @@ import type { JsWorkerAction } from '../token/token-limit';
 import { JsWorker } from './js-worker.entity';
 import { JsWorkerInstance } from './js-worker.instance';
 import type { CreateWorkerParamsDto, RunConsoleParamsDto, RunWorkerParamsDto, UpdateWorkerParamsDto } from './js-worker.params';
-import { type JsWorkerRecord, type RunConsoleRecord, toWorkerRecord } from './js-worker.record';
+import { type JsWorkerRecord, type JsWorkerSummary, type RunConsoleRecord, toWorkerRecord, toWorkerSummary } from './js-worker.record';
+import { checkRouteName, checkRuntimeCleanTime, routeNameTaken } from './js-worker.route-name';
 import {
   type CheckedLimits,
   checkLimits,
@@ -47,6 +48,8 @@ function toWorker(row: WorkerRow): JsWorker {
   worker.id = Number(row.id);
   worker.name = row.name as string;
   worker.description = (row.description as string | null) ?? null;
+  worker.routeName = (row.route_name as string | null) ?? null;
+  worker.runtimeCleanTime = row.runtime_clean_time == null ? null : Number(row.runtime_clean_time);
   worker.jsScript = row.js_script as string;
   worker.env = (row.env as Record<string, unknown> | null) ?? {};
   worker.maxRunTime = row.max_run_time === null ? null : Number(row.max_run_time);
@@ -83,25 +86,38 @@ export class JsWorkerService implements OnModuleDestroy {
     private readonly instance: JsWorkerInstance,
   ) {}
 
-  async create(input: CreateWorkerParamsDto, auth: Auth, action: AuditAction): Promise<{ id: number }> {
+  async create(input: CreateWorkerParamsDto, auth: Auth, action: AuditAction): Promise<JsWorkerSummary> {
     checkWorkerName(input.name);
     this.authorise(auth, 'create', input.name);
     const limits = checkLimits(input.limits);
+    const routeName = checkRouteName(input.routeName) ?? null;
+    const runtimeCleanTime = checkRuntimeCleanTime(input.runtimeCleanTime) ?? null;
     checkStorable('description', input.description);
     checkStorable('env', input.env);
-    const source = this.checkedScript(input.scriptBase64);
+    const source = await this.checkedScript(input.scriptBase64);
     const now = Date.now();
     try {
       const [row] = await this.change(
-        `INSERT INTO js_worker (name, description, js_script, env, max_run_time, max_stack_size, max_heap_size, created_at, updated_at)
-         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $8)
-         RETURNING id`,
-        [input.name, input.description, source, jsonb(input.env), limits.maxRunTime ?? null, limits.maxStackSize ?? null, limits.maxHeapSize ?? null, now],
+        `INSERT INTO js_worker (name, description, js_script, env, max_run_time, max_stack_size, max_heap_size, created_at, updated_at, route_name, runtime_clean_time)
+         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $8, $9, $10)
+         RETURNING *`,
+        [
+          input.name,
+          input.description,
+          source,
+          jsonb(input.env),
+          limits.maxRunTime ?? null,
+          limits.maxStackSize ?? null,
+          limits.maxHeapSize ?? null,
+          now,
+          routeName,
+          runtimeCleanTime,
+        ],
         action,
       );
-      return { id: Number(row.id) };
+      return toWorkerSummary(toWorker(row));
     } catch (err) {
-      if (isUniqueViolation(err)) throw notAcceptable(`js_worker '${input.name}' already exists`);
+      if (isUniqueViolation(err)) throw clash(err, input.name, routeName);
       throw err;
     }
   }
@@ -112,12 +128,14 @@ export class JsWorkerService implements OnModuleDestroy {
   }
 
   /** Changes the given fields; a run already under way finishes on the code it started with. */
-  async update(input: UpdateWorkerParamsDto, auth: Auth, action: AuditAction): Promise<JsWorkerRecord> {
+  async update(input: UpdateWorkerParamsDto, auth: Auth, action: AuditAction): Promise<JsWorkerRecord & { success: true }> {
     this.authorise(auth, 'write', input.name);
     const limits = checkLimits(input.limits);
+    const routeName = checkRouteName(input.routeName);
+    const runtimeCleanTime = checkRuntimeCleanTime(input.runtimeCleanTime);
     checkStorable('description', input.description);
     checkStorable('env', input.env);
-    const source = input.scriptBase64 === undefined ? undefined : this.checkedScript(input.scriptBase64);
+    const source = input.scriptBase64 === undefined ? undefined : await this.checkedScript(input.scriptBase64);
     const sets: string[] = [];
     const values: unknown[] = [input.name];
     const set = (column: string, value: unknown, cast = '') => {
@@ -128,10 +146,19 @@ export class JsWorkerService implements OnModuleDestroy {
     if (source !== undefined) set('js_script', source);
     if (input.env !== undefined) set('env', jsonb(input.env), '::jsonb');
     for (const [column, key] of LIMIT_COLUMNS) if (limits[key] !== undefined) set(column, limits[key]);
+    if (routeName !== undefined) set('route_name', routeName);
+    if (runtimeCleanTime !== undefined) set('runtime_clean_time', runtimeCleanTime);
     set('updated_at', Date.now());
-    const rows = await this.change(`UPDATE js_worker SET ${sets.join(', ')} WHERE name = $1 RETURNING *`, values, action);
+    let rows: WorkerRow[];
+    try {
+      rows = await this.change(`UPDATE js_worker SET ${sets.join(', ')} WHERE name = $1 RETURNING *`, values, action);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw clash(err, input.name, routeName ?? null);
+      throw err;
+    }
     if (rows.length === 0) throw notFound(input.name);
-    return toWorkerRecord(toWorker(rows[0]));
+    // NodeGet's update answers `success: true` beside the worker's fields.
+    return { success: true, ...toWorkerRecord(toWorker(rows[0])) };
   }
 
   /** Deletes the worker; the results of its runs stay, and runs under way finish. */
@@ -242,9 +269,10 @@ export class JsWorkerService implements OnModuleDestroy {
     return toWorker(rows[0]);
   }
 
-  private checkedScript(base64: string): string {
+  /** Validated on a sandbox thread: a hostile top level costs this event loop nothing. */
+  private async checkedScript(base64: string): Promise<string> {
     const source = decodeScript(base64);
-    const validation = this.runner.validate(source);
+    const validation = await this.runner.validate(source);
     if (!validation.ok) throw notAcceptable(`js_script_base64: ${validation.message}`);
     return source;
   }
@@ -318,6 +346,17 @@ const LIMIT_COLUMNS: [string, keyof CheckedLimits][] = [
   ['max_heap_size', 'maxHeapSize'],
 ];
 
+/** NodeGet's wording, which its dashboard looks for (`js_worker not found`) before it creates its base worker. */
 function notFound(name: string): DomainError {
-  return notAcceptable(`js_worker '${name}' not found`);
+  return notFoundInDatabase(`js_worker not found: ${name}`);
 }
+
+/** Which unique index refused the row: the route name's, or the worker name's. */
+function clash(error: unknown, name: string, routeName: string | null): DomainError {
+  const constraint = (error as { driverError?: { constraint?: string } }).driverError?.constraint;
+  if (constraint === ROUTE_NAME_INDEX && routeName !== null) return routeNameTaken(routeName);
+  return notAcceptable(`js_worker '${name}' already exists`);
+}
+
+/** Made by the AddJsWorkerRoute migration. */
+const ROUTE_NAME_INDEX = 'uq_js_worker_route_name';

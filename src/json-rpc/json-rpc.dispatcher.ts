@@ -152,12 +152,18 @@ export class JsonRpcDispatcher {
     } catch (error) {
       return stringifyReply(this.refusal(usableId(message), error));
     }
-    const started = performance.now();
-    const handler = this.methods.find(envelope.method);
-    const reply = handler
-      ? await this.run(handler, envelope, started, request)
-      : this.refusal(envelope.id ?? null, new JsonRpcProtocolError(JsonRpcErrorCode.MethodNotFound, `no method named '${envelope.method}'`), started);
-    return 'id' in envelope ? this.written(reply, request.replies, handler?.name ?? 'unknown') : undefined;
+    try {
+      const started = performance.now();
+      const handler = this.methods.find(envelope.method);
+      const reply = handler
+        ? await this.run(handler, envelope, started, request)
+        : this.refusal(envelope.id ?? null, new JsonRpcProtocolError(JsonRpcErrorCode.MethodNotFound, `no method named '${envelope.method}'`), started);
+      return 'id' in envelope ? this.written(reply, request.replies, handler?.name ?? 'unknown') : undefined;
+    } catch (error) {
+      // A failure past the call's pipeline (its result could not be written, say) is this call's -32603, with its id, not the batch's.
+      this.logger.error({ err: error, method: envelope.method }, 'unexpected error answering a JSON-RPC call');
+      return 'id' in envelope ? stringifyReply(failure(envelope.id ?? null, INTERNAL_ERROR)) : undefined;
+    }
   }
 
   /**

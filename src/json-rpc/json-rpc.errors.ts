@@ -9,6 +9,7 @@ const DOMAIN_TO_RPC: Record<DomainErrorCode, { code: JsonRpcErrorCode; prefix: s
   [DomainErrorCode.DatabaseUnavailable]: { code: JsonRpcErrorCode.DatabaseError, prefix: 'Database error' },
   [DomainErrorCode.NotAcceptable]: { code: JsonRpcErrorCode.NotAcceptable, prefix: 'Invalid input' },
   [DomainErrorCode.NotFound]: { code: JsonRpcErrorCode.NotFound, prefix: 'Not found' },
+  [DomainErrorCode.NotFoundInDatabase]: { code: JsonRpcErrorCode.NotFound, prefix: 'Not found in database' },
   [DomainErrorCode.ResponseTooLarge]: { code: JsonRpcErrorCode.NotAcceptable, prefix: 'Invalid input' },
   [DomainErrorCode.TooManyLogins]: { code: JsonRpcErrorCode.PermissionDenied, prefix: 'Permission denied' },
 };

@@ -1,6 +1,7 @@
 import { type ClassConstructor, Expose, plainToInstance, Transform } from 'class-transformer';
 import { ValidateBy, type ValidationError, validateSync } from 'class-validator';
 import { DomainError, DomainErrorCode, invalidParams } from '../common/domain.error';
+import { findUnstorableText } from '../common/storable-text';
 import type { NamedParams } from './rpc-call';
 
 /**
@@ -11,6 +12,7 @@ import type { NamedParams } from './rpc-call';
  * ignored and cannot reach the DTO's prototype.
  */
 export function validateParams<T extends object>(dtoClass: ClassConstructor<T>, params: NamedParams): T {
+  refuseUnstorableText(params, credentialParamsOf(dtoClass));
   const dto = plainToInstance(dtoClass, params, { excludeExtraneousValues: true });
   const errors = validateSync(dto, { stopAtFirstError: true, forbidUnknownValues: false });
   if (errors.length > 0) throw invalidParams(firstMessage(errors[0]));
@@ -21,6 +23,54 @@ function firstMessage(error: ValidationError): string {
   const messages = Object.values(error.constraints ?? {});
   if (messages.length > 0) return messages[0];
   return error.children?.[0] ? firstMessage(error.children[0]) : `${error.property}: invalid`;
+}
+
+/**
+ * Text PostgreSQL cannot store (U+0000, unpaired surrogates), anywhere in any
+ * param, is refused here, before any param is used: otherwise it fails in the
+ * database as an internal error, or is silently changed. Credentials are left
+ * to TokenGuard, which refuses them like any other bad credential (102), so
+ * that a credential's contents are never described in an error.
+ */
+function refuseUnstorableText(params: NamedParams, credentials: ReadonlySet<string>): void {
+  for (const name of Object.keys(params)) {
+    if (credentials.has(name)) continue;
+    const refusal = findUnstorableText(params[name], name);
+    if (refusal !== undefined) throw invalidParams(refusal);
+  }
+}
+
+/** The wire names of each DTO class's credential params (its own; a subclass also has its parents'). */
+const credentialParams = new WeakMap<Function, Set<string>>();
+const NO_CREDENTIALS: ReadonlySet<string> = new Set();
+
+/**
+ * Marks a param as a credential (the caller's `token`, `father_token`,
+ * `supertoken`): it is checked by TokenGuard, not described by params errors.
+ */
+export function Credential(wireName?: string): PropertyDecorator {
+  return (target, key) => {
+    const owner = target.constructor;
+    const names = credentialParams.get(owner) ?? new Set<string>();
+    names.add(wireName ?? String(key));
+    credentialParams.set(owner, names);
+  };
+}
+
+/** Per DTO class, gathered once: decorators have all run by the time a call comes. */
+const resolvedCredentialParams = new WeakMap<Function, ReadonlySet<string>>();
+
+function credentialParamsOf(dtoClass: Function): ReadonlySet<string> {
+  let names = resolvedCredentialParams.get(dtoClass);
+  if (names === undefined) {
+    const gathered = new Set<string>();
+    for (let current: unknown = dtoClass; typeof current === 'function' && current !== Function.prototype; current = Object.getPrototypeOf(current)) {
+      for (const name of credentialParams.get(current) ?? NO_CREDENTIALS) gathered.add(name);
+    }
+    names = gathered;
+    resolvedCredentialParams.set(dtoClass, names);
+  }
+  return names;
 }
 
 /** A parser's refusal, kept until validation reports it in its turn. */

@@ -12,6 +12,18 @@ export interface RpcSession {
    * too much go unread is disconnected instead; nothing is sent once closed.
    */
   notify(method: string, params: unknown): void;
+  /** Sends a notification already written as JSON text (shared text, built once for many connections). */
+  notifyText(text: string): void;
+  /** Bytes written to the connection and not yet taken by the client. */
+  readonly unsentBytes: number;
+  /**
+   * Closes the connection with a close frame carrying `code` and `reason`. The
+   * frame follows what is already queued, so a client still reading gets it;
+   * a close not completed within 30 s (ws's close timeout) cuts the connection.
+   */
+  close(code: number, reason: string): void;
+  /** Cuts the connection at once, dropping whatever is queued for it. */
+  terminate(reason: string): void;
   /** `listener` runs once when the connection ends (at once if it has); the returned function removes it. */
   onClose(listener: () => void): () => void;
 }

@@ -129,7 +129,8 @@ export class WsConnection implements RpcSession {
   }
 
   /** Replies written and not yet taken by the client: in ws's and the socket's buffers, or still held here. */
-  private get unsentBytes(): number {
+  get unsentBytes(): number {
+    if (this.socket.readyState === WebSocket.CLOSED) return 0;
     return this.socket.bufferedAmount + this.heldBytes;
   }
 
@@ -139,6 +140,23 @@ export class WsConnection implements RpcSession {
 
   notify(method: string, params: unknown): void {
     if (this.open) this.send(stringifyNotification(method, params));
+  }
+
+  notifyText(text: string): void {
+    if (this.open) this.send(text);
+  }
+
+  close(code: number, reason: string): void {
+    if (!this.open) return;
+    this.logger?.warn(`closing a WebSocket connection (${code} ${reason}; ${this.unsentBytes} bytes unsent)`);
+    // The close frame follows the unsent frames; ws destroys the socket if the close has not completed within 30 s.
+    this.socket.close(code, reason);
+  }
+
+  terminate(reason: string): void {
+    if (this.socket.readyState === WebSocket.CLOSED) return;
+    this.logger?.warn(`cutting a WebSocket connection: ${reason} (${this.unsentBytes} bytes unsent)`);
+    this.socket.terminate();
   }
 
   onClose(listener: () => void): () => void {

@@ -1,20 +1,29 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
+import { JsonText } from '../common/json-text';
+import { type ReplyBudget, unlimitedReplies } from '../common/reply-budget';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
-import type { JsResultRecord } from '../js-result/js-result.record';
 import { type Auth, canAccessWorker } from '../token/auth';
 import { ResultFinishedListener } from './result-finished.listener';
-import { isFinished, readResultRows, type ResultRow } from './result-rows.reader';
+import { isFinished, readResultRow, readResultRows, type ResultRow } from './result-rows.reader';
 
-/** How a waiter is woken: the finished row, the row gone, or released (shutdown) to answer with the row as it stands. */
-type Wake = { kind: 'finished'; row: ResultRow } | { kind: 'gone' } | { kind: 'released' } | { kind: 'timeout' };
+/**
+ * How a waiter is woken: its row finished (with the row as read then, when
+ * it fit the read's caps), the row gone, released (shutdown), or its timeout
+ * passed. A waiter without a row, or whose budget the row does not fit,
+ * reads its row again.
+ */
+type Wake = { kind: 'finished'; row?: ResultRow } | { kind: 'gone' } | { kind: 'released' } | { kind: 'timeout' };
 
 interface Waiter {
   readonly key: string;
   readonly woken: Promise<Wake>;
   wake(outcome: Wake): void;
 }
+
+/** How long shutdown waits for released waiters to read their rows before the database closes. */
+const RELEASE_GRACE_MS = 5_000;
 
 /** Ids read in one statement when many waiters are looked at together (a reconnect, shutdown). */
 const READ_CHUNK = 1_000;
@@ -48,7 +57,7 @@ export class JsResultWaitService implements OnModuleDestroy {
   constructor(
     private readonly dataSource: DataSource,
     listener: ResultFinishedListener,
-    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'jsResultMaxWaiters'>,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'jsResultMaxWaiters' | 'responses'>,
   ) {
     this.unsubscribe = listener.subscribe({
       finished: (ids) => this.heard(ids),
@@ -61,7 +70,12 @@ export class JsResultWaitService implements OnModuleDestroy {
     return this.count;
   }
 
-  async wait(id: bigint, timeoutMs: number, auth: Auth): Promise<JsResultRecord> {
+  /**
+   * The record as JSON text, copied from the database's own text of it (exact
+   * numbers, any depth). Its size is measured in the database first: one that
+   * would not fit `replies` is refused with 108 without being loaded.
+   */
+  async wait(id: bigint, timeoutMs: number, auth: Auth, replies: ReplyBudget = unlimitedReplies()): Promise<JsonText> {
     if (this.count >= this.config.jsResultMaxWaiters) {
       throw new DomainError(
         DomainErrorCode.NotAcceptable,
@@ -72,13 +86,14 @@ export class JsResultWaitService implements OnModuleDestroy {
     const waiter = this.register(key);
     let timer: NodeJS.Timeout | undefined;
     try {
-      const row = await this.readable(key, auth);
-      if (isFinished(row) || timeoutMs === 0 || this.closing) return row.record;
+      const row = await this.readable(key, auth, replies);
+      if (isFinished(row) || timeoutMs === 0 || this.closing) return answer(row, replies);
       timer = setTimeout(() => waiter.wake({ kind: 'timeout' }), timeoutMs);
       const outcome = await waiter.woken;
       if (outcome.kind === 'gone') throw notFound(key);
-      if (outcome.kind === 'finished') return this.checked(outcome.row, key, auth).record;
-      return (await this.readable(key, auth)).record;
+      const heard = outcome.kind === 'finished' ? outcome.row : undefined;
+      if (heard !== undefined && fits(heard, replies) && canAccessWorker(auth, 'read', heard.record.js_worker_name)) return answer(heard, replies);
+      return answer(await this.readable(key, auth, replies), replies);
     } finally {
       clearTimeout(timer);
       this.unregister(waiter);
@@ -90,13 +105,14 @@ export class JsResultWaitService implements OnModuleDestroy {
     this.closing = true;
     this.unsubscribe();
     await this.settle([...this.waiters.keys()], true);
+    // Released waiters read their rows once more: the database must still be open for them.
+    const deadline = Date.now() + RELEASE_GRACE_MS;
+    while (this.count > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
-  private async readable(key: string, auth: Auth): Promise<ResultRow> {
-    return this.checked((await readResultRows(this.dataSource, [key])).get(key), key, auth);
-  }
-
-  private checked(row: ResultRow | undefined, key: string, auth: Auth): ResultRow {
+  /** The row, measured against what `replies` has left before its record is loaded. */
+  private async readable(key: string, auth: Auth, replies: ReplyBudget): Promise<ResultRow> {
+    const row = await readResultRow(this.dataSource, key, replies.allowance);
     if (row === undefined || !canAccessWorker(auth, 'read', row.record.js_worker_name)) throw notFound(key);
     return row;
   }
@@ -109,13 +125,16 @@ export class JsResultWaitService implements OnModuleDestroy {
 
   /**
    * Reads the rows waited on and wakes their waiters: those whose row has
-   * finished (or is gone), or every one of them when `release`.
+   * finished (or is gone), or every one of them when `release`. A finished
+   * row's record comes along, capped as notifications are, so the usual wake
+   * costs one statement; whoever it does not suit reads the row again.
    */
   private async settle(keys: readonly string[], release: boolean): Promise<void> {
+    const cap = this.config.responses.maxCallResponseBytes;
     for (const chunk of chunks(keys, READ_CHUNK)) {
       let rows: Map<string, ResultRow>;
       try {
-        rows = await readResultRows(this.dataSource, chunk);
+        rows = byId(await readResultRows(this.dataSource, chunk, { rowBytes: cap, batchBytes: cap }));
       } catch (error) {
         // The waiters stay; their timeout reads the row again.
         this.logger.warn({ err: error }, 'could not read finished rows for js-result_wait');
@@ -125,7 +144,8 @@ export class JsResultWaitService implements OnModuleDestroy {
       for (const key of chunk) {
         const row = rows.get(key);
         if (row === undefined) this.wakeAll(key, { kind: 'gone' });
-        else if (release || isFinished(row)) this.wakeAll(key, { kind: 'finished', row });
+        else if (release) this.wakeAll(key, { kind: 'released' });
+        else if (isFinished(row)) this.wakeAll(key, { kind: 'finished', row: row.json === undefined ? undefined : row });
       }
     }
   }
@@ -151,4 +171,22 @@ export class JsResultWaitService implements OnModuleDestroy {
     this.count--;
     if (set.size === 0) this.waiters.delete(waiter.key);
   }
+}
+
+function byId(rows: readonly ResultRow[]): Map<string, ResultRow> {
+  return new Map(rows.map((row) => [String(row.record.id), row]));
+}
+
+/** Whether a row read for someone else can answer this call: its record came, within what the call may still take. */
+function fits(row: ResultRow, replies: ReplyBudget): boolean {
+  return row.json !== undefined && row.bytes <= replies.allowance;
+}
+
+/** The record's text, or the 108 naming its size when the database withheld it for not fitting. */
+function answer(row: ResultRow, replies: ReplyBudget): JsonText {
+  if (row.json !== undefined) return new JsonText(row.json);
+  replies.check(row.bytes);
+  // Withheld yet within the budget: only a budget spent meanwhile by the batch's other calls.
+  replies.ensureLeft();
+  throw new DomainError(DomainErrorCode.ResponseTooLarge, `the answer would be ${row.bytes} bytes, more than this call may take`);
 }

@@ -1,5 +1,6 @@
 import { describeJson } from '../common/describe-json';
 import { invalidParams } from '../common/domain.error';
+import { firstCap } from '../js-result/conditions/condition.parser';
 import type { Selection } from '../js-result/conditions/condition.types';
 import { parseQuery } from '../js-result/js-result.params';
 import { ParsedBy } from '../json-rpc/rpc-params.validator';
@@ -35,18 +36,11 @@ function parseTimeout(raw: unknown): number {
   return raw;
 }
 
-/** Position of the first `limit` or `last` in a condition list that parseQuery accepted. */
-function capPosition(conditions: unknown[]): number {
-  return conditions.findIndex((c) => c === 'last' || (c !== null && typeof c === 'object' && 'limit' in c));
-}
-
 /** The conditions of a subscription: those of a query, without a cap (a subscription has no "newest N"). */
 function parseSubscriptionQuery(query: unknown): Selection {
   const selection = parseQuery(query);
   if (selection.limit !== undefined) {
-    const conditions = (query as { condition: unknown[] }).condition;
-    const at = capPosition(conditions);
-    const name = conditions[at] === 'last' ? 'last' : 'limit';
+    const { at, name } = firstCap((query as { condition: unknown[] }).condition)!;
     throw invalidParams(`query.condition[${at}]: "${name}" does not apply to a subscription; every matching record is sent`);
   }
   return selection;

@@ -1,6 +1,7 @@
 import { UseGuards } from '@nestjs/common';
-import type { JsResultRecord } from '../js-result/js-result.record';
-import { RpcAuth, RpcConnection, RpcParams } from '../json-rpc/rpc-args.decorator';
+import type { JsonText } from '../common/json-text';
+import type { ReplyBudget } from '../common/reply-budget';
+import { RpcAuth, RpcConnection, RpcParams, RpcReplies } from '../json-rpc/rpc-args.decorator';
 import { RpcController } from '../json-rpc/rpc-controller.decorator';
 import { RpcMethod } from '../json-rpc/rpc-method.decorator';
 import type { RpcSession } from '../json-rpc/rpc-session';
@@ -32,8 +33,8 @@ export class ResultEventsRpcController {
 
   @RpcMethod('js-result_wait', { params: WAIT_PARAM_NAMES })
   @UseGuards(TokenGuard)
-  wait(@RpcParams() params: JsResultWaitParams, @RpcAuth() auth: Auth): Promise<JsResultRecord> {
-    return this.waits.wait(params.id, params.timeoutMs, auth);
+  wait(@RpcParams() params: JsResultWaitParams, @RpcAuth() auth: Auth, @RpcReplies() replies: ReplyBudget): Promise<JsonText> {
+    return this.waits.wait(params.id, params.timeoutMs, auth, replies);
   }
 
   @RpcMethod('js-result_subscribe', { params: SUBSCRIBE_PARAM_NAMES })

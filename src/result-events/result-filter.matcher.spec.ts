@@ -52,7 +52,7 @@ describe(matchesFilters.name, () => {
     dataSource = await openDataSource({ database: { kind: 'embedded', dataDir: IN_MEMORY }, poolSize: 1, statementTimeoutMs: 10_000 });
     await dataSource.query(`INSERT INTO js_result (id, js_worker_id, js_worker_name, run_type, start_time, finish_time, result, error_message) VALUES ${ROWS}`);
     const ids: { id: string | number }[] = await dataSource.query('SELECT id FROM js_result');
-    rows = [...(await readResultRows(dataSource, ids.map((r) => String(r.id)))).values()];
+    rows = await readResultRows(dataSource, ids.map((r) => String(r.id)), { rowBytes: 1e9, batchBytes: 1e9 });
   });
 
   afterAll(() => dataSource.destroy());

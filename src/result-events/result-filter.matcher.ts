@@ -1,6 +1,9 @@
 import type { Filter } from '../js-result/conditions/condition.types';
 import type { ResultRow } from './result-rows.reader';
 
+/** What a condition looks at: the plain columns, and whether `result` and `error_message` are set (from SQL). */
+export type MatchedRow = Pick<ResultRow, 'record' | 'hasResult' | 'hasError'>;
+
 const big = (value: number | bigint) => BigInt(value);
 
 /** `column >= bound` / `<=` as SQL has it for a nullable bigint: null never matches. */
@@ -12,7 +15,7 @@ const atMost = (value: number | bigint | null, bound: bigint) => value !== null 
  * js-result.statements.ts decide it (JSRESULT.md §2): the subscriptions test
  * each finished row against their conditions without asking the database.
  */
-function matches(filter: Filter, { record, hasResult }: ResultRow): boolean {
+function matches(filter: Filter, { record, hasResult, hasError }: MatchedRow): boolean {
   switch (filter.kind) {
     case 'id':
       return big(record.id) === filter.value;
@@ -31,15 +34,15 @@ function matches(filter: Filter, { record, hasResult }: ResultRow): boolean {
     case 'finish_time_to':
       return atMost(record.finish_time, filter.value);
     case 'is_success':
-      return hasResult && record.error_message === null;
+      return hasResult && !hasError;
     case 'is_failure':
-      return record.error_message !== null;
+      return hasError;
     case 'is_running':
-      return !hasResult && record.error_message === null;
+      return !hasResult && !hasError;
   }
 }
 
 /** Every condition holds (AND); an empty list matches every row. */
-export function matchesFilters(filters: readonly Filter[], row: ResultRow): boolean {
+export function matchesFilters(filters: readonly Filter[], row: MatchedRow): boolean {
   return filters.every((filter) => matches(filter, row));
 }

@@ -1,4 +1,4 @@
-import { hashSecret } from './token.secrets';
+import { hashPassword, hashSecret } from './token.secrets';
 import { TokenChanges } from './token-changes';
 import { TokenAuthenticator } from './token.authenticator';
 import type { Token } from './token.entity';
@@ -20,10 +20,13 @@ function guardOver(rows: Token[], ttlMs = 1_000) {
   const lookups: string[] = [];
   const store = {
     findByKey: async (key: string) => (lookups.push(key), rows.find((r) => r.key === key) ?? null),
-    findByUsername: async (u: string) => rows.find((r) => r.username === u) ?? null,
+    findByUsername: async (u: string) => (lookups.push(`u:${u}`), rows.find((r) => r.username === u) ?? null),
+    findByKeyIfChanged: async (key: string, known: string) => (lookups.push(key), rows.find((r) => r.key === key && r.secretHash !== known) ?? null),
+    findByUsernameIfChanged: async (u: string, known: string | null) =>
+      (lookups.push(`u:${u}`), rows.find((r) => r.username === u && r.passwordHash !== known) ?? null),
   } as unknown as TokenService;
   const budget = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS });
-  return { sut: new TokenAuthenticator(store, { tokenCacheTtlMs: ttlMs } as AppConfig, new TokenChanges(), budget), lookups };
+  return { sut: new TokenAuthenticator(store, { tokenCacheTtlMs: ttlMs } as AppConfig, new TokenChanges(), budget), lookups, budget };
 }
 
 describe(TokenAuthenticator.name, () => {
@@ -64,5 +67,45 @@ describe(TokenAuthenticator.name, () => {
     await new Promise((r) => setTimeout(r, 60));
     await expect(sut.authenticate('k:s', SYSTEM_LOGIN)).rejects.toThrow('Invalid credentials');
     await expect(sut.authenticate('k:rolled', SYSTEM_LOGIN)).resolves.toMatchObject({ kind: 'limited' });
+  });
+
+  describe('a refusal costs the same whether the key or username exists', () => {
+    it('reads a cached key again before refusing its wrong secret: one read, as for an unknown key', async () => {
+      const { sut, lookups } = guardOver([tokenRow({})]);
+      await sut.authenticate('k:s', SYSTEM_LOGIN);
+      expect(lookups).toEqual(['k']);
+      await expect(sut.authenticate('k:wrong', SYSTEM_LOGIN)).rejects.toThrow('Invalid credentials');
+      await expect(sut.authenticate('unknownKey:wrong', SYSTEM_LOGIN)).rejects.toThrow('Invalid credentials');
+      expect(lookups).toEqual(['k', 'k', 'unknownKey']);
+    });
+
+    it('so a secret rolled elsewhere works before the change is heard', async () => {
+      const rows = [tokenRow({})];
+      const { sut } = guardOver(rows, 60_000);
+      await sut.authenticate('k:s', SYSTEM_LOGIN);
+      rows[0] = tokenRow({ secretHash: hashSecret('rolled') });
+      await expect(sut.authenticate('k:rolled', SYSTEM_LOGIN)).resolves.toMatchObject({ kind: 'limited' });
+    });
+
+    it('hashes a wrong password even when the account logged in a moment ago, as for an unknown username', async () => {
+      const { sut, budget, lookups } = guardOver([tokenRow({ username: 'ann', passwordHash: await hashPassword('right') })]);
+      await sut.authenticate('ann|right', SYSTEM_LOGIN);
+      await sut.authenticate('ann|right', SYSTEM_LOGIN);
+      expect(budget.hashStats.completed).toBe(1);
+      await expect(sut.authenticate('ann|wrong', SYSTEM_LOGIN)).rejects.toThrow('Invalid credentials');
+      expect(budget.hashStats.completed).toBe(2);
+      await expect(sut.authenticate('bob|wrong', SYSTEM_LOGIN)).rejects.toThrow('Invalid credentials');
+      expect(budget.hashStats.completed).toBe(3);
+      expect(lookups).toEqual(['u:ann', 'u:ann', 'u:bob']);
+    });
+
+    it.each(['k\u0000:s', 'k:s\u0000', 'k:\ud800', 'ann\u0000|right', 'ann|right\u0000'])(
+      'refuses a credential holding text the database cannot store (%j) like any other, without looking it up',
+      async (credential) => {
+        const { sut, lookups } = guardOver([tokenRow({ username: 'ann', passwordHash: await hashPassword('right') })]);
+        await expect(sut.authenticate(credential, SYSTEM_LOGIN)).rejects.toThrow('Invalid credentials');
+        expect(lookups).toEqual([]);
+      },
+    );
   });
 });

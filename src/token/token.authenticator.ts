@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { BoundedMap } from '../common/bounded-map';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
+import { isStorableText } from '../common/storable-text';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import type { Auth } from './auth';
 import { type HashRunner, LoginBudget, type LoginOrigin } from './login-budget';
@@ -29,6 +30,16 @@ interface CachedToken {
   fetchedAt: number;
 }
 
+interface Lookup {
+  entry: CachedToken;
+  fromCache: boolean;
+}
+
+type TokenCredentials = Extract<Credentials, { mode: 'token' }>;
+type AccountCredentials = Extract<Credentials, { mode: 'account' }>;
+
+const verifiedOf = (entry: CachedToken): VerifiedToken | null => (entry.token ? { token: entry.token, limits: entry.limits } : null);
+
 const MAX_CACHED = 10_000;
 
 const invalidCredentials = () => new DomainError(DomainErrorCode.InvalidCredentials, 'Invalid credentials');
@@ -42,6 +53,15 @@ const invalidCredentials = () => new DomainError(DomainErrorCode.InvalidCredenti
  * the database's notifications). `tokenCacheTtlMs` (≤ 2 s) only bounds how
  * long a lost notification can go unnoticed. A key that is not cached, or
  * whose entry is stale, is always read from the database.
+ *
+ * A refusal must not tell whether the key or username exists (JSRESULT §4):
+ * every refused credential costs one read of the database and, for an
+ * account, one scrypt, whatever was cached. So a refusal against a cached
+ * token reads it again (which also lets a secret changed a moment ago
+ * elsewhere in), an unknown key or username is checked against a hash of the
+ * same kind, and a password verified before is not a shortcut to a refusal.
+ * Credentials holding text the database cannot store name nothing: they are
+ * refused the same way without being sent there.
  */
 @Injectable()
 export class TokenAuthenticator implements OnModuleDestroy {
@@ -75,27 +95,43 @@ export class TokenAuthenticator implements OnModuleDestroy {
    */
   async authenticate(tokenParam: string, origin: LoginOrigin, now = Date.now()): Promise<Auth> {
     const credentials = parseCredentials(tokenParam);
+    const storable = isStorableText(tokenParam);
     const verified =
       credentials.mode === 'token'
-        ? await this.keyVerified(credentials)
-        : await this.budget.verify(credentials.username, origin, (hash) => this.accountEntryVerified(credentials, hash));
+        ? await this.keyVerified(credentials, storable)
+        : await this.budget.verify(credentials.username, origin, (hash) => this.accountEntryVerified(credentials, storable, hash));
     if (verified === null) throw invalidCredentials();
     return this.authFor(verified.token, verified.limits, now);
   }
 
-  private async keyVerified({ key, secret }: Extract<Credentials, { mode: 'token' }>): Promise<VerifiedToken | null> {
-    const entry = await this.lookup(`k:${key}`, () => this.tokens.findByKey(key));
-    const verified = secretMatches(secret, entry.token?.secretHash ?? UNKNOWN_KEY_HASH);
-    return verified && entry.token ? { token: entry.token, limits: entry.limits } : null;
+  private async keyVerified({ key, secret }: TokenCredentials, storable: boolean): Promise<VerifiedToken | null> {
+    if (!storable) {
+      secretMatches(secret, UNKNOWN_KEY_HASH);
+      return null;
+    }
+    const cacheKey = `k:${key}`;
+    const fetch = () => this.tokens.findByKey(key);
+    const matches = (entry: CachedToken) => secretMatches(secret, entry.token?.secretHash ?? UNKNOWN_KEY_HASH) && entry.token !== null;
+    const { entry, fromCache } = await this.lookup(cacheKey, fetch);
+    if (matches(entry)) return verifiedOf(entry);
+    if (!fromCache) return null;
+    const fresh = await this.readIfChanged(cacheKey, () => this.tokens.findByKeyIfChanged(key, entry.token!.secretHash));
+    return fresh !== null && matches(fresh) ? verifiedOf(fresh) : null;
   }
 
-  private async accountEntryVerified(
-    { username, password }: Extract<Credentials, { mode: 'account' }>,
-    hash: HashRunner,
-  ): Promise<VerifiedToken | null> {
-    const entry = await this.lookup(`u:${username}`, () => this.tokens.findByUsername(username));
-    const verified = await this.accountVerified(password, entry.token, hash);
-    return verified && entry.token ? { token: entry.token, limits: entry.limits } : null;
+  private async accountEntryVerified({ username, password }: AccountCredentials, storable: boolean, hash: HashRunner): Promise<VerifiedToken | null> {
+    if (!storable) {
+      await hash(() => passwordMatches(password, UNKNOWN_USER_PASSWORD_HASH));
+      return null;
+    }
+    const cacheKey = `u:${username}`;
+    const fetch = () => this.tokens.findByUsername(username);
+    const { entry, fromCache } = await this.lookup(cacheKey, fetch);
+    if (await this.accountVerified(password, entry.token, hash)) return verifiedOf(entry);
+    if (!fromCache) return null;
+    const fresh = await this.readIfChanged(cacheKey, () => this.tokens.findByUsernameIfChanged(username, entry.token!.passwordHash));
+    // Hashed again only if the password changed meanwhile (rare): a refusal costs one scrypt as a rule.
+    return fresh !== null && (await this.accountVerified(password, fresh.token, hash)) ? verifiedOf(fresh) : null;
   }
 
   private authFor(token: Token, limits: TokenLimit[], now: number): Auth {
@@ -106,11 +142,30 @@ export class TokenAuthenticator implements OnModuleDestroy {
     return { kind: 'limited', tokenId: token.id, tokenKey: token.key, limits: outsideWindow ? [] : limits };
   }
 
-  private async lookup(cacheKey: string, fetch: () => Promise<Token | null>): Promise<CachedToken> {
+  private async lookup(cacheKey: string, fetch: () => Promise<Token | null>): Promise<Lookup> {
     const cached = this.cache.get(cacheKey);
-    if (cached && Date.now() - cached.fetchedAt < this.config.tokenCacheTtlMs) return cached;
+    if (cached && Date.now() - cached.fetchedAt < this.config.tokenCacheTtlMs) return { entry: cached, fromCache: true };
+    return { entry: await this.read(cacheKey, fetch), fromCache: false };
+  }
+
+  /**
+   * Re-reads a cached token before refusing it, in case it changed a moment
+   * ago elsewhere: null (and the cache left as it is) when it did not.
+   */
+  private async readIfChanged(cacheKey: string, fetchChanged: () => Promise<Token | null>): Promise<CachedToken | null> {
     const generation = this.generation;
-    const token = await fetch();
+    const token = await fetchChanged();
+    return token === null ? null : this.entryRead(cacheKey, token, generation);
+  }
+
+  /** Reads the token from the database. */
+  private async read(cacheKey: string, fetch: () => Promise<Token | null>): Promise<CachedToken> {
+    const generation = this.generation;
+    return this.entryRead(cacheKey, await fetch(), generation);
+  }
+
+  /** What was read, cached unless a change came in while it was being read. */
+  private entryRead(cacheKey: string, token: Token | null, generation: number): CachedToken {
     const entry: CachedToken = { token, limits: token ? readTokenLimits(token.limits) : [], fetchedAt: Date.now() };
     if (generation === this.generation) this.remember(cacheKey, entry);
     return entry;
@@ -155,7 +210,8 @@ export class TokenAuthenticator implements OnModuleDestroy {
   private async passwordVerified(password: string, storedHash: string | null, hash: HashRunner): Promise<boolean> {
     const proof = createHash('sha256').update(this.pepper).update(password).digest();
     const known = storedHash ? this.verifiedPasswords.get(storedHash) : undefined;
-    if (known) return timingSafeEqual(known, proof);
+    if (known && timingSafeEqual(known, proof)) return true;
+    // A password verified before must not make a wrong one cheaper to refuse than an unknown username.
     const ok = await hash(() => passwordMatches(password, storedHash ?? UNKNOWN_USER_PASSWORD_HASH));
     if (ok && storedHash) this.verifiedPasswords.set(storedHash, proof);
     return ok && storedHash !== null;

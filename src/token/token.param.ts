@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { IsString } from 'class-validator';
 import { describeJson } from '../common/describe-json';
-import { Param } from '../json-rpc/rpc-params.validator';
+import { Credential, Param } from '../json-rpc/rpc-params.validator';
 
 /**
  * The `token` param every method takes, checked for its form only: whether it
@@ -11,5 +11,6 @@ import { Param } from '../json-rpc/rpc-params.validator';
 export const TokenParam = () =>
   applyDecorators(
     Param('token'),
+    Credential('token'),
     IsString({ message: ({ value }) => `token: expected a string "key:secret" or "username|password", got ${describeJson(value)}` }),
   );

@@ -2,7 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { IsString, ValidateIf } from 'class-validator';
 import { describeJson } from '../common/describe-json';
 import { invalidParams } from '../common/domain.error';
-import { Param, ParsedBy } from '../json-rpc/rpc-params.validator';
+import { Credential, Param, ParsedBy } from '../json-rpc/rpc-params.validator';
 import type { WithCredential, WithToken } from './token.guard';
 import { TokenParam } from './token.param';
 import type { NewToken } from './token.service';
@@ -30,6 +30,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 const Text = (param: string, form: string) =>
   applyDecorators(Param(param), IsString({ message: ({ value }) => `${param}: expected ${form}, got ${describeJson(value)}` }));
+
+const CredentialText = (param: string) => applyDecorators(Text(param, CREDENTIAL_FORM), Credential(param));
 
 /** Absent or null: not given. */
 function optionalString(at: string, raw: unknown): string | undefined {
@@ -69,10 +71,11 @@ const TargetParam = () => Text('target_token', 'a token key, a username or a ful
 
 export class TokenGetParams implements WithToken, WithCredential {
   /** The caller's own credential; with `supertoken`, any token's key, username or credential. */
-  @Text('token', CREDENTIAL_FORM)
+  @CredentialText('token')
   token: string;
 
   @Param()
+  @Credential()
   @ValidateIf((_dto: object, value: unknown) => value !== undefined && value !== null)
   @IsString({ message: ({ value }) => `supertoken: expected ${CREDENTIAL_FORM} or null, got ${describeJson(value)}` })
   supertoken?: string | null;
@@ -86,7 +89,7 @@ export class TokenCreateParams implements WithCredential {
   @ParsedBy(parseTokenCreation, 'token_creation')
   creation: NewToken;
 
-  @Text('father_token', CREDENTIAL_FORM)
+  @CredentialText('father_token')
   fatherToken: string;
 
   get credential(): string {

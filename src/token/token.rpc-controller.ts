@@ -22,9 +22,7 @@ import {
   TokenListParams,
   TokenTargetParams,
 } from './token.params';
-import { targetName, type TokenObject, TokenService, toTokenObject } from './token.service';
-
-const notFound = (name: string) => new DomainError(DomainErrorCode.NotFound, `Token '${name}' not found`);
+import { targetName, tokenNotFound, type TokenObject, TokenService, toTokenObject } from './token.service';
 
 /**
  * The `token_*` methods of NodeGet. `token_get` is open to every valid token
@@ -98,7 +96,7 @@ export class TokenRpcController {
   /** The token with this id (it may have been deleted a moment ago: 105, naming it by `name`, never a secret). */
   private async objectOf(tokenId: number, name: string): Promise<TokenObject> {
     const token = await this.tokens.findById(tokenId);
-    if (token === null) throw notFound(name);
+    if (token === null) throw tokenNotFound(name);
     return toTokenObject(token);
   }
 }

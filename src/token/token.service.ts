@@ -2,12 +2,14 @@ import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { type AuditAction, audited, operatorAction } from '../audit/audit.statements';
-import { DomainError, DomainErrorCode } from '../common/domain.error';
+import { DomainError, DomainErrorCode, notFoundInDatabase } from '../common/domain.error';
+import { isStorableText, unstorableCharacter } from '../common/storable-text';
 import { isUniqueViolation, withDatabase } from '../database/database.errors';
 import type { Statement } from '../database/statement';
 import { parseJson, stringifyJson } from '../json-rpc/json-rpc.codec';
 import { checkTokenLimits } from './token-limit';
 import { TokenChanges } from './token-changes';
+import { credentialName, isTokenKey, parseCredentials } from './token.credentials';
 import { Token } from './token.entity';
 import { hashPassword, hashSecret, KEY_LENGTH, randomAlphanumeric, SECRET_LENGTH } from './token.secrets';
 
@@ -48,6 +50,8 @@ export interface TokenObject {
 export interface TargetedToken {
   token: Token;
   matchedBy: 'token_key' | 'username';
+  /** The key or username that matched: what messages name it by. */
+  name: string;
 }
 
 export const formatToken = (issued: IssuedToken) => `${issued.key}:${issued.secret}`;
@@ -71,13 +75,24 @@ export function toTokenObject(token: Token): TokenObject {
   };
 }
 
-/** The key or username a target names: the part before a credential's separator (`:` wins, as at login). */
+/** The key or username a target names: all of it, or a credential's key or username part, split as at login. */
 export function targetName(target: string): string {
-  const colon = target.indexOf(':');
-  if (colon >= 0) return target.slice(0, colon);
-  const bar = target.indexOf('|');
-  return bar >= 0 ? target.slice(0, bar) : target;
+  if (!target.includes(':') && !target.includes('|')) return target;
+  return credentialName(parseCredentials(target));
 }
+
+/**
+ * A target such as `[agent]:<uuid>` reads as key `[agent]`, but no key has that
+ * form: it may be a username holding `:`, given whole. Never a target with a
+ * `|` or a key-shaped key, whose second part may be a password or secret and
+ * is not sent to the database.
+ */
+function wholeUsernameOf(target: string, name: string): string | undefined {
+  return target !== name && !target.includes('|') && !isTokenKey(name) ? target : undefined;
+}
+
+/** NodeGet's words for a target that names no token (TOKENS.md), naming it by key or username only. */
+export const tokenNotFound = (name: string) => notFoundInDatabase(`Token not found by key/username: ${name}`);
 
 function notAcceptable(message: string): never {
   throw new DomainError(DomainErrorCode.NotAcceptable, message);
@@ -94,15 +109,24 @@ function checkWindow(from?: number, to?: number): void {
   if (from !== undefined && to !== undefined && from > to) notAcceptable(`timestamp_from (${from}) is after timestamp_to (${to})`);
 }
 
-/** `:` wins over `|` when credentials are split, so these characters would make an account unusable. */
+/**
+ * `:` and `|` are allowed, as on NodeGet (its dashboard names agent tokens
+ * `[agent]:<uuid>`); how such accounts log in is parseCredentials' business.
+ */
 function checkUsername(username: string): void {
   if (username.length === 0 || username.length > 255) notAcceptable('username must be 1 to 255 characters');
-  if (/[:|]/.test(username)) notAcceptable("username must not contain ':' or '|'");
+  checkStorable('username', username);
 }
 
 function checkPassword(password: string): void {
   if (password.length === 0) notAcceptable('password must not be empty');
-  if (password.includes(':')) notAcceptable("password must not contain ':'");
+  checkStorable('password', password);
+}
+
+/** JSON-RPC params never get here with such text (the params guard refuses it); the CLI's arguments can. */
+function checkStorable(what: string, text: string): void {
+  const character = unstorableCharacter(text);
+  if (character !== undefined) notAcceptable(`${what} contains ${character}, which cannot be stored`);
 }
 
 function checkAccount(username?: string, password?: string): void {
@@ -211,6 +235,21 @@ export class TokenService {
     return this.findOne('username', username);
   }
 
+  /**
+   * The token with this key, or username, only if its secret or password hash
+   * is no longer `knownHash`; null when it is unchanged or gone. The re-read
+   * before refusing a cached token's wrong secret (TokenAuthenticator): it
+   * usually finds no row, as the read of an unknown key does, so the two
+   * cost the database the same.
+   */
+  findByKeyIfChanged(key: string, knownHash: string): Promise<Token | null> {
+    return this.findOne('token_key', key, { column: 'token_hash', knownHash });
+  }
+
+  findByUsernameIfChanged(username: string, knownHash: string | null): Promise<Token | null> {
+    return this.findOne('username', username, { column: 'password_hash', knownHash });
+  }
+
   findById(id: number): Promise<Token | null> {
     return this.findOne('id', id);
   }
@@ -221,15 +260,27 @@ export class TokenService {
     return rows.map(toToken);
   }
 
-  /** The token a target names: by key first, then by username. */
+  /**
+   * The token a target names: by key first, then by username. Empty or only
+   * whitespace is 108, as NodeGet (which trims it) says. A username holding
+   * `:` (`[agent]:<uuid>`) is found when given whole or with `|password`.
+   */
   async findTarget(target: string): Promise<TargetedToken> {
-    const name = targetName(target);
+    const name = target.trim().length === 0 ? '' : targetName(target);
     if (name.length === 0) notAcceptable('target_token cannot be empty');
-    const byKey = await this.findByKey(name);
-    if (byKey) return { token: byKey, matchedBy: 'token_key' };
-    const byUsername = await this.findByUsername(name);
-    if (byUsername) return { token: byUsername, matchedBy: 'username' };
-    throw new DomainError(DomainErrorCode.NotFound, `Token '${name}' not found`);
+    const whole = wholeUsernameOf(target, name);
+    const found = (await this.findNamed(name, true)) ?? (whole === undefined ? null : await this.findNamed(whole, false));
+    if (found === null) throw tokenNotFound(name);
+    return found;
+  }
+
+  /** Text the database cannot hold names nothing, so it is not sent there. */
+  private async findNamed(name: string, byKey: boolean): Promise<TargetedToken | null> {
+    if (!isStorableText(name)) return null;
+    const withKey = byKey ? await this.findByKey(name) : null;
+    if (withKey) return { token: withKey, matchedBy: 'token_key', name };
+    const withUsername = await this.findByUsername(name);
+    return withUsername ? { token: withUsername, matchedBy: 'username', name } : null;
   }
 
   /** Replaces the target's limits whole. */
@@ -243,14 +294,14 @@ export class TokenService {
 
   /** Deletes the target; the results of its workers stay. */
   async delete(target: string, action: AuditAction): Promise<{ message: string; rows_affected: number; matched_by: TargetedToken['matchedBy'] }> {
-    const { token, matchedBy } = await this.findTarget(target);
+    const { token, matchedBy, name } = await this.findTarget(target);
     if (isSuperToken(token)) permissionDenied('SuperToken cannot be deleted');
     const echo = this.changes.echoed(token.id, ANNOUNCEMENT_WAIT_MS);
     const rows = await this.change({ text: `DELETE FROM token WHERE id = $1 AND id <> ${SUPER_TOKEN_ID} RETURNING id`, values: [token.id] }, action);
-    if (rows.length === 0) this.vanished(target);
+    if (rows.length === 0) this.vanished(name);
     this.changes.changedHere(token.id);
     await echo;
-    return { message: `Token ${targetName(target)} deleted successfully by SuperToken`, rows_affected: rows.length, matched_by: matchedBy };
+    return { message: `Token ${name} deleted successfully by SuperToken`, rows_affected: rows.length, matched_by: matchedBy };
   }
 
   async changePassword(target: string, newPassword: string, action: AuditAction): Promise<{ success: true; message: string }> {
@@ -295,8 +346,8 @@ export class TokenService {
   }
 
   /** Deleted by someone else between the lookup and the change. */
-  private vanished(target: string): never {
-    throw new DomainError(DomainErrorCode.NotFound, `Token '${targetName(target)}' not found`);
+  private vanished(name: string): never {
+    throw tokenNotFound(name);
   }
 
   private change(statement: Statement, action: AuditAction): Promise<TokenRow[]> {
@@ -304,8 +355,14 @@ export class TokenService {
     return withDatabase(() => this.dataSource.query<TokenRow[]>(text, values));
   }
 
-  private async findOne(column: 'token_key' | 'username' | 'id', value: unknown): Promise<Token | null> {
-    const rows: TokenRow[] = await withDatabase(() => this.dataSource.query(`SELECT ${TOKEN_COLUMNS} FROM token WHERE ${column} = $1`, [value]));
+  private async findOne(
+    column: 'token_key' | 'username' | 'id',
+    value: unknown,
+    unless?: { column: 'token_hash' | 'password_hash'; knownHash: string | null },
+  ): Promise<Token | null> {
+    const changed = unless === undefined ? '' : ` AND ${unless.column} IS DISTINCT FROM $2`;
+    const values = unless === undefined ? [value] : [value, unless.knownHash];
+    const rows: TokenRow[] = await withDatabase(() => this.dataSource.query(`SELECT ${TOKEN_COLUMNS} FROM token WHERE ${column} = $1${changed}`, values));
     return rows.length > 0 ? toToken(rows[0]) : null;
   }
 }

@@ -6,6 +6,8 @@ import { NotifyTokenChanges1796208492348 } from './1796208492348-NotifyTokenChan
 import { CreateRetentionPolicy1796210000000 } from './1796210000000-CreateRetentionPolicy';
 import { NotifyResultFinished1796210000001 } from './1796210000001-NotifyResultFinished';
 import { CreateServerSecret1796210000002 } from './1796210000002-CreateServerSecret';
+import { AddServerUuid1796215000000 } from './1796215000000-AddServerUuid';
+import { AddJsWorkerRoute1796215000001 } from './1796215000001-AddJsWorkerRoute';
 
 /** In order of application; listed explicitly so compiled and test runs see the same set. */
 export const migrations = [
@@ -17,4 +19,6 @@ export const migrations = [
   CreateRetentionPolicy1796210000000,
   NotifyResultFinished1796210000001,
   CreateServerSecret1796210000002,
+  AddServerUuid1796215000000,
+  AddJsWorkerRoute1796215000001,
 ];

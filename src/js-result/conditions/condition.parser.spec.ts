@@ -1,5 +1,5 @@
 import { DomainError, DomainErrorCode } from '../../common/domain.error';
-import { parseConditions } from './condition.parser';
+import { firstCap, parseConditions } from './condition.parser';
 
 function errorOf(raw: unknown): DomainError {
   try {
@@ -72,6 +72,31 @@ describe(parseConditions.name, () => {
       { kind: 'start_time_to', value: 2n ** 63n - 1n },
       { kind: 'id', value: -(2n ** 63n) },
     ]);
+  });
+
+  it("takes NodeGet's map form of every flag ({\"last\": null}) as the bare string", () => {
+    const mapForm = sut([{ js_worker_name: 'w' }, { is_success: null }, { is_failure: null }, { is_running: null }, { limit: 5 }, { last: null }]);
+    expect(mapForm).toEqual(sut([{ js_worker_name: 'w' }, 'is_success', 'is_failure', 'is_running', { limit: 5 }, 'last']));
+    expect(mapForm.limit).toBe(1);
+    expect(mapForm.filters.map((f) => f.kind)).toEqual(['js_worker_name', 'is_success', 'is_failure', 'is_running']);
+  });
+
+  it.each([
+    [[{ last: 1 }], 'query.condition[0]: "last" is a flag and takes no value; write it as the string "last" or as {"last": null}, got 1'],
+    [['is_running', { is_success: false }], 'query.condition[1]: "is_success" is a flag and takes no value; write it as the string "is_success" or as {"is_success": null}, got false'],
+    [[{ is_failure: {} }], 'query.condition[0]: "is_failure" is a flag and takes no value'],
+    [[{ is_running: [] }], 'query.condition[0]: "is_running" is a flag and takes no value'],
+  ])('refuses a flag in map form whose value is not null: %j', (raw, message) => {
+    const error = errorOf(raw);
+    expect(error.code).toBe(DomainErrorCode.InvalidParams);
+    expect(error.message.startsWith(message)).toBe(true);
+  });
+
+  it('finds the first limit or last in either form, for the methods that refuse caps', () => {
+    expect(firstCap(['is_success', { last: null }, { limit: 3 }])).toEqual({ at: 1, name: 'last' });
+    expect(firstCap([{ id: 1 }, { limit: 3 }, 'last'])).toEqual({ at: 1, name: 'limit' });
+    expect(firstCap([{ id: 1 }, 'last'])).toEqual({ at: 1, name: 'last' });
+    expect(firstCap([{ id: 1 }, 'is_running'])).toBeUndefined();
   });
 
   it('lists each distinct named worker once', () => {

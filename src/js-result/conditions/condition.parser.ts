@@ -101,6 +101,32 @@ function isValuedName(name: string): name is ValuedName {
   return Object.prototype.hasOwnProperty.call(VALUED, name);
 }
 
+/**
+ * NodeGet's map form of a flag, `{"last": null}`: serde accepts a unit
+ * variant so, and NodeGet's dashboard sends it. Only null, as serde.
+ */
+function parseFlagInMapForm(name: Flag, value: unknown, at: string): Condition {
+  if (value === null) return { kind: name };
+  throw invalidParams(
+    `${at}: "${name}" is a flag and takes no value; write it as the string "${name}" or as {"${name}": null}, got ${describeJson(value)}`,
+  );
+}
+
+/** Which cap a raw condition is (`"last"`, `{"last": null}`, `{"limit": N}`), if any; for callers that refuse caps. */
+function capOf(raw: unknown): 'last' | 'limit' | undefined {
+  if (raw === 'last') return 'last';
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  if (Object.prototype.hasOwnProperty.call(raw, 'last')) return 'last';
+  if (Object.prototype.hasOwnProperty.call(raw, 'limit')) return 'limit';
+  return undefined;
+}
+
+/** The first `limit` or `last` of a condition list parseConditions accepted, in either form of `last`. */
+export function firstCap(conditions: readonly unknown[]): { at: number; name: 'last' | 'limit' } | undefined {
+  const at = conditions.findIndex((c) => capOf(c) !== undefined);
+  return at === -1 ? undefined : { at, name: capOf(conditions[at])! };
+}
+
 function parseCondition(raw: unknown, at: string): Condition[] {
   if (typeof raw === 'string') {
     if (isFlag(raw)) return [{ kind: raw }];
@@ -119,7 +145,7 @@ function parseCondition(raw: unknown, at: string): Condition[] {
   const name = keys[0];
   const value = (raw as Record<string, unknown>)[name];
   if (isValuedName(name)) return VALUED[name].parse(value, `${at}.${name}`);
-  if (isFlag(name)) throw invalidParams(`${at}: "${name}" is a flag and takes no value; write it as the string "${name}"`);
+  if (isFlag(name)) return [parseFlagInMapForm(name, value, at)];
   throw invalidParams(`${at}: unknown condition "${describeJson(name).slice(1, -1)}"; expected one of ${KNOWN_NAMES}`);
 }
 

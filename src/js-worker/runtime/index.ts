@@ -1,5 +1,6 @@
 export { QueueFullError, RunnerPool } from './runner.pool';
-export { DEFAULT_EXPORT_MESSAGE, initScriptValidator, validateScript } from './script-validator';
+export { DEFAULT_EXPORT_MESSAGE, VALIDATION_LIMITS } from './script-validator';
+export { MAX_RESULT_DEPTH } from './result-depth';
 export { DEFAULT_LIMITS, LIMIT_BOUNDS } from './run-limits';
 export { CONSOLE_MAX_BYTES, CONSOLE_MAX_LINES, CONSOLE_TRUNCATED_LINE } from './console.capture';
 export {

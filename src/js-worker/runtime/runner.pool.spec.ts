@@ -1,5 +1,7 @@
+import { MAX_RESULT_DEPTH } from './result-depth';
 import { QueueFullError, RunnerPool } from './runner.pool';
 import type { RunJob, RunOutcome } from './runtime.types';
+import { DEFAULT_EXPORT_MESSAGE } from './script-validator';
 
 function jobFor(script: string, overrides: Partial<RunJob> = {}): RunJob {
   return {
@@ -14,6 +16,30 @@ function jobFor(script: string, overrides: Partial<RunJob> = {}): RunJob {
 
 function busyScript(ms: number, result: string): string {
   return `export default { onCall() { const end = Date.now() + ${ms}; while (Date.now() < end) {} return ${JSON.stringify(result)} } }`;
+}
+
+const ENDLESS_TOP_LEVEL = 'while (true) {}\nexport default { onCall() {} }';
+
+/** A script whose onCall returns arrays nested `depth` deep, built without recursion. */
+function nestedScript(depth: number): string {
+  return `export default { onCall() { let a = []; for (let i = 1; i < ${depth}; i++) a = [a]; return a } }`;
+}
+
+/** Counts turns of this thread's event loop until `work` settles: a blocked loop gets none. */
+async function ticksDuring<T>(work: Promise<T>): Promise<{ value: T; ticks: number }> {
+  let settled = false;
+  let ticks = 0;
+  const tick = (): void => {
+    if (settled) return;
+    ticks++;
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  try {
+    return { value: await work, ticks };
+  } finally {
+    settled = true;
+  }
 }
 
 function errorOf(outcome: RunOutcome): string {
@@ -148,6 +174,91 @@ describe(RunnerPool.name, () => {
     });
   });
 
+  describe('validating scripts', () => {
+    let sut: RunnerPool;
+
+    beforeAll(() => {
+      sut = new RunnerPool({ size: 2 });
+    });
+
+    afterAll(async () => {
+      await sut.close();
+    });
+
+    it.each([
+      ['accepts a script, naming its handlers', 'export default { onCall() {}, async onCron() {} }', { ok: true, handlers: ['onCall', 'onCron'] }],
+      ['refuses a script without handlers', 'export default { run() {} }', { ok: false, message: DEFAULT_EXPORT_MESSAGE }],
+      ['reports a throw at the top level', "throw new TypeError('bad init');\nexport default { onCall() {} }", { ok: false, message: 'TypeError: bad init at line 1' }],
+      ['refuses imports', "import fs from 'fs';\nexport default { onCall() {} }", { ok: false, message: expect.stringContaining('module loading is disabled') }],
+    ])('%s', async (_, source, verdict) => {
+      await expect(sut.validate(source)).resolves.toEqual(verdict);
+    });
+
+    it('evaluates on a worker thread: the caller\'s event loop keeps turning through a top-level endless loop', async () => {
+      await sut.validate('export default { onCall() {} }');
+
+      const { value, ticks } = await ticksDuring(sut.validate(ENDLESS_TOP_LEVEL));
+
+      expect(value).toEqual({ ok: false, message: 'max_run_time exceeded: script ran longer than 1000 ms' });
+      // A second of validation on this thread would leave at most one turn; off it, thousands.
+      expect(ticks).toBeGreaterThan(100);
+    });
+
+    it('gives validations at most half the threads, so runs keep the others', async () => {
+      // Both threads started, so that the run below is not waiting on a thread's start-up.
+      await Promise.all([sut.run(jobFor(busyScript(200, 'a'))), sut.run(jobFor(busyScript(200, 'b')))]);
+      const finished: string[] = [];
+      const hostile = [sut.validate(ENDLESS_TOP_LEVEL), sut.validate(ENDLESS_TOP_LEVEL)].map((v) => v.then(() => finished.push('validation')));
+
+      expect(sut.activeCount).toBe(1);
+      expect(sut.validationQueueDepth).toBe(1);
+      const run = sut.run(jobFor('export default { onCall: () => "ran" }')).then((outcome) => {
+        finished.push('run');
+        return outcome;
+      });
+
+      await expect(run).resolves.toEqual({ ok: true, result: 'ran', console: [] });
+      await Promise.all(hostile);
+      expect(finished).toEqual(['run', 'validation', 'validation']);
+    });
+  });
+
+  describe('results nested too deep', () => {
+    let sut: RunnerPool;
+
+    beforeAll(() => {
+      sut = new RunnerPool({ size: 1 });
+    });
+
+    afterAll(async () => {
+      await sut.close();
+    });
+
+    it(`stores a result nested ${MAX_RESULT_DEPTH} deep`, async () => {
+      const outcome = await sut.run(jobFor(nestedScript(MAX_RESULT_DEPTH)));
+
+      let depth = 0;
+      for (let value = outcome.ok ? outcome.result : null; Array.isArray(value); value = value[0]) depth++;
+      expect(depth).toBe(MAX_RESULT_DEPTH);
+    });
+
+    it.each([MAX_RESULT_DEPTH + 1, 2500, 6000])('ends a run whose result is nested %i deep at once, naming the depth', async (depth) => {
+      // A thread left waiting would be ended by the watchdog only after this limit: far beyond the test's timeout.
+      const outcome = await sut.run(jobFor(nestedScript(depth), { limits: { maxRunTimeMs: 600_000 } }));
+
+      expect(errorOf(outcome)).toBe(
+        `result is nested ${depth} levels deep; at most ${MAX_RESULT_DEPTH} levels of arrays and objects can be stored`,
+      );
+    });
+
+    it('leaves the thread free for the next run', async () => {
+      await sut.run(jobFor(nestedScript(6000), { limits: { maxRunTimeMs: 600_000 } }));
+
+      await expect(sut.run(jobFor('export default { onCall: () => "next" }'))).resolves.toEqual({ ok: true, result: 'next', console: [] });
+      expect(sut.activeCount).toBe(0);
+    });
+  });
+
   describe('queueing', () => {
     let sut: RunnerPool;
 
@@ -180,6 +291,32 @@ describe(RunnerPool.name, () => {
       expect(finished).toEqual(['a', 'b', 'c']);
       expect(sut.activeCount).toBe(0);
       expect(sut.queueDepth).toBe(0);
+    });
+  });
+
+  describe('validation queue', () => {
+    let sut: RunnerPool;
+
+    beforeAll(() => {
+      sut = new RunnerPool({ size: 1, maxValidationQueue: 1 });
+    });
+
+    afterAll(async () => {
+      await sut.close();
+    });
+
+    it('queues validations up to maxValidationQueue and refuses the next without starting it', async () => {
+      const running = sut.validate(ENDLESS_TOP_LEVEL);
+      const queued = sut.validate('export default { onCall() {} }');
+
+      const refused = sut.validate('export default { onCall() {} }');
+
+      await expect(refused).rejects.toEqual(new QueueFullError(1, 'validate'));
+      await expect(refused).rejects.toThrow('validation queue is full (1 scripts waiting)');
+      expect(sut.validationQueueDepth).toBe(1);
+      expect(sut.queueDepth).toBe(0);
+      await expect(running).resolves.toMatchObject({ ok: false });
+      await expect(queued).resolves.toEqual({ ok: true, handlers: ['onCall'] });
     });
   });
 

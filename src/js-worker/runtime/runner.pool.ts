@@ -1,27 +1,39 @@
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import type { RunJob, RunnerPoolOptions, RunOutcome } from './runtime.types';
+import type { RunJob, RunnerPoolOptions, RunOutcome, ScriptValidation } from './runtime.types';
 import { startSandboxWorker } from './sandbox.launcher';
-import { toSandboxRequest, type SandboxRequest, type WorkerInbound, type WorkerOutbound } from './sandbox.protocol';
+import { toSandboxRequest, type WorkerInbound, type WorkerJob, type WorkerOutbound } from './sandbox.protocol';
+import { VALIDATION_LIMITS } from './script-validator';
 
 const DEFAULT_MAX_QUEUE = 1000;
+const DEFAULT_MAX_VALIDATION_QUEUE = 64;
 const DEFAULT_WATCHDOG_GRACE_MS = 2000;
 /** A fresh thread must load QuickJS (and, from TS sources, TypeScript) before its first job can start. */
 const WORKER_STARTUP_ALLOWANCE_MS = 10_000;
 
-/** Thrown (as a rejection) by RunnerPool.run when maxQueue jobs are already waiting; nothing was started. */
+type JobKind = WorkerJob['kind'];
+
+/** Thrown (as a rejection) by RunnerPool.run or .validate when its queue is full; nothing was started. */
 export class QueueFullError extends Error {
   override readonly name = 'QueueFullError';
 
-  constructor(readonly maxQueue: number) {
-    super(`runner queue is full (${maxQueue} jobs waiting)`);
+  constructor(
+    readonly maxQueue: number,
+    readonly kind: JobKind = 'run',
+  ) {
+    super(kind === 'run' ? `runner queue is full (${maxQueue} jobs waiting)` : `validation queue is full (${maxQueue} scripts waiting)`);
   }
 }
 
+/** A worker's answer to a job, or the reason there is none. */
+type Reply = Exclude<WorkerOutbound, { kind: 'ready' }> | string;
+
 interface PendingJob {
   readonly id: number;
-  readonly request: SandboxRequest;
-  readonly resolve: (outcome: RunOutcome) => void;
+  readonly work: WorkerJob;
+  /** The in-sandbox time limit; the watchdog allows more. */
+  readonly timeLimitMs: number;
+  readonly finish: (reply: Reply) => void;
 }
 
 interface Slot {
@@ -33,16 +45,21 @@ interface Slot {
 }
 
 /**
- * Runs scripts on a bounded set of worker threads so CPU-bound scripts never block the caller's
- * event loop. Jobs wait FIFO for a free thread. Threads start lazily, stay unref'd while idle
- * (an idle pool never keeps the process alive), and are replaced when they crash, are killed
- * by the watchdog, or ask to be recycled. Every accepted job resolves; none rejects.
+ * Runs and validates scripts on a bounded set of worker threads so CPU-bound scripts never block
+ * the caller's event loop. Jobs wait FIFO for a free thread, except that validations (which any
+ * creator can send) hold at most maxConcurrentValidations threads, so a flood of them delays runs
+ * only on those. Threads start lazily, stay unref'd while idle (an idle pool never keeps the
+ * process alive), and are replaced when they crash, are killed by the watchdog, or ask to be
+ * recycled. Every accepted job resolves; none rejects.
  */
 export class RunnerPool {
   private readonly size: number;
   private readonly maxQueue: number;
+  private readonly maxValidationQueue: number;
+  private readonly maxConcurrentValidations: number;
   private readonly watchdogGraceMs: number;
   private readonly queue: PendingJob[] = [];
+  private readonly queued: Record<JobKind, number> = { run: 0, validate: 0 };
   private readonly slots = new Set<Slot>();
   private nextJobId = 1;
   private closed = false;
@@ -50,15 +67,26 @@ export class RunnerPool {
   constructor(options: RunnerPoolOptions = {}) {
     this.size = requireInteger('size', options.size ?? os.availableParallelism(), 1);
     this.maxQueue = requireInteger('maxQueue', options.maxQueue ?? DEFAULT_MAX_QUEUE, 0);
+    this.maxValidationQueue = requireInteger('maxValidationQueue', options.maxValidationQueue ?? DEFAULT_MAX_VALIDATION_QUEUE, 0);
+    this.maxConcurrentValidations = requireInteger(
+      'maxConcurrentValidations',
+      options.maxConcurrentValidations ?? Math.max(1, Math.floor(this.size / 2)),
+      1,
+    );
     this.watchdogGraceMs = requireFinite('watchdogGraceMs', options.watchdogGraceMs ?? DEFAULT_WATCHDOG_GRACE_MS);
   }
 
-  /** Jobs waiting for a free worker. */
+  /** Runs waiting for a free worker. */
   get queueDepth(): number {
-    return this.queue.length;
+    return this.queued.run;
   }
 
-  /** Jobs currently handed to a worker. */
+  /** Validations waiting for a free worker. */
+  get validationQueueDepth(): number {
+    return this.queued.validate;
+  }
+
+  /** Jobs (runs and validations) currently handed to a worker. */
   get activeCount(): number {
     let active = 0;
     for (const slot of this.slots) if (slot.job !== undefined) active++;
@@ -67,42 +95,76 @@ export class RunnerPool {
 
   /**
    * Resolves with the run's outcome, script failures included. Rejects without side effects with
-   * QueueFullError when maxQueue jobs are already waiting, or with an Error once the pool is closed.
+   * QueueFullError when maxQueue runs are already waiting, or with an Error once the pool is closed.
    */
   run(job: RunJob): Promise<RunOutcome> {
-    if (this.closed) return Promise.reject(new Error('RunnerPool is closed'));
-    if (this.queue.length >= this.maxQueue && !this.hasIdleCapacity()) {
-      return Promise.reject(new QueueFullError(this.maxQueue));
-    }
     const request = toSandboxRequest(job);
-    if (typeof request === 'string') return Promise.resolve(failure(request));
-    return new Promise((resolve) => {
-      this.queue.push({ id: this.nextJobId++, request, resolve });
-      this.dispatch();
-    });
+    if (typeof request === 'string') return this.enqueue('run', request, 0, toOutcome);
+    return this.enqueue('run', { kind: 'run', request }, request.limits.maxRunTimeMs, toOutcome);
+  }
+
+  /**
+   * Checks a script as it is stored (see validateScript) on a worker thread, within
+   * VALIDATION_LIMITS. Resolves with the verdict; rejects without side effects with
+   * QueueFullError when maxValidationQueue scripts are already waiting, or with an Error once
+   * the pool is closed.
+   */
+  validate(source: string): Promise<ScriptValidation> {
+    const work: WorkerJob | string = typeof source === 'string' ? { kind: 'validate', source } : 'script must be a string';
+    return this.enqueue('validate', work, VALIDATION_LIMITS.maxRunTimeMs, toValidation);
   }
 
   /** Fails waiting and running jobs ("runner pool closed") and terminates every worker. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.resolve(failure('runner pool closed before the job started'));
+    for (const job of this.queue.splice(0)) job.finish('runner pool closed before the job started');
+    this.queued.run = this.queued.validate = 0;
     const terminations = [...this.slots].map((slot) => this.retire(slot, 'runner pool closed while the job was running'));
     await Promise.allSettled(terminations);
   }
 
+  /** @param work the job, or why it cannot be sent (it then resolves as that failure, once admitted) */
+  private enqueue<T>(kind: JobKind, work: WorkerJob | string, timeLimitMs: number, interpret: (reply: Reply) => T): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('RunnerPool is closed'));
+    const limit = kind === 'run' ? this.maxQueue : this.maxValidationQueue;
+    if (this.queued[kind] >= limit && !this.canStart(kind)) return Promise.reject(new QueueFullError(limit, kind));
+    if (typeof work === 'string') return Promise.resolve(interpret(work));
+    return new Promise((resolve) => {
+      this.queue.push({ id: this.nextJobId++, work, timeLimitMs, finish: (reply) => resolve(interpret(reply)) });
+      this.queued[kind]++;
+      this.dispatch();
+    });
+  }
+
   private dispatch(): void {
-    while (this.queue.length > 0) {
+    for (;;) {
+      const index = this.nextStartable();
+      if (index < 0) return;
       const slot = this.idleSlot() ?? this.spawnSlot();
       if (slot === undefined) return;
-      const job = this.queue.shift() as PendingJob;
-      if (slot instanceof Error) job.resolve(failure(`could not start a sandbox worker: ${slot.message}`));
+      const [job] = this.queue.splice(index, 1);
+      this.queued[job.work.kind]--;
+      if (slot instanceof Error) job.finish(`could not start a sandbox worker: ${slot.message}`);
       else this.assign(slot, job);
     }
   }
 
-  /** Only true while nothing is queued: dispatch() hands out free capacity as soon as it appears. */
-  private hasIdleCapacity(): boolean {
+  /** Index of the first queued job that may take a thread now, or -1. */
+  private nextStartable(): number {
+    if (this.activeValidations() < this.maxConcurrentValidations) return this.queue.length > 0 ? 0 : -1;
+    return this.queue.findIndex((job) => job.work.kind === 'run');
+  }
+
+  /** Whether a new job of this kind would start at once (dispatch() hands out free capacity as soon as it appears). */
+  private canStart(kind: JobKind): boolean {
+    if (kind === 'validate' && this.activeValidations() >= this.maxConcurrentValidations) return false;
     return this.slots.size < this.size || this.idleSlot() !== undefined;
+  }
+
+  private activeValidations(): number {
+    let active = 0;
+    for (const slot of this.slots) if (slot.job?.work.kind === 'validate') active++;
+    return active;
   }
 
   private idleSlot(): Slot | undefined {
@@ -121,6 +183,8 @@ export class RunnerPool {
     }
     const slot: Slot = { worker, ready: false };
     slot.worker.on('message', (message: WorkerOutbound) => this.onMessage(slot, message));
+    // A reply too deep for this thread's stack to rebuild arrives as this instead of a message.
+    slot.worker.on('messageerror', (error: Error) => this.onUnreadableMessage(slot, error));
     // Without an 'error' listener a crashing worker would become an uncaught exception here.
     slot.worker.on('error', (error: Error) => (slot.lastError = error));
     slot.worker.on('exit', (code: number) => this.onExit(slot, code));
@@ -131,9 +195,8 @@ export class RunnerPool {
   private assign(slot: Slot, job: PendingJob): void {
     slot.job = job;
     slot.worker.ref();
-    slot.worker.postMessage({ kind: 'run', id: job.id, request: job.request } satisfies WorkerInbound);
-    const budgetMs =
-      job.request.limits.maxRunTimeMs + this.watchdogGraceMs + (slot.ready ? 0 : WORKER_STARTUP_ALLOWANCE_MS);
+    slot.worker.postMessage({ ...job.work, id: job.id } satisfies WorkerInbound);
+    const budgetMs = job.timeLimitMs + this.watchdogGraceMs + (slot.ready ? 0 : WORKER_STARTUP_ALLOWANCE_MS);
     slot.watchdog = setTimeout(() => this.onWatchdog(slot, budgetMs), budgetMs);
   }
 
@@ -145,12 +208,19 @@ export class RunnerPool {
     const job = slot.job;
     if (job === undefined || job.id !== message.id) return;
     this.release(slot);
-    job.resolve(message.outcome);
+    job.finish(message);
     if (message.recycle) void this.retire(slot, 'sandbox worker recycled');
     this.dispatch();
   }
 
-  /** Second line of defence: the in-sandbox interrupt should have ended the run long before. */
+  /** The worker answered, so it is free, but what it sent is lost: its job fails and the thread is replaced. */
+  private onUnreadableMessage(slot: Slot, error: Error): void {
+    if (!this.slots.has(slot)) return;
+    void this.retire(slot, `the sandbox worker's answer could not be read (${error.message})`);
+    this.dispatch();
+  }
+
+  /** Second line of defence: the in-sandbox interrupt should have ended the job long before. */
   private onWatchdog(slot: Slot, budgetMs: number): void {
     void this.retire(
       slot,
@@ -178,9 +248,19 @@ export class RunnerPool {
     const job = slot.job;
     this.release(slot);
     this.slots.delete(slot);
-    job?.resolve(failure(reason));
+    job?.finish(reason);
     return slot.worker.terminate().catch(() => -1);
   }
+}
+
+function toOutcome(reply: Reply): RunOutcome {
+  if (typeof reply === 'string') return failure(reply);
+  return reply.kind === 'result' ? reply.outcome : failure('sandbox worker answered a run with a validation');
+}
+
+function toValidation(reply: Reply): ScriptValidation {
+  if (typeof reply === 'string') return { ok: false, message: reply };
+  return reply.kind === 'validated' ? reply.validation : { ok: false, message: 'sandbox worker answered a validation with a run' };
 }
 
 function failure(error: string): RunOutcome {

@@ -37,8 +37,12 @@ export type ScriptValidation = { ok: true; handlers: HandlerName[] } | { ok: fal
 export interface RunnerPoolOptions {
   /** Number of worker threads. Default os.availableParallelism(). */
   size?: number;
-  /** Jobs allowed to wait for a free worker before run() refuses with QueueFullError. Default 1000. */
+  /** Runs allowed to wait for a free worker before run() refuses with QueueFullError. Default 1000. */
   maxQueue?: number;
+  /** Validations allowed to wait before validate() refuses with QueueFullError. Default 64. */
+  maxValidationQueue?: number;
+  /** Threads validations may hold at once, leaving the others to runs. Default half the size, at least 1. */
+  maxConcurrentValidations?: number;
   /**
    * Extra time after maxRunTimeMs before an unresponsive worker is terminated. Default 2000.
    * The in-sandbox interrupt normally ends a run first; this only catches a wedged worker

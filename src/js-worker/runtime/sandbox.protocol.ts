@@ -1,6 +1,6 @@
 import type { HandlerArgs } from './quickjs.sandbox';
 import { resolveLimits, type ResolvedLimits } from './run-limits';
-import type { HandlerName, RunJob, RunOutcome } from './runtime.types';
+import type { HandlerName, RunJob, RunOutcome, ScriptValidation } from './runtime.types';
 
 /** A job as it crosses into a worker: arguments already JSON text, limits already resolved. */
 export interface SandboxRequest {
@@ -10,12 +10,16 @@ export interface SandboxRequest {
   limits: ResolvedLimits;
 }
 
-export type WorkerInbound = { kind: 'run'; id: number; request: SandboxRequest };
+/** What a worker is asked to do. */
+export type WorkerJob = { kind: 'run'; request: SandboxRequest } | { kind: 'validate'; source: string };
+
+export type WorkerInbound = WorkerJob & { id: number };
 
 export type WorkerOutbound =
   | { kind: 'ready' }
   /** recycle: the worker's QuickJS module should not be trusted or kept any longer. */
-  | { kind: 'result'; id: number; outcome: RunOutcome; recycle: boolean };
+  | { kind: 'result'; id: number; outcome: RunOutcome; recycle: boolean }
+  | { kind: 'validated'; id: number; validation: ScriptValidation; recycle: boolean };
 
 /**
  * Serialises on the caller's side so that values the sandbox could never receive (BigInt,

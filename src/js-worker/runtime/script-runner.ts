@@ -1,6 +1,7 @@
 import { ConsoleCapture } from './console.capture';
 import type { QuickJSEngine } from './quickjs.loader';
 import { Sandbox } from './quickjs.sandbox';
+import { resultDepthError } from './result-depth';
 import type { JsonValue, RunOutcome } from './runtime.types';
 import { SandboxFailure } from './sandbox.errors';
 import type { SandboxRequest } from './sandbox.protocol';
@@ -29,5 +30,9 @@ function execute(sandbox: Sandbox, request: SandboxRequest): JsonValue {
     throw new SandboxFailure(`handler ${request.handler} is not defined`);
   }
   const value = sandbox.invoke(namespace, request.handler, request.args);
-  return JSON.parse(sandbox.serialise(value)) as JsonValue;
+  const json = sandbox.serialise(value);
+  // Checked before parsing: a value this deep could not be posted back to the main thread either.
+  const tooDeep = resultDepthError(json);
+  if (tooDeep !== undefined) throw new SandboxFailure(tooDeep);
+  return JSON.parse(json) as JsonValue;
 }

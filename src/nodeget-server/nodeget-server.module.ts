@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { TokenModule } from '../token/token.module';
+import { NodegetServerRpcController } from './nodeget-server.rpc-controller';
+import { NodegetServerService } from './nodeget-server.service';
+
+/** The `nodeget-server` namespace: NodeGet's heartbeat and server identity, for its dashboard. */
+@Module({
+  imports: [TokenModule],
+  providers: [NodegetServerService, NodegetServerRpcController],
+})
+export class NodegetServerModule {}

@@ -1,0 +1,149 @@
+import { Logger } from '@nestjs/common';
+import { b64 } from './support/js-worker.helpers';
+import { call, queryParams, rpc, seed, startTestApp, type TestApp } from './support/test-app';
+import { backendName } from './support/test-database';
+
+const READ_ALL = [{ scopes: ['global'], permissions: [{ js_result: { read: '*' } }] }];
+const INVALID_CREDENTIALS = { code: 102, message: 'Permission denied: Invalid credentials' };
+const NUL = 'a NUL character (U+0000), which cannot be stored';
+const LONE = (code: string) => `an unpaired surrogate (U+${code}), which cannot be stored`;
+/** The tables a call could change; js_worker_active_run and the like change by themselves and say nothing here. */
+const WATCHED_TABLES = ['token', 'js_result', 'js_worker', 'audit_log', 'js_result_retention'];
+
+/**
+ * Text PostgreSQL cannot store (U+0000 in `text` and `jsonb`, unpaired
+ * surrogates from `\uD800` escapes) is refused before anything reaches the
+ * database (issue 24 #6): in a credential like any bad credential (102),
+ * anywhere else -32602 naming where it is. Before, each of these was a
+ * -32603 logged as an error with its stack. Every refusal leaves every table
+ * as it was and logs nothing.
+ */
+describe(`text the database cannot store is refused at the edge (${backendName})`, () => {
+  let t: TestApp;
+  let logged: jest.SpyInstance[];
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    await t.tokens.create({ limits: READ_ALL, username: 'ann', password: 'ann-password' });
+    await seed(t.dataSource, [{ jsWorkerName: 'w1', result: 1 }]);
+    const script = 'export default { async onCall(params) { return params; } };';
+    const created = await rpc(t.app, call('js-worker_create', { token: t.superToken, name: 'echo', js_script_base64: b64(script) }));
+    expect(created.body.error).toBeUndefined();
+  });
+
+  afterAll(() => t.close());
+
+  const snapshot = async () => {
+    const tables: Record<string, unknown[]> = {};
+    for (const table of WATCHED_TABLES) tables[table] = await t.dataSource.query(`SELECT * FROM ${table} ORDER BY 1`);
+    return tables;
+  };
+
+  beforeEach(() => {
+    logged = [jest.spyOn(Logger.prototype, 'error'), jest.spyOn(Logger.prototype, 'warn')];
+  });
+
+  afterEach(() => {
+    for (const spy of logged) spy.mockRestore();
+  });
+
+  async function expectRefused(method: string, params: unknown, error: { code: number; message: string }): Promise<void> {
+    const before = await snapshot();
+    const reply = await rpc(t.app, call(method, params));
+    expect(reply.body.error).toEqual(error);
+    expect(await snapshot()).toEqual(before);
+    for (const spy of logged) expect(spy).not.toHaveBeenCalled();
+  }
+
+  const invalid = (message: string) => ({ code: -32602, message: `Invalid params: ${message}` });
+  const superToken = () => t.superToken;
+
+  describe('in a credential: 102, as any bad credential', () => {
+    it.each<[string, () => string]>([
+      ['in a key', () => `${superToken().slice(0, 4)}\u0000${superToken().slice(5)}`],
+      ['in a secret', () => `${superToken()}\u0000`],
+      ['in a username', () => 'an\u0000n|ann-password'],
+      ['in a password', () => 'ann|ann-pass\u0000word'],
+      ['as an unpaired surrogate in a username', () => 'ann\ud800|ann-password'],
+    ])('%s', async (_label, credential) => {
+      await expectRefused('js-result_query', queryParams(credential(), [{ limit: 1 }]), INVALID_CREDENTIALS);
+      await expectRefused('token_get', { token: credential() }, INVALID_CREDENTIALS);
+    });
+
+    it("in token_create's father_token and token_get's supertoken", async () => {
+      await expectRefused('token_create', { father_token: `${superToken()}\u0000`, token_creation: { token_limit: [] } }, INVALID_CREDENTIALS);
+      await expectRefused('token_get', { token: 'ann', supertoken: `${superToken()}\u0000` }, INVALID_CREDENTIALS);
+    });
+
+    it("in the token token_get is asked about by the super token: names no token (105), and is not looked up", async () => {
+      await expectRefused('token_get', { token: 'an\u0000n', supertoken: superToken() }, {
+        code: 105,
+        message: 'Not found in database: Token not found by key/username: an\u0000n',
+      });
+    });
+  });
+
+  describe('anywhere else: -32602 naming where', () => {
+    it('in a condition value, at its position', async () => {
+      const condition = [{ limit: 5 }, 'last', { js_worker_name: 'w\u00001' }];
+      await expectRefused('js-result_query', queryParams(superToken(), condition), invalid(`query.condition[2].js_worker_name: contains ${NUL}`));
+      await expectRefused('js-result_delete', queryParams(superToken(), condition), invalid(`query.condition[2].js_worker_name: contains ${NUL}`));
+      await expectRefused('js-result_count', queryParams(superToken(), [{ js_worker_name: '\udc00' }]), invalid(`query.condition[0].js_worker_name: contains ${LONE('DC00')}`));
+    });
+
+    it('in a retention pattern', async () => {
+      await expectRefused('js-result_retention_set', { token: superToken(), js_worker: 'w\u0000*', keep_days: 3 }, invalid(`js_worker: contains ${NUL}`));
+    });
+
+    it("in token_create's username, password and limits", async () => {
+      const create = (token_creation: object) => ({ father_token: superToken(), token_creation: { token_limit: READ_ALL, ...token_creation } });
+      await expectRefused('token_create', create({ username: 'bo\u0000b', password: 'pw' }), invalid(`token_creation.username: contains ${NUL}`));
+      await expectRefused('token_create', create({ username: 'bob', password: 'p\u0000w' }), invalid(`token_creation.password: contains ${NUL}`));
+      await expectRefused(
+        'token_create',
+        { father_token: superToken(), token_creation: { token_limit: [{ scopes: [{ js_worker: 'x\u0000' }], permissions: [] }] } },
+        invalid(`token_creation.token_limit[0].scopes[0].js_worker: contains ${NUL}`),
+      );
+      await expectRefused(
+        'token_create',
+        { father_token: superToken(), token_creation: { token_limit: [{ scopes: [], permissions: [], 'x\u0000': 1 }] } },
+        invalid(`token_creation.token_limit[0]: the member name "x\\u0000" contains ${NUL}`),
+      );
+    });
+
+    it('in a target and a new password', async () => {
+      for (const method of ['token_delete', 'token_roll_token_secret']) {
+        await expectRefused(method, { token: superToken(), target_token: 'an\u0000n' }, invalid(`target_token: contains ${NUL}`));
+      }
+      await expectRefused('token_edit', { token: superToken(), target_token: 'ann\ud83d', limit: [] }, invalid(`target_token: contains ${LONE('D83D')}`));
+      await expectRefused('token_change_password', { token: superToken(), target_token: 'ann', new_password: 'n\u0000ew' }, invalid(`new_password: contains ${NUL}`));
+    });
+
+    it("in a worker's name, env and description, and the name a call names", async () => {
+      const script = b64('export default { async onCall() { return 1; } };');
+      await expectRefused('js-worker_create', { token: superToken(), name: 'ne\u0000w', js_script_base64: script }, invalid(`name: contains ${NUL}`));
+      await expectRefused('js-worker_create', { token: superToken(), name: 'new', js_script_base64: script, env: { KEY: 'v\u0000' } }, invalid(`env.KEY: contains ${NUL}`));
+      await expectRefused('js-worker_update', { token: superToken(), name: 'echo', description: 'd\u0000' }, invalid(`description: contains ${NUL}`));
+      await expectRefused('js-worker_read', { token: superToken(), name: 'ec\u0000ho' }, invalid(`name: contains ${NUL}`));
+    });
+
+    it("in js-worker_run's params, whose JSON is stored as jsonb", async () => {
+      await expectRefused('js-worker_run', { token: superToken(), js_script_name: 'echo', params: { deep: [{ text: '\u0000' }] } }, invalid(`params.deep[0].text: contains ${NUL}`));
+      await expectRefused('js-worker_run', { token: superToken(), js_script_name: 'echo', params: { '\ud800': 1 } }, invalid(`params: the member name "\\ud800" contains ${LONE('D800')}`));
+      await expectRefused('js-worker_run', { token: superToken(), js_script_name: 'ec\u0000ho' }, invalid(`js_script_name: contains ${NUL}`));
+    });
+
+    it('by position too, named as the method names the param', async () => {
+      await expectRefused('token_delete', [superToken(), 'an\u0000n'], invalid(`target_token: contains ${NUL}`));
+    });
+
+    it('before bad credentials: params are checked first', async () => {
+      await expectRefused('token_delete', { token: 'nobody|wrong', target_token: 'an\u0000n' }, invalid(`target_token: contains ${NUL}`));
+    });
+  });
+
+  it('text the database can store, emoji included, still works', async () => {
+    const reply = await rpc(t.app, call('js-result_query', queryParams(superToken(), [{ js_worker_name: 'w1 \u{1F600}' }])));
+    expect(reply.body).toMatchObject({ result: [] });
+  });
+});
