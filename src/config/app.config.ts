@@ -75,8 +75,10 @@ export const DEFAULT_RESPONSE_LIMITS: ResponseLimits = {
   // Half the cores: the database assembles each such answer at a core's full speed, and the
   // other half keeps serving everyone else (two at once on two cores took S1's p99 from 21 to 58 ms).
   largeReadMaxConcurrent: Math.max(1, Math.floor(availableParallelism() / 2)),
-  // A quarter of the 1 GiB the process is held to under hostile load (the chaos suite's ceiling).
-  subscriptionMaxQueuedBytes: 256 * MiB,
+  // An eighth of the 1 GiB the process is held to under hostile load (the chaos suite's ceiling): each
+  // queued byte also costs its frame's copy and the garbage of the sends, and a quarter let 60
+  // non-reading connections take the process to 1,054 MiB in one chaos run.
+  subscriptionMaxQueuedBytes: 128 * MiB,
 };
 
 /** Bounds on HTTP connections, against slow and numerous clients. */
