@@ -291,7 +291,7 @@ export async function startBareServer(options: BareServerOptions): Promise<BareS
   };
 }
 
-/** Run as a child process by the benchmark: `node dist/bench/bare-server.js` with DATABASE_URL, PORT, DB_POOL_SIZE. */
+/** Run as a child process by the benchmark: `node dist-tools/bench/bare-server.js` with DATABASE_URL, PORT, DB_POOL_SIZE. */
 if (require.main === module) {
   const port = Number(process.env.PORT ?? 0);
   startBareServer({

@@ -86,6 +86,8 @@ export function startService(settings: ServerSettings, env: Record<string, strin
     DATABASE_URL: settings.databaseUrl,
     DB_POOL_SIZE: String(settings.poolSize),
     LOG_LEVEL: 'warn',
+    // No load balancer in front to drain from: stops are not held for SHUTDOWN_DRAIN_MS.
+    SHUTDOWN_DRAIN_MS: '0',
     ...env,
   });
 }

@@ -1,11 +1,15 @@
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/app.config';
+import { DrainingFastifyAdapter, drainServer, HttpRequestsInFlight } from './health/server-drain';
+import { corsOptions } from './cors/cors.options';
 import { parseJsonRpcFrame } from './json-rpc/json-rpc.gateway';
 import { PayloadTooLargeFilter, readBodiesAsText } from './json-rpc/json-rpc.http.controller';
+import { echoRequestIds, requestIdOf } from './json-rpc/request-id';
+import { trustFunction } from './config/trust-proxy';
 
 /** Request bodies up to this size are read; a JSON-RPC batch of 1000 small calls fits. */
 export const BODY_LIMIT = 4 * 1024 * 1024;
@@ -23,7 +27,7 @@ const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
  * Nest on Fastify with the pino logger; JSON-RPC over HTTP and WebSocket.
  */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({
+  const adapter = new DrainingFastifyAdapter({
     bodyLimit: BODY_LIMIT,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     // Slow clients (headers or body trickled in) are cut off; see HttpLimits.
@@ -36,6 +40,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     },
     // No Nest middleware is used, and @fastify/middie would still run on every request.
     skipMiddie: true,
+    // Each request's id (request.id): a sane x-request-id, or a new one; echoed and logged.
+    genReqId: requestIdOf,
+    // request.ip is the client a trusted proxy names, else the socket's peer (TRUST_PROXY).
+    trustProxy: trustFunction(config.trustProxy),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
@@ -46,9 +54,14 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   app.useWebSocketAdapter(new WsAdapter(app, { messageParser: parseJsonRpcFrame }));
   readBodiesAsText(app.getHttpAdapter().getInstance(), BODY_LIMIT);
+  echoRequestIds(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new PayloadTooLargeFilter(BODY_LIMIT, app.getHttpAdapter()));
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
+  // SIGTERM (or SIGINT) runs app.close(), then exits 0: a deliberate stop is no failure to the supervisor.
+  app.enableShutdownHooks([], { useProcessExit: true });
+  const requests = new HttpRequestsInFlight(app.getHttpServer());
+  adapter.drainWith(() => drainServer(app, config.shutdown, requests));
+  if (config.corsOrigins.length > 0) app.enableCors(corsOptions(config.corsOrigins));
   await app.init();
   // Past it the server closes new connections as it accepts them, so the ones it has keep their share.
   app.getHttpServer().maxConnections = config.http.maxConnections;

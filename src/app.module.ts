@@ -3,13 +3,14 @@ import { AuditModule } from './audit/audit.module';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from './config/app.config';
 import { ConfigModule } from './config/config.module';
-import { redactStatementValues } from './database/database.errors';
+import { pinoHttpParams } from './common/pino-http.options';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { JsResultModule } from './js-result/js-result.module';
 import { JsWorkerModule } from './js-worker/js-worker.module';
 import { JsonRpcModule } from './json-rpc/json-rpc.module';
 import { NodegetServerModule } from './nodeget-server/nodeget-server.module';
+import { QueueMetricsModule } from './metrics/queue.metrics';
 import { RetentionModule } from './retention/retention.module';
 import { ResultEventsModule } from './result-events/result-events.module';
 import { TokenModule } from './token/token.module';
@@ -25,15 +26,9 @@ export class AppModule {
           // No per-request logger: with autoLogging off it only bound each request's details to a
           // child logger nobody logs through on a successful call, at about 60 µs of CPU per
           // request (an eighth of the service's time in the benchmark's S1, bench/README.md).
+          // JSON-RPC calls log in their request's context instead (reqId; json-rpc/request-id.ts).
           forRoutes: [],
-          pinoHttp: {
-            level: config.logLevel,
-            // One log line per request would cost more than the request on the hot path.
-            autoLogging: false,
-            redact: ['req.headers.authorization', 'req.body'],
-            // After pino's own error serializer: a failed statement's values may be secrets' hashes.
-            serializers: { err: redactStatementValues },
-          },
+          pinoHttp: pinoHttpParams(config),
         }),
         DatabaseModule,
         TokenModule,
@@ -45,6 +40,8 @@ export class AppModule {
         RetentionModule,
         HealthModule,
         NodegetServerModule,
+        // Last: it reads the queues of the modules above.
+        QueueMetricsModule,
       ],
     };
   }

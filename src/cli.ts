@@ -1,19 +1,23 @@
 import 'reflect-metadata';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { DataSource } from 'typeorm';
+import packageJson from '../package.json';
 import { operatorAction } from './audit/audit.statements';
 import { DomainError } from './common/domain.error';
 import { ConfigError, loadConfig } from './config/app.config';
 import { DataDirLockedError } from './database/data-dir.lock';
-import { openDataSource } from './database/data-source.factory';
+import { dataSourceOptions, initializeDataSource, openDataSource } from './database/data-source.factory';
+import { BackupError, backupEmbedded, restoreEmbedded } from './database/embedded-backup';
 import { stringifyJson } from './json-rpc/json-rpc.codec';
 import { importNodeGetTokens } from './token/nodeget-import';
 import { formatToken, TokenService, toTokenObject } from './token/token.service';
 
 /**
- * Operator commands. The last line of stdout is the result (JSON when it is
- * structured), so scripts can take it with `tail -n 1`. Every change is
- * audited as the operator's (origin "cli") and announced to running servers.
+ * The `js-result-service` command (the package's bin): `serve`, the default,
+ * runs the server; the others are operator commands. Their last line of stdout
+ * is the result (JSON when it is structured), so scripts can take it with
+ * `tail -n 1`. Every change is audited as the operator's (origin "cli") and
+ * announced to running servers.
  */
 
 function integerOption(value: string): number {
@@ -54,17 +58,20 @@ const printLine = (line: string): void => {
 /** 64-bit integers (kept exact in token limits) are written as they were stored. */
 const printJson = (value: unknown) => printLine(stringifyJson(value));
 
+/** All of standard input, less one trailing newline. */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
 /**
  * The new password, from standard input (piped: all of it, less one trailing
  * newline) or typed at a prompt without echo. Never from argv, which `ps` shows.
  */
 async function readNewPassword(): Promise<string> {
   const stdin = process.stdin;
-  if (!stdin.isTTY) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-  }
+  if (!stdin.isTTY) return readStdin();
   process.stderr.write('new password: ');
   stdin.setRawMode(true);
   stdin.setEncoding('utf8');
@@ -89,6 +96,17 @@ async function readNewPassword(): Promise<string> {
   });
 }
 
+/** The password of `token create --username`: piped with --password-stdin, or typed at a prompt. */
+async function accountPassword(options: { username?: string; passwordStdin?: boolean }): Promise<string | undefined> {
+  if (options.passwordStdin) {
+    if (options.username === undefined) throw new InvalidArgumentError('--password-stdin goes with --username');
+    return readStdin();
+  }
+  if (options.username === undefined) return undefined;
+  if (process.stdin.isTTY) return readNewPassword();
+  throw new InvalidArgumentError('username and password go together: pipe the password with --password-stdin (or run at a terminal to be prompted)');
+}
+
 function addTokenCommands(program: Command): void {
   const token = program.command('token').description('API tokens; <target> is a token key or a username (a full credential works too: only its key or username part is used)');
 
@@ -98,11 +116,12 @@ function addTokenCommands(program: Command): void {
     .requiredOption('--limits <json>', 'token_limit: a JSON array of {"scopes": [...], "permissions": [...]}', jsonOption)
     .option('--from <ms>', 'valid from this time (ms since epoch, inclusive)', integerOption)
     .option('--to <ms>', 'valid until this time (ms since epoch, inclusive)', integerOption)
-    .option('--username <username>', 'also allow logging in as username|password')
-    .option('--password <password>', 'the password for --username')
-    .action(async (options: { limits: unknown; from?: number; to?: number; username?: string; password?: string }) => {
-      const input = { limits: options.limits, timestampFrom: options.from, timestampTo: options.to, username: options.username, password: options.password };
-      const params = { token_limit: options.limits, timestamp_from: options.from, timestamp_to: options.to, username: options.username, password: options.password };
+    .option('--username <username>', 'also allow logging in as username|password; the password is typed at a prompt without echo')
+    .option('--password-stdin', 'read the password for --username from standard input instead (for scripts)')
+    .action(async (options: { limits: unknown; from?: number; to?: number; username?: string; passwordStdin?: boolean }) => {
+      const password = await accountPassword(options);
+      const input = { limits: options.limits, timestampFrom: options.from, timestampTo: options.to, username: options.username, password };
+      const params = { token_limit: options.limits, timestamp_from: options.from, timestamp_to: options.to, username: options.username, password };
       const issued = await withTokens((tokens) => tokens.create(input, operatorAction('token_create', params)));
       printLine(`token id ${issued.id}`);
       printLine(formatToken(issued));
@@ -159,10 +178,53 @@ function addTokenCommands(program: Command): void {
     });
 }
 
+function addOperationsCommands(program: Command): void {
+  program
+    .command('serve', { isDefault: true })
+    .description('run the server (the default command; configured by the environment, see the README)')
+    .action(() => {
+      // Loading the entry point starts the server, exactly as `node dist/src/main.js` does.
+      require('./main');
+    });
+
+  program
+    .command('migrate')
+    .description('apply pending migrations and exit (a release step before starting a new version); prints {"applied":[...]}')
+    .action(async () => {
+      const applied: string[] = [];
+      const dataSource = await initializeDataSource(dataSourceOptions(loadConfig()), applied);
+      await dataSource.destroy();
+      printJson({ applied });
+    });
+
+  program
+    .command('backup')
+    .description('write the embedded database (DATA_DIR), server secrets included, to a file; the server must be stopped')
+    .requiredOption('--to <file>', 'the backup file to write (mode 0600; replaced if it exists)')
+    .action(async (options: { to: string }) => printJson(await backupEmbedded(loadConfig().database, options.to)));
+
+  program
+    .command('restore')
+    .description('make a new or empty DATA_DIR the database a backup holds; the server must be stopped')
+    .requiredOption('--from <file>', 'a file written by `backup`')
+    .action(async (options: { from: string }) => printJson(await restoreEmbedded(loadConfig().database, options.from)));
+}
+
+/** `--version` on every command, so that it never runs a command instead. */
+function withVersionEverywhere(command: Command): void {
+  for (const sub of command.commands) {
+    sub.version(packageJson.version);
+    withVersionEverywhere(sub);
+  }
+}
+
 function buildProgram(): Command {
-  const program = new Command('js-result-cli')
-    .description('Manage the tokens of the JsResult service (honours DATABASE_URL and DATA_DIR)')
+  const program = new Command('js-result-service')
+    .description('The JsResult service: the server, and the operator commands (all honour DATABASE_URL and DATA_DIR)')
+    .version(packageJson.version)
     .exitOverride();
+
+  addOperationsCommands(program);
 
   program
     .command('super-token')
@@ -179,13 +241,14 @@ function buildProgram(): Command {
     .requiredOption('--from <url>', "the NodeGet database's postgres:// URL", postgresUrlOption)
     .action(async (options: { from: string }) => printJson(await withDatabase((dataSource) => importNodeGetTokens(options.from, dataSource))));
 
+  withVersionEverywhere(program);
   return program;
 }
 
 /** An operator's error, also when it comes wrapped (a locked data dir surfaces as a failure to connect). */
 function operatorError(err: unknown): Error | undefined {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof DomainError || e instanceof ConfigError || e instanceof DataDirLockedError) return e;
+    if (e instanceof DomainError || e instanceof ConfigError || e instanceof DataDirLockedError || e instanceof BackupError) return e;
   }
   return undefined;
 }
@@ -197,7 +260,17 @@ function explain(err: unknown): string {
   return `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
 }
 
+/** Passwords were once taken as an argument; now that is refused before anything runs, naming what replaced it. */
+const PASSWORD_ARGUMENT = /^--password(=|$)/;
+
 async function main(argv: string[]): Promise<number> {
+  if (argv.slice(2).some((arg) => PASSWORD_ARGUMENT.test(arg))) {
+    process.stderr.write(
+      'error: --password is no longer accepted (a password on the command line shows in `ps` and shell history): ' +
+        'pipe it with --password-stdin, or leave it out to be prompted without echo\n',
+    );
+    return 1;
+  }
   try {
     await buildProgram().parseAsync(argv);
     return 0;

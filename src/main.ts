@@ -3,6 +3,7 @@ import { Logger as NestLogger } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './app.factory';
 import { loadConfig } from './config/app.config';
+import { provisionSuperToken, superTokenFile } from './token/super-token.file';
 import { formatToken, TokenService } from './token/token.service';
 
 /**
@@ -19,15 +20,20 @@ function keepServing(): void {
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
+  const fromFile = config.superTokenFile === undefined ? undefined : superTokenFile(config.superTokenFile);
   const app = await createApp(config);
   const logger = app.get(Logger);
-  const created = await app.get(TokenService).ensureSuperToken();
-  if (created) {
+  const superToken = await provisionSuperToken(app.get(TokenService), fromFile).catch(async (err: unknown) => {
+    await app.close();
+    throw err;
+  });
+  if (superToken.printed) {
     // Printed once, on the console only: the secret is not stored anywhere it could be read back.
     process.stdout.write(
-      `\nSuper token created. Keep it safe; it is shown only this once:\n${formatToken(created)}\n\n`,
+      `\nSuper token created. Keep it safe; it is shown only this once:\n${formatToken(superToken.printed)}\n\n`,
     );
   }
+  if (superToken.writtenTo) logger.log(`Super token created and written to ${superToken.writtenTo} (SUPER_TOKEN_FILE)`);
   await app.listen(config.port, config.host);
   keepServing();
   const where = config.database.kind === 'embedded' ? `embedded database in ${config.database.dataDir}` : 'PostgreSQL';

@@ -38,7 +38,7 @@ describe('server start and CLI (embedded)', () => {
     const rolled = await runCli(['super-token', 'roll'], { DATA_DIR: dataDir });
     expect(rolled.code).toBe(0);
     expect(rolled.lastLine).toMatch(TOKEN_LINE);
-    const created = await runCli(['token', 'create', '--limits', READ_ALL, '--username', 'ops', '--password', 'pw'], { DATA_DIR: dataDir });
+    const created = await runCli(['token', 'create', '--limits', READ_ALL, '--username', 'ops', '--password-stdin'], { DATA_DIR: dataDir }, 'pw\n');
     expect(created.code).toBe(0);
     expect(created.lastLine).toMatch(TOKEN_LINE);
     const rolledAgain = await runCli(['super-token', 'roll'], { DATA_DIR: dataDir });

@@ -41,7 +41,7 @@ describe('token administration from the CLI (postgres)', () => {
 
   onPostgres('lists, gets, edits, rolls, re-passwords and deletes tokens, each result on the last line', async () => {
     const superToken = (await runCli(['super-token', 'roll'], env)).lastLine;
-    const created = await runCli(['token', 'create', '--limits', JSON.stringify(READ_ALL), '--username', 'ops', '--password', 'first'], env);
+    const created = await runCli(['token', 'create', '--limits', JSON.stringify(READ_ALL), '--username', 'ops', '--password-stdin'], env, 'first\n');
     const [, key] = created.lastLine.match(CREDENTIAL)!;
 
     const listed = await runCli(['token', 'list'], env);
@@ -88,7 +88,7 @@ describe('token administration from the CLI (postgres)', () => {
 
   onPostgres('refuses bad input with a clear error and a non-zero exit, and writes nothing', async () => {
     const superToken = (await runCli(['super-token', 'roll'], env)).lastLine;
-    const created = (await runCli(['token', 'create', '--limits', JSON.stringify(READ_ALL), '--username', 'ops', '--password', 'pw'], env)).lastLine;
+    const created = (await runCli(['token', 'create', '--limits', JSON.stringify(READ_ALL), '--username', 'ops', '--password-stdin'], env, 'pw')).lastLine;
     const before = (await runCli(['token', 'list'], env)).lastLine;
 
     const refusals: [string[], string | undefined, RegExp][] = [
@@ -133,7 +133,7 @@ describe('import-nodeget (postgres)', () => {
     const env = { DATABASE_URL: (ours.target as { url: string }).url };
     try {
       await runCli(['super-token', 'roll'], env);
-      const existing = (await runCli(['token', 'create', '--limits', '[]', '--username', 'taken', '--password', 'pw'], env)).lastLine;
+      const existing = (await runCli(['token', 'create', '--limits', '[]', '--username', 'taken', '--password-stdin'], env, 'pw')).lastLine;
       const existingKey = existing.split(':')[0];
 
       const source = new Client({ connectionString: nodegetUrl });

@@ -1,7 +1,22 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  Validate,
+  ValidatorConstraint,
+  type ValidatorConstraintInterface,
+  validateSync,
+} from 'class-validator';
+import { DEFAULT_SCRYPT_COST } from '../token/token.secrets';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy';
 
 /** Where the records live: an embedded PGlite directory or a PostgreSQL server. */
 export type DatabaseTarget =
@@ -12,6 +27,11 @@ export interface AppConfig {
   port: number;
   host: string;
   database: DatabaseTarget;
+  /**
+   * A file holding the super token's `key:secret`: set to it at start, or created (mode 0600) with a new
+   * one that is then not printed (SUPER_TOKEN_FILE, default unset: created once and printed once).
+   */
+  superTokenFile?: string;
   /** Largest number of pooled connections to a PostgreSQL server. */
   poolSize: number;
   /** A statement running longer than this is cancelled and reported as a database error. */
@@ -41,11 +61,65 @@ export interface AppConfig {
   retentionSweepIntervalMs: number;
   /** What password logins (`username|password`) may cost: see LoginLimits. */
   login: LoginLimits;
+  /**
+   * log2 of scrypt's N for new password hashes; stored hashes keep theirs until their next login rehashes them
+   * (SCRYPT_COST, default and least 17: OWASP's minimum; only tests set it lower, in code).
+   */
+  scryptCost: number;
   /** How large replies may be, and what large reads may hold at once: see ResponseLimits. */
   responses: ResponseLimits;
   /** What one HTTP client may hold of the server: see HttpLimits. */
   http: HttpLimits;
+  /** How the server stops on SIGTERM (or app.close()): see ShutdownTimings. */
+  shutdown: ShutdownTimings;
+  /**
+   * Origins (`https://host[:port]`, normalised) whose browser pages may call the service, or `['*']`
+   * for any; empty: no CORS headers at all (CORS_ORIGINS).
+   */
+  corsOrigins: readonly string[];
+  /** Access and slow-call logs: see LogSettings. */
+  logs: LogSettings;
+  /** Proxies believed about the client's address in `x-forwarded-for` (TRUST_PROXY, default none). */
+  trustProxy: TrustProxy;
+  /** Who may read /metrics, and on which port: see MetricsSettings. */
+  metrics: MetricsSettings;
 }
+
+/** What is logged per JSON-RPC call, besides failures. */
+export interface LogSettings {
+  /** One line per call: method, id, code, duration, peer, token key (ACCESS_LOG, default false). */
+  accessLog: boolean;
+  /** Calls slower than this are logged at warn whatever accessLog says; 0 for never (SLOW_CALL_MS). */
+  slowCallMs: number;
+  /** Where log lines go instead of stdout; set by tests, never from the environment. */
+  destination?: { write(line: string): unknown };
+}
+
+export const DEFAULT_LOG_SETTINGS: LogSettings = { accessLog: false, slowCallMs: 0 };
+
+/** Protection of the Prometheus endpoint; both may be set. */
+export interface MetricsSettings {
+  /** Required as `Authorization: Bearer <token>` to read /metrics (METRICS_TOKEN). */
+  token?: string;
+  /** /metrics is served on this port of HOST instead of the public one (METRICS_PORT; 0 picks a free one, in tests). */
+  port?: number;
+}
+
+/** The shutdown sequence: not ready at once, serving on for the drain, then a bounded wait for what is in flight. */
+export interface ShutdownTimings {
+  /** How long the server goes on serving once not ready, so load balancers stop sending to it (SHUTDOWN_DRAIN_MS). */
+  drainMs: number;
+  /** After that, how long calls in flight and running JS worker runs get to finish (SHUTDOWN_TIMEOUT_MS). */
+  timeoutMs: number;
+}
+
+export const DEFAULT_SHUTDOWN_TIMINGS: ShutdownTimings = {
+  // Longer than a readiness probe's period (10 s by default in Kubernetes) would be safer still; 5 s with a
+  // probe every 2-5 s takes the pod out of the endpoints before it stops accepting.
+  drainMs: 5_000,
+  // Drain and wait together stay well inside Kubernetes' default 30 s grace period before SIGKILL.
+  timeoutMs: 10_000,
+};
 
 const MiB = 1024 * 1024;
 
@@ -155,6 +229,56 @@ export class ConfigError extends Error {}
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
+/** One origin as a browser sends it: scheme, host and port only (no path, user or query). */
+const ORIGIN_SHAPE = /^https?:\/\/[^/?#@\s]+$/i;
+
+/** `https://Host:443` as browsers send it (`https://host`), or undefined when it is not an origin. */
+function normalisedOrigin(text: string): string | undefined {
+  if (!ORIGIN_SHAPE.test(text)) return undefined;
+  try {
+    const url = new URL(text);
+    return url.origin === 'null' ? undefined : url.origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CORS_ORIGINS: `*` alone, or a comma list of origins. */
+export function parseCorsOrigins(value: string | undefined): readonly string[] | undefined {
+  if (value === undefined) return [];
+  const entries = value.split(',').map((entry) => entry.trim());
+  if (entries.length === 1 && entries[0] === '*') return ['*'];
+  const origins = entries.map(normalisedOrigin);
+  return origins.every((origin) => origin !== undefined) ? [...new Set(origins as string[])] : undefined;
+}
+
+@ValidatorConstraint({ name: 'trustProxy' })
+class TrustProxyConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    try {
+      parseTrustProxy(String(value));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  defaultMessage(): string {
+    return 'TRUST_PROXY must be a hop count (0 to 32) or a comma-separated list of addresses and CIDR ranges';
+  }
+}
+
+@ValidatorConstraint({ name: 'corsOrigins' })
+class CorsOriginsConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && parseCorsOrigins(value) !== undefined;
+  }
+
+  defaultMessage(): string {
+    return 'CORS_ORIGINS must be * or a comma-separated list of origins like https://host[:port] (no path)';
+  }
+}
+
 /** The environment the service reads, with the bounds each value must respect. */
 class EnvironmentVariables {
   @IsOptional() @IsInt() @Min(0) @Max(65_535) PORT?: number;
@@ -163,6 +287,7 @@ class EnvironmentVariables {
   @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must start with postgres:// or postgresql://' })
   DATABASE_URL?: string;
   @IsOptional() @IsString() DATA_DIR?: string;
+  @IsOptional() @IsString() SUPER_TOKEN_FILE?: string;
   @IsOptional() @IsInt() @Min(1) @Max(1_000) DB_POOL_SIZE?: number;
   @IsOptional() @IsInt() @Min(100) @Max(3_600_000) DB_STATEMENT_TIMEOUT_MS?: number;
   // Bounded so that no call waits for a connection longer than a client would wait for an answer.
@@ -189,6 +314,8 @@ class EnvironmentVariables {
   @IsOptional() @IsInt() @Min(1) @Max(1_000_000) LOGIN_FAILURES_PER_USERNAME?: number;
   // A cap, so that an attacker can delay a real user's login by this much at most, never forever.
   @IsOptional() @IsInt() @Min(1_000) @Max(86_400_000) LOGIN_USERNAME_BACKOFF_MAX_MS?: number;
+  // Never below OWASP's minimum; at 2^21 one hash takes 2 GiB of memory and seconds of a core.
+  @IsOptional() @IsInt() @Min(DEFAULT_SCRYPT_COST) @Max(20) SCRYPT_COST?: number;
   // 1 KiB still answers a short read of small records; past 512 MiB one request alone could end the process.
   @IsOptional() @IsInt() @Min(1024) @Max(512 * MiB) MAX_RESPONSE_BYTES?: number;
   @IsOptional() @IsInt() @Min(1024) @Max(512 * MiB) MAX_CALL_RESPONSE_BYTES?: number;
@@ -200,6 +327,20 @@ class EnvironmentVariables {
   @IsOptional() @IsInt() @Min(1) @Max(1_000_000) HTTP_MAX_CONNECTIONS?: number;
   @IsOptional() @IsInt() @Min(0) @Max(1_000_000) HTTP_MAX_REQUESTS_PER_SOCKET?: number;
   @IsOptional() @IsInt() @Min(100) @Max(3_600_000) HTTP_SEND_TIMEOUT_MS?: number;
+  // Up to 5 minutes: orchestrators kill a pod that outstays its grace period (30 s by default) anyway.
+  @IsOptional() @IsInt() @Min(0) @Max(300_000) SHUTDOWN_DRAIN_MS?: number;
+  // 0 interrupts at once; longer than 10 minutes would hold a deploy for a js-result_wait or a run that never ends.
+  @IsOptional() @IsInt() @Min(0) @Max(600_000) SHUTDOWN_TIMEOUT_MS?: number;
+  @IsOptional() @Validate(CorsOriginsConstraint) CORS_ORIGINS?: string;
+  @IsOptional() @IsIn(['true', 'false'], { message: 'ACCESS_LOG must be true or false' }) ACCESS_LOG?: string;
+  // Up to an hour: no call lasts longer (js-result_wait, the longest, ends within 60 s).
+  @IsOptional() @IsInt() @Min(0) @Max(3_600_000) SLOW_CALL_MS?: number;
+  @IsOptional() @Validate(TrustProxyConstraint) TRUST_PROXY?: string;
+  // Visible ASCII only, as it travels in a header; long enough not to be guessed.
+  @IsOptional()
+  @Matches(/^[\x21-\x7e]{16,512}$/, { message: 'METRICS_TOKEN must be 16 to 512 visible ASCII characters without spaces' })
+  METRICS_TOKEN?: string;
+  @IsOptional() @IsInt() @Min(1) @Max(65_535) METRICS_PORT?: number;
 }
 
 const NUMERIC = new Set([
@@ -222,6 +363,7 @@ const NUMERIC = new Set([
   'LOGIN_ADDRESS_BLOCK_MS',
   'LOGIN_FAILURES_PER_USERNAME',
   'LOGIN_USERNAME_BACKOFF_MAX_MS',
+  'SCRYPT_COST',
   'MAX_RESPONSE_BYTES',
   'MAX_CALL_RESPONSE_BYTES',
   'LARGE_READ_MEMORY_BYTES',
@@ -232,9 +374,40 @@ const NUMERIC = new Set([
   'HTTP_MAX_CONNECTIONS',
   'HTTP_MAX_REQUESTS_PER_SOCKET',
   'HTTP_SEND_TIMEOUT_MS',
+  'SHUTDOWN_DRAIN_MS',
+  'SHUTDOWN_TIMEOUT_MS',
+  'SLOW_CALL_MS',
+  'METRICS_PORT',
 ]);
 
-const TEXTUAL = ['HOST', 'DATABASE_URL', 'DATA_DIR', 'LOG_LEVEL'];
+/** Never echoed in a configuration error; each may instead be read from the file `<NAME>_FILE` names. */
+export const SECRET_VARIABLES = new Set(['DATABASE_URL', 'METRICS_TOKEN']);
+
+/**
+ * The environment with each `<NAME>_FILE` (Docker and Kubernetes secrets) read
+ * into `<NAME>`, less one trailing newline. Both set, or a file that cannot be
+ * read or is empty, stops the start naming the variable (never the contents).
+ */
+export function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const resolved: NodeJS.ProcessEnv = { ...env };
+  for (const name of SECRET_VARIABLES) {
+    const file = env[`${name}_FILE`]?.trim();
+    if (!file) continue;
+    if (env[name]?.trim()) throw new ConfigError(`invalid configuration: ${name} and ${name}_FILE are both set; set only one of them`);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`invalid configuration: ${name}_FILE: ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    const value = text.replace(/\r?\n$/, '');
+    if (value.trim() === '') throw new ConfigError(`invalid configuration: ${name}_FILE: ${file} is empty`);
+    resolved[name] = value;
+  }
+  return resolved;
+}
+
+const TEXTUAL = ['HOST', 'DATABASE_URL', 'DATA_DIR', 'SUPER_TOKEN_FILE', 'LOG_LEVEL', 'CORS_ORIGINS', 'ACCESS_LOG', 'TRUST_PROXY', 'METRICS_TOKEN'];
 
 /** Known variables only, trimmed; empty means unset. Numbers must be written as plain integers. */
 function knownVariables(env: NodeJS.ProcessEnv): Record<string, string | number> {
@@ -252,7 +425,8 @@ function validatedEnvironment(env: NodeJS.ProcessEnv): EnvironmentVariables {
   const values = plainToInstance(EnvironmentVariables, knownVariables(env));
   const errors = validateSync(values);
   if (errors.length > 0) {
-    const messages = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${m} (got '${env[e.property]?.trim()}')`));
+    const got = (name: string) => (SECRET_VARIABLES.has(name) ? '' : ` (got '${env[name]?.trim()}')`);
+    const messages = errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `${m}${got(e.property)}`));
     throw new ConfigError(`invalid configuration: ${messages.join('; ')}`);
   }
   return values;
@@ -266,11 +440,12 @@ export function databaseTargetFrom(env: { DATABASE_URL?: string; DATA_DIR?: stri
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const vars = validatedEnvironment(env);
+  const vars = validatedEnvironment(withSecretFiles(env));
   return {
     port: vars.PORT ?? 3000,
     host: vars.HOST ?? '0.0.0.0',
     database: databaseTargetFrom(vars),
+    superTokenFile: vars.SUPER_TOKEN_FILE === undefined ? undefined : resolve(vars.SUPER_TOKEN_FILE),
     poolSize: vars.DB_POOL_SIZE ?? 10,
     statementTimeoutMs: vars.DB_STATEMENT_TIMEOUT_MS ?? 10_000,
     poolWaitMs: vars.DB_POOL_WAIT_MS ?? DEFAULT_DB_POOL_WAIT_MS,
@@ -284,6 +459,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     jsResultMaxWaiters: vars.JS_RESULT_MAX_WAITERS ?? DEFAULT_JS_RESULT_MAX_WAITERS,
     retentionSweepIntervalMs: vars.RETENTION_SWEEP_INTERVAL_MS ?? DEFAULT_RETENTION_SWEEP_INTERVAL_MS,
     login: loginLimitsFrom(vars),
+    scryptCost: vars.SCRYPT_COST ?? DEFAULT_SCRYPT_COST,
     responses: {
       maxResponseBytes: vars.MAX_RESPONSE_BYTES ?? DEFAULT_RESPONSE_LIMITS.maxResponseBytes,
       maxCallResponseBytes: vars.MAX_CALL_RESPONSE_BYTES ?? DEFAULT_RESPONSE_LIMITS.maxCallResponseBytes,
@@ -298,7 +474,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxRequestsPerSocket: vars.HTTP_MAX_REQUESTS_PER_SOCKET ?? DEFAULT_HTTP_LIMITS.maxRequestsPerSocket,
       sendTimeoutMs: vars.HTTP_SEND_TIMEOUT_MS ?? DEFAULT_HTTP_LIMITS.sendTimeoutMs,
     },
+    shutdown: {
+      drainMs: vars.SHUTDOWN_DRAIN_MS ?? DEFAULT_SHUTDOWN_TIMINGS.drainMs,
+      timeoutMs: vars.SHUTDOWN_TIMEOUT_MS ?? DEFAULT_SHUTDOWN_TIMINGS.timeoutMs,
+    },
+    corsOrigins: parseCorsOrigins(vars.CORS_ORIGINS) ?? [],
+    logs: {
+      accessLog: vars.ACCESS_LOG === undefined ? DEFAULT_LOG_SETTINGS.accessLog : vars.ACCESS_LOG === 'true',
+      slowCallMs: vars.SLOW_CALL_MS ?? DEFAULT_LOG_SETTINGS.slowCallMs,
+    },
+    trustProxy: parseTrustProxy(vars.TRUST_PROXY),
+    metrics: metricsSettingsFrom(vars),
   };
+}
+
+function metricsSettingsFrom(vars: EnvironmentVariables): MetricsSettings {
+  const port = vars.PORT ?? 3000;
+  if (vars.METRICS_PORT !== undefined && vars.METRICS_PORT === port) {
+    throw new ConfigError(`invalid configuration: METRICS_PORT must differ from PORT (both ${port})`);
+  }
+  return { token: vars.METRICS_TOKEN, port: vars.METRICS_PORT };
 }
 
 function loginLimitsFrom(vars: EnvironmentVariables): LoginLimits {

@@ -82,12 +82,15 @@ async function openEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
 /** Session-level advisory lock key: two servers starting together must not both migrate. */
 const MIGRATION_LOCK = 727_201_145;
 
-/** Connects and applies pending migrations; the embedded database is locked to this process. */
-export async function initializeDataSource(options: DataSourceOptions): Promise<DataSource> {
+/**
+ * Connects and applies pending migrations; the embedded database is locked to this process.
+ * The names of the migrations applied now are added to `applied`.
+ */
+export async function initializeDataSource(options: DataSourceOptions, applied: string[] = []): Promise<DataSource> {
   const dataSource = new DataSource(options);
   await dataSource.initialize();
   try {
-    await migrate(dataSource, 'driver' in options && options.driver !== undefined);
+    applied.push(...(await migrate(dataSource, 'driver' in options && options.driver !== undefined)));
   } catch (err) {
     await dataSource.destroy();
     throw err;
@@ -98,16 +101,15 @@ export async function initializeDataSource(options: DataSourceOptions): Promise<
 export const openDataSource = (settings: DatabaseSettings, statements?: PreparedStatements) =>
   initializeDataSource(dataSourceOptions(settings, statements));
 
-async function migrate(dataSource: DataSource, embedded: boolean): Promise<void> {
+async function migrate(dataSource: DataSource, embedded: boolean): Promise<string[]> {
   if (embedded) {
     // One process holds the embedded database, and it has a single session to lend.
-    await dataSource.runMigrations({ transaction: 'each' });
-    return;
+    return (await dataSource.runMigrations({ transaction: 'each' })).map((m) => m.name);
   }
   const lockHolder = dataSource.createQueryRunner();
   try {
     await lockHolder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    await dataSource.runMigrations({ transaction: 'each' });
+    return (await dataSource.runMigrations({ transaction: 'each' })).map((m) => m.name);
   } finally {
     await lockHolder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     await lockHolder.release();

@@ -37,6 +37,11 @@ export class PgChannelListener {
     private readonly logger: Logger,
   ) {}
 
+  /** Whether the connection is up and LISTENing now (false while it reconnects). */
+  get listening(): boolean {
+    return this.client !== undefined;
+  }
+
   /** Resolves after the first attempt: listening, or retrying in the background. */
   start(): Promise<void> {
     return this.connect();

@@ -132,6 +132,22 @@ export function pgliteDriver(open: () => Promise<EmbeddedDatabase>): { Pool: new
     private opened?: Promise<EmbeddedDatabase>;
     private ended = false;
     private failed = false;
+    /** Callers queued for the session, and whether it is lent: pg Pool's counters, for the metrics. */
+    private waiting = 0;
+    private leased = false;
+
+    /** One session once the engine is open, as pg's Pool counts its connections. */
+    get totalCount(): number {
+      return this.opened && !this.ended ? 1 : 0;
+    }
+
+    get idleCount(): number {
+      return this.totalCount - (this.leased ? 1 : 0);
+    }
+
+    get waitingCount(): number {
+      return this.waiting;
+    }
 
     connect(callback?: ConnectCallback): Promise<PgliteClient> | void {
       const leased = this.lease();
@@ -161,7 +177,10 @@ export function pgliteDriver(open: () => Promise<EmbeddedDatabase>): { Pool: new
     private async lease(): Promise<[PgliteClient, Release]> {
       if (this.ended) throw new ConnectionFailure(new Error('the embedded database is closed'));
       // Taken before the engine is looked at, so that only a lease holder may replace a failed one.
+      this.waiting++;
+      // The mutex never rejects.
       const unlock = await this.mutex.acquire();
+      this.waiting--;
       let db: PGlite;
       try {
         db = await this.engine();
@@ -170,9 +189,11 @@ export function pgliteDriver(open: () => Promise<EmbeddedDatabase>): { Pool: new
         throw new ConnectionFailure(err);
       }
       let released = false;
+      this.leased = true;
       const release = () => {
         if (released) return;
         released = true;
+        this.leased = false;
         unlock();
       };
       return [new PgliteClient(db, () => (this.failed = true)), release];

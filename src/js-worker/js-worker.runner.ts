@@ -62,6 +62,11 @@ export class JsWorkerRunner implements OnModuleDestroy {
     return this.pool.queueDepth + this.admitted;
   }
 
+  /** Threads running a script or validating one now. */
+  get busy(): number {
+    return this.pool.activeCount;
+  }
+
   /** Takes a place for one run, or refuses (108) when the queue is full. */
   admit(): RunTicket {
     const idleThreads = Math.max(0, this.size - this.pool.activeCount);

@@ -244,6 +244,15 @@ export class JsWorkerService implements OnModuleDestroy {
     return { id: input.id, js_worker_name: row.js_worker_name, finished: !row.running, lines: row.lines ?? [] };
   }
 
+  /**
+   * For the shutdown's bounded wait (server-drain.ts): resolves once every run
+   * started here has ended and its outcome is recorded. Runs still going when
+   * the wait ends are interrupted by onModuleDestroy.
+   */
+  async runsSettled(): Promise<void> {
+    while (this.inFlight.size > 0 && !this.closing) await Promise.allSettled([...this.inFlight]);
+  }
+
   /** Graceful shutdown: runs under way end now and are recorded as interrupted before the database closes. */
   async onModuleDestroy(): Promise<void> {
     this.closing = true;

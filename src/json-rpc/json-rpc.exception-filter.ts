@@ -14,14 +14,15 @@ export class JsonRpcExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger(JsonRpcExceptionFilter.name);
 
   catch(error: unknown, host: ArgumentsHost): RpcFailure {
-    const method = rpcCallOf(host as Parameters<typeof rpcCallOf>[0])?.method;
+    const call = rpcCallOf(host as Parameters<typeof rpcCallOf>[0]);
+    const method = call?.method;
     const known = knownErrorObject(error);
     if (known === undefined) {
-      this.logger.error({ method, err: error }, 'unexpected error in JSON-RPC call');
+      this.logger.error({ method, err: error, ...call?.request.logFields }, 'unexpected error in JSON-RPC call');
       return new RpcFailure(INTERNAL_ERROR);
     }
     if (error instanceof DomainError && error.code === DomainErrorCode.DatabaseUnavailable) {
-      this.logger.warn({ method, err: error.cause }, 'database unavailable');
+      this.logger.warn({ method, err: error.cause, ...call?.request.logFields }, 'database unavailable');
     }
     return new RpcFailure(known);
   }

@@ -10,8 +10,17 @@ import {
 } from '@nestjs/websockets';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
+import { clientAddress, type TrustFunction, trustFunction } from '../config/trust-proxy';
 import { JsonRpcDispatcher } from './json-rpc.dispatcher';
-import { DEFAULT_WS_LIMITS, frameText, WS_MAX_PAYLOAD, WsConnection, type WsConnectionLimits } from './ws-connection';
+import {
+  DEFAULT_WS_LIMITS,
+  frameText,
+  WS_GOING_AWAY_CLOSE_CODE,
+  WS_GOING_AWAY_CLOSE_REASON,
+  WS_MAX_PAYLOAD,
+  WsConnection,
+  type WsConnectionLimits,
+} from './ws-connection';
 
 /**
  * The one message every frame becomes. JSON-RPC frames carry no `event` field
@@ -52,13 +61,16 @@ export abstract class JsonRpcGateway implements OnGatewayInit<WebSocketServer>, 
   private readonly logger = new Logger(JsonRpcGateway.name);
   private readonly connections = new WeakMap<WebSocket, WsConnection>();
   private readonly limits: WsConnectionLimits;
+  private readonly trust: TrustFunction | undefined;
   private wsServer?: WebSocketServer;
+  private goingAway = false;
 
   constructor(
     private readonly dispatcher: JsonRpcDispatcher,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.limits = { ...DEFAULT_WS_LIMITS, idleTimeoutMs: config.wsIdleTimeoutMs, sendTimeoutMs: config.http.sendTimeoutMs };
+    this.trust = trustFunction(config.trustProxy);
   }
 
   afterInit(server: WebSocketServer): void {
@@ -70,9 +82,27 @@ export abstract class JsonRpcGateway implements OnGatewayInit<WebSocketServer>, 
     return this.wsServer?.clients ?? new Set();
   }
 
+  /**
+   * Shutdown, once the server has stopped accepting: every connection answers
+   * the calls it has taken and closes with 1001 (going away). Resolves when all have.
+   */
+  async goAway(): Promise<void> {
+    this.goingAway = true;
+    await Promise.all([...this.clients].map((client) => this.connections.get(client)?.goAway()));
+  }
+
+  /** Shutdown past its deadline: connections still busy are closed with 1001 now, their calls unanswered. */
+  closeAll(): void {
+    for (const client of this.clients) this.connections.get(client)?.close(WS_GOING_AWAY_CLOSE_CODE, WS_GOING_AWAY_CLOSE_REASON);
+  }
+
   handleConnection(client: WebSocket, upgrade?: IncomingMessage): void {
-    const peer = upgrade?.socket.remoteAddress ?? 'unknown';
-    this.connections.set(client, new WsConnection(client, this.dispatcher, this.limits, this.logger, peer));
+    // By the same rule as an HTTP request's address (TRUST_PROXY): a forged header from anyone else is ignored.
+    const peer = upgrade ? clientAddress(upgrade, this.trust) : 'unknown';
+    const connection = new WsConnection(client, this.dispatcher, this.limits, this.logger, peer);
+    this.connections.set(client, connection);
+    // An upgrade that was under way when the server stopped accepting.
+    if (this.goingAway) void connection.goAway();
   }
 
   @SubscribeMessage(JSON_RPC_FRAME)

@@ -18,6 +18,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { replyBytes, WRITE_CHUNK_BYTES, type WrittenReply } from './json-rpc.codec';
 import { JsonRpcDispatcher } from './json-rpc.dispatcher';
+import { REQUEST_ID_HEADER } from './request-id';
 
 /** NodeGet clients post to `/nodeget/rpc`; `/` serves everyone else. */
 export const JSON_RPC_PATHS = ['/', '/nodeget/rpc'];
@@ -55,8 +56,8 @@ async function writeInPieces(res: ServerResponse, body: Buffer): Promise<void> {
 }
 
 /** Writes a JSON-RPC reply as the whole HTTP response, holding a client that stops reading to `sendTimeoutMs`. */
-function sendReply(res: ServerResponse, body: WrittenReply, sendTimeoutMs: number): void {
-  res.writeHead(200, { 'content-type': JSON_CONTENT_TYPE, 'content-length': replyBytes(body) });
+function sendReply(res: ServerResponse, body: WrittenReply, sendTimeoutMs: number, requestId: string): void {
+  res.writeHead(200, { 'content-type': JSON_CONTENT_TYPE, 'content-length': replyBytes(body), [REQUEST_ID_HEADER]: requestId });
   if (typeof body !== 'string' && body.length > WRITE_CHUNK_BYTES) {
     dropUnlessTakenWithin(res, sendTimeoutMs);
     void writeInPieces(res, body);
@@ -81,16 +82,18 @@ export class JsonRpcHttpController {
 
   @Post(JSON_RPC_PATHS)
   async post(@RequestText() body: string, @Ip() peer: string, @Res() reply: FastifyReply): Promise<void> {
-    const answer = await this.dispatcher.handle(body, { peer });
+    // Fastify's id, made by requestIdOf (app.factory.ts): the client's x-request-id when sane.
+    const requestId = reply.request.id;
+    const answer = await this.dispatcher.handle(body, { peer, requestId });
     // The reply is finished JSON: it is written as it is, without Fastify's send pipeline
     // (onSend hooks, serialisation, content-type sniffing), which cost about 10% of S1's throughput.
     reply.hijack();
     if (answer === undefined) {
       // Only notifications: JSON-RPC says nothing is returned.
-      reply.raw.writeHead(204).end();
+      reply.raw.writeHead(204, { [REQUEST_ID_HEADER]: requestId }).end();
       return;
     }
-    sendReply(reply.raw, answer, this.sendTimeoutMs);
+    sendReply(reply.raw, answer, this.sendTimeoutMs, requestId);
   }
 }
 

@@ -44,6 +44,10 @@ export const DEFAULT_WS_LIMITS: Omit<WsConnectionLimits, 'idleTimeoutMs' | 'send
 export const WS_IDLE_CLOSE_CODE = 1000;
 export const WS_IDLE_CLOSE_REASON = 'idle timeout';
 
+/** Close code and reason sent when the server shuts down (1001: going away); clients reconnect elsewhere. */
+export const WS_GOING_AWAY_CLOSE_CODE = 1001;
+export const WS_GOING_AWAY_CLOSE_REASON = 'server shutting down';
+
 /**
  * A frame as text: text frames arrive as strings (ws has checked their UTF-8),
  * binary frames as bytes, which are read as UTF-8 the way an HTTP body is.
@@ -93,6 +97,8 @@ export class WsConnection implements RpcSession {
   private releaseFragmentWait?: () => void;
   /** Bytes of replies not yet handed to ws: the outbox and the rest of the reply being fragmented. */
   private heldBytes = 0;
+  /** Set by goAway: resolves it once the close frame is queued or the connection has ended. */
+  private wentAway?: () => void;
 
   constructor(
     private readonly socket: WebSocket,
@@ -117,7 +123,8 @@ export class WsConnection implements RpcSession {
   /** Takes one frame; its reply is sent when the dispatcher has it. */
   receive(frame: string): void {
     // Once closing (terminated, or closed for being idle) no reply could be sent: nothing more is run.
-    if (!this.open) return;
+    // Once going away, frames that arrive are not started: the client sees 1001 and sends them elsewhere.
+    if (!this.open || this.wentAway) return;
     this.idleTimer.refresh();
     if (this.mayStartFrame) this.process(frame);
     else this.waiting.push(frame);
@@ -153,6 +160,24 @@ export class WsConnection implements RpcSession {
     this.socket.close(code, reason);
   }
 
+  /**
+   * For shutdown: starts no frame that arrives from now on, answers the ones
+   * already taken, then closes with 1001 (going away). Resolves once the close
+   * frame is queued behind the last reply, or the connection has ended.
+   */
+  goAway(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const done = new Promise<void>((resolve) => {
+      const previous = this.wentAway;
+      this.wentAway = () => {
+        previous?.();
+        resolve();
+      };
+    });
+    this.closeIfAway();
+    return done;
+  }
+
   terminate(reason: string): void {
     if (this.socket.readyState === WebSocket.CLOSED) return;
     this.logger?.warn(`cutting a WebSocket connection: ${reason} (${this.unsentBytes} bytes unsent)`);
@@ -181,6 +206,7 @@ export class WsConnection implements RpcSession {
         this.inFlight--;
         if (reply !== undefined) this.send(reply);
         this.next();
+        this.closeIfAway();
       });
   }
 
@@ -234,6 +260,16 @@ export class WsConnection implements RpcSession {
       this.heldBytes -= replyBytes(next);
       this.send(next);
     }
+    this.closeIfAway();
+  }
+
+  /** Going away, and every frame taken is answered: the close frame follows the last reply (ws keeps the order). */
+  private closeIfAway(): void {
+    const resolve = this.wentAway;
+    if (resolve === undefined) return;
+    if (this.open && (this.inFlight > 0 || this.waiting.length > 0 || this.fragmenting || this.outbox.length > 0)) return;
+    if (this.open) this.socket.close(WS_GOING_AWAY_CLOSE_CODE, WS_GOING_AWAY_CLOSE_REASON);
+    resolve();
   }
 
   /** Hands one frame (a whole message, or a fragment of one) to ws, under the send timeout. */
@@ -294,6 +330,7 @@ export class WsConnection implements RpcSession {
 
   private dispose(): void {
     this.closed = true;
+    this.wentAway?.();
     this.waiting.length = 0;
     this.outbox.length = 0;
     this.heldBytes = 0;

@@ -8,6 +8,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import type { Filter, Selection } from '../js-result/conditions/condition.types';
 import { authoriseWorkers } from '../js-result/js-result.access';
 import type { RpcSession } from '../json-rpc/rpc-session';
+import { MetricsService } from '../metrics/metrics.service';
 import { type Auth, canAccessWorker } from '../token/auth';
 import { SYSTEM_LOGIN } from '../token/login-budget';
 import { TokenAuthenticator } from '../token/token.authenticator';
@@ -114,6 +115,7 @@ export class JsResultSubscriptionsService implements OnModuleDestroy {
     private readonly authenticator: TokenAuthenticator,
     listener: ResultFinishedListener,
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'responses'>,
+    private readonly metrics: MetricsService,
   ) {
     this.maxQueuedBytes = config.responses.subscriptionMaxQueuedBytes;
     this.callLimit = config.responses.maxCallResponseBytes;
@@ -325,6 +327,7 @@ export class JsResultSubscriptionsService implements OnModuleDestroy {
     this.closing.add(session);
     session.onClose(() => this.closing.delete(session));
     session.close(SLOW_SUBSCRIBER_CLOSE_CODE, SLOW_SUBSCRIBER_CLOSE_REASON);
+    this.metrics.recordSubscriberClosed();
   }
 
   /**

@@ -9,5 +9,7 @@ import { ResultFinishedListener } from './result-finished.listener';
 @Module({
   imports: [TokenModule],
   providers: [ResultFinishedListener, JsResultWaitService, JsResultSubscriptionsService, ResultEventsRpcController],
+  // Readiness (HealthModule) reports whether it listens.
+  exports: [ResultFinishedListener],
 })
 export class ResultEventsModule {}

@@ -56,6 +56,12 @@ export class ResultFinishedListener implements OnApplicationBootstrap, OnModuleD
     await this.listener.start();
   }
 
+  /** For readiness: whether finished rows are heard now (waiters and subscribers depend on it). */
+  get listening(): boolean {
+    if (this.stopped) return false;
+    return this.config.database.kind === 'postgres' ? this.listener?.listening === true : this.unlistenEmbedded !== undefined;
+  }
+
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     await this.listener?.stop();

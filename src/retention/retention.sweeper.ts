@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
+import { MetricsService } from '../metrics/metrics.service';
 import { withDatabase } from '../database/database.errors';
 import type { Statement } from '../database/statement';
 import { parseWorkerPattern } from '../token/worker-pattern';
@@ -58,6 +59,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'retentionSweepIntervalMs' | 'database'>,
+    private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -120,6 +122,8 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
     for (;;) {
       const [batch] = await run<BatchRow[]>(deleteBatch({ ...rule, after }, batchSize));
       deleted += batch.deleted;
+      // Per batch, so that a sweep cut short still counts what it deleted.
+      this.metrics.recordRetentionDeleted(batch.deleted);
       if (batch.chosen < batchSize || this.stopping) return deleted;
       after = { startTime: batch.start_time, id: batch.id! };
     }

@@ -1,7 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit, Optional } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { APP_CONFIG, type AppConfig, type LoginLimits } from '../config/app.config';
-import { type LoginAttempt, LoginThrottle } from './login-throttle';
+import { withDatabase } from '../database/database.errors';
+import { PreparedStatements } from '../database/prepared-statements';
+import { LOGIN_THROTTLE_STATEMENTS, type LoginAttempt, LoginThrottle } from './login-throttle';
 import { PasswordCheckGate } from './password-check-gate';
 
 /**
@@ -24,22 +28,52 @@ export type HashRunner = <T>(hash: () => Promise<T>) => Promise<T>;
 
 type Outcome = 'verified' | 'rejected' | 'unchecked';
 
+/** How often each instance deletes the throttle's expired rows. */
+const PRUNE_INTERVAL_MS = 60_000;
+
 /**
  * What password logins may cost: every rule that can refuse one is applied
- * before its username is looked up or any hash runs, so a refusal costs
- * nothing; the hashes that do run are bounded by PasswordCheckGate.
- * `key:secret` credentials never come here (their check is one SHA-256).
+ * before its username is looked up or any hash runs, so a refusal costs at
+ * most the throttle's one statement; a login takes its place in
+ * PasswordCheckGate first, which bounds the hashes that run and refuses a
+ * flood before it reaches the database. `key:secret` credentials never come
+ * here (their check is one SHA-256), and so never touch the throttle's table.
  */
 @Injectable()
-export class LoginBudget {
+export class LoginBudget implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(LoginBudget.name);
   private readonly limits: LoginLimits;
+  /** Shared by every instance on the database; only password logins by clients reach it. */
   private readonly throttle: LoginThrottle;
   private readonly gate: PasswordCheckGate;
+  private pruneTimer?: NodeJS.Timeout;
 
-  constructor(@Inject(APP_CONFIG) config: Pick<AppConfig, 'login'>) {
+  constructor(
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'login'>,
+    @InjectDataSource() dataSource: DataSource,
+    @Optional() statements?: PreparedStatements,
+  ) {
     this.limits = config.login;
-    this.throttle = new LoginThrottle(this.limits);
+    for (const text of LOGIN_THROTTLE_STATEMENTS) statements?.register(text);
+    this.throttle = new LoginThrottle(this.limits, (text, values) => withDatabase(() => dataSource.query(text, values)));
     this.gate = new PasswordCheckGate(this.limits.maxConcurrentHashes, this.limits.maxQueuedHashes);
+  }
+
+  onModuleInit(): void {
+    this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS).unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.pruneTimer);
+  }
+
+  /** Deletes the throttle's expired rows; a failure waits for the next round (the rows only take room). */
+  async prune(): Promise<void> {
+    try {
+      await this.throttle.prune();
+    } catch (err) {
+      this.logger.warn(`could not prune the login throttle: ${(err as Error).message}`);
+    }
   }
 
   /**
@@ -48,27 +82,27 @@ export class LoginBudget {
    * means the credentials were wrong.
    */
   async verify<T>(username: string, origin: LoginOrigin, check: (hash: HashRunner) => Promise<T | null>): Promise<T | null> {
-    const attempt = this.admit(username, origin);
-    const hash: HashRunner = (work) => this.gate.run(work, origin === SYSTEM_LOGIN);
-    let outcome: Outcome = 'unchecked';
+    if (origin !== SYSTEM_LOGIN) this.countAccount(origin.accounts, username);
+    const leave = this.gate.enter(origin === SYSTEM_LOGIN);
     try {
-      const verified = await check(hash);
-      outcome = verified === null ? 'rejected' : 'verified';
-      return verified;
+      const attempt = origin === SYSTEM_LOGIN ? undefined : await this.throttle.admit(origin.peer, username);
+      const hash: HashRunner = (work) => this.gate.runEntered(work);
+      let outcome: Outcome = 'unchecked';
+      try {
+        const verified = await check(hash);
+        outcome = verified === null ? 'rejected' : 'verified';
+        return verified;
+      } finally {
+        if (attempt !== undefined) await this.settle(attempt, outcome);
+      }
     } finally {
-      if (attempt !== undefined) this.settle(attempt, outcome);
+      leave();
     }
   }
 
   /** How the hash bound has held: the most hashes that ran at once, and how many ran. */
   get hashStats(): Readonly<{ peakRunning: number; completed: number }> {
     return this.gate.stats;
-  }
-
-  private admit(username: string, origin: LoginOrigin): LoginAttempt | undefined {
-    if (origin === SYSTEM_LOGIN) return undefined;
-    this.countAccount(origin.accounts, username);
-    return this.throttle.admit(origin.peer, username);
   }
 
   /** A batch could otherwise try a thousand usernames for the price of one request. */
@@ -83,8 +117,16 @@ export class LoginBudget {
     accounts.add(username);
   }
 
-  private settle(attempt: LoginAttempt, outcome: Outcome): void {
-    if (outcome === 'verified') this.throttle.succeeded(attempt);
-    else if (outcome === 'unchecked') this.throttle.withdrawn(attempt);
+  /**
+   * A settlement that cannot be written leaves the attempt counted as failed:
+   * the caller keeps the answer its password earned, and the throttle errs on the safe side.
+   */
+  private async settle(attempt: LoginAttempt, outcome: Outcome): Promise<void> {
+    try {
+      if (outcome === 'verified') await this.throttle.succeeded(attempt);
+      else if (outcome === 'unchecked') await this.throttle.withdrawn(attempt);
+    } catch (err) {
+      this.logger.warn(`could not settle a login attempt: ${(err as Error).message}`);
+    }
   }
 }

@@ -1,5 +1,5 @@
+import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
-import { BoundedMap } from '../common/bounded-map';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 
 export interface LoginThrottleLimits {
@@ -19,26 +19,26 @@ export const ADDRESS_WINDOW_MS = 60_000;
 /** The first wait of a username past its free failures; it doubles with each further failure. */
 export const USERNAME_BACKOFF_BASE_MS = 1_000;
 
-/** Throttle state is kept for this many addresses and usernames, so a flood of names cannot grow memory. */
-const MAX_TRACKED = 100_000;
+/** A username's failures are forgotten after a day without one (and at its next success). */
+export const USERNAME_FAILURES_KEPT_MS = 86_400_000;
+
+/** The addresses that logged in to a username are remembered for 30 days after its last success. */
+export const KNOWN_ADDRESSES_KEPT_MS = 30 * 86_400_000;
 
 /** Addresses remembered per username as having logged in to it. */
 const KNOWN_ADDRESSES_PER_USERNAME = 4;
 
-interface AddressState {
-  windowStart: number;
-  failures: number;
-  blockedUntil: number;
-}
+/** Expired rows deleted per statement, so that a prune never holds many locks for long. */
+const PRUNE_BATCH = 10_000;
 
-interface UsernameState {
-  failures: number;
-  blockedUntil: number;
-}
+/** Runs one statement on the shared database and returns its rows. */
+export type ThrottleQuery = <T>(text: string, values: unknown[]) => Promise<T[]>;
 
 /** One admitted login, to be settled once the password has been checked. */
 export interface LoginAttempt {
+  /** The throttle_key of the address's row (it is also what a username remembers as a familiar address). */
   readonly address: string;
+  /** The throttle_key of the username's row. */
   readonly username: string;
 }
 
@@ -48,8 +48,74 @@ export const tooManyLogins = (what: string, retryMs: number) =>
     `too many failed logins for this ${what}, retry in ${Math.max(1, Math.ceil(retryMs / 1000))} s`,
   );
 
+/*
+ * Every statement locks the address's row before the username's (the
+ * username's part reads the address's part first), so that two of them never
+ * wait for each other; the prune skips rows it would have to wait for.
+ */
+
 /**
- * Throttles password guessing, per client address and per username.
+ * Counts the attempt against the address and, if the address admits it,
+ * against the username: the function login_throttle_admit (migration
+ * CreateLoginThrottle), whose statement's plan each connection keeps; sent as
+ * text, the same statement was planned again at every login, which cost more
+ * than running it (on the embedded database, on the event loop's thread).
+ */
+const ADMIT = `SELECT address_blocked_until, username_counted, username_blocked_until
+FROM login_throttle_admit($1::text, $2::text, $3::bigint, $4::bigint, $5::integer, $6::bigint, $7::integer, $8::bigint, $9::bigint, $10::bigint)`;
+
+/** Gives the address its attempt back: $1 address key. */
+const WITHDRAW_ADDRESS = `UPDATE login_throttle SET failures = failures - 1 WHERE throttle_key = $1::text AND failures > 0`;
+
+/** Gives the address and the username their attempt back: $1 address key, $2 username key. */
+const WITHDRAW = `
+WITH address AS (
+  UPDATE login_throttle SET failures = failures - 1 WHERE throttle_key = $1::text AND failures > 0 RETURNING 1
+)
+UPDATE login_throttle SET failures = failures - 1
+WHERE throttle_key = $2::text AND failures > 0 AND (SELECT count(*) FROM address) >= 0`;
+
+/**
+ * The address gets its attempt back; the username starts afresh and puts the
+ * address first among those it knows.
+ * $1 address key, $2 username key, $3 now, $4 known addresses kept, $5 how many.
+ */
+const SUCCEEDED = `
+WITH address AS (
+  UPDATE login_throttle SET failures = failures - 1 WHERE throttle_key = $1::text AND failures > 0 RETURNING 1
+)
+INSERT INTO login_throttle AS t (throttle_key, known_addresses, expires_at)
+SELECT $2::text, ARRAY[$1::text], $3::bigint + $4::bigint FROM (SELECT count(*) FROM address) AS settled
+ON CONFLICT (throttle_key) DO UPDATE SET
+  failures = 0,
+  blocked_until = 0,
+  known_addresses = (ARRAY[$1::text] || array_remove(t.known_addresses, $1::text))[1:$5::integer],
+  expires_at = GREATEST(t.expires_at, $3::bigint + $4::bigint)`;
+
+/** $1 now, $2 batch. */
+const PRUNE = `
+WITH gone AS (
+  DELETE FROM login_throttle WHERE throttle_key IN (
+    SELECT throttle_key FROM login_throttle WHERE expires_at < $1::bigint ORDER BY expires_at LIMIT $2::integer FOR UPDATE SKIP LOCKED
+  )
+  RETURNING 1
+)
+SELECT count(*) AS deleted FROM gone`;
+
+/** The statements the throttle runs, so that the pool can keep them parsed. */
+export const LOGIN_THROTTLE_STATEMENTS = [ADMIT, WITHDRAW_ADDRESS, WITHDRAW, SUCCEEDED];
+
+interface AdmitRow {
+  address_blocked_until: string | number;
+  username_counted: string | number;
+  username_blocked_until: string | number | null;
+}
+
+/**
+ * Throttles password guessing, per client address and per username. Its
+ * state lives in the database (table login_throttle), so every instance on
+ * it enforces one budget: each decision is one statement that reads and
+ * counts at once, under the rows' locks.
  *
  * An attempt counts as a failure from the moment it is admitted until it is
  * proven right, so the calls of one batch, which run concurrently, cannot all
@@ -65,79 +131,74 @@ export const tooManyLogins = (what: string, retryMs: number) =>
  * throttled exactly like real ones, so the refusal says nothing about which exist.
  */
 export class LoginThrottle {
-  private readonly addresses = new BoundedMap<string, AddressState>(MAX_TRACKED);
-  private readonly usernames = new BoundedMap<string, UsernameState>(MAX_TRACKED);
-  private readonly knownAddresses = new BoundedMap<string, string[]>(MAX_TRACKED);
-
   constructor(
     private readonly limits: LoginThrottleLimits,
+    private readonly query: ThrottleQuery,
     private readonly clock: () => number = Date.now,
   ) {}
 
   /** Refuses (TooManyLogins, with the wait) or counts the attempt as failed until `succeeded`. */
-  admit(peer: string, username: string): LoginAttempt {
+  async admit(peer: string, username: string): Promise<LoginAttempt> {
     const now = this.clock();
-    const attempt = { address: addressKey(peer), username };
-    const address = this.currentAddressState(attempt.address, now);
-    this.refuseBlockedAddress(attempt.address, address, now);
-    const known = this.isKnownAddress(attempt);
-    const user = this.usernames.get(username) ?? { failures: 0, blockedUntil: 0 };
-    if (!known && now < user.blockedUntil) throw tooManyLogins('username', user.blockedUntil - now);
-    address.failures++;
-    this.addresses.set(attempt.address, address);
-    user.failures++;
-    if (user.failures > this.limits.failuresPerUsername) user.blockedUntil = now + this.backoffMs(user.failures);
-    this.usernames.set(username, user);
+    const attempt = { address: addressThrottleKey(peer), username: usernameThrottleKey(username) };
+    const { limits } = this;
+    const [row] = await this.query<AdmitRow>(ADMIT, [
+      attempt.address,
+      attempt.username,
+      now,
+      ADDRESS_WINDOW_MS,
+      limits.failuresPerAddress,
+      limits.addressBlockMs,
+      limits.failuresPerUsername,
+      USERNAME_BACKOFF_BASE_MS,
+      limits.usernameBackoffMaxMs,
+      USERNAME_FAILURES_KEPT_MS,
+    ]);
+    const addressBlockedUntil = Number(row.address_blocked_until);
+    if (addressBlockedUntil > now) throw tooManyLogins('address', addressBlockedUntil - now);
+    if (Number(row.username_counted) === 0) {
+      await this.query(WITHDRAW_ADDRESS, [attempt.address]);
+      // The wait as it was when the statement began: another instance may have lengthened it since.
+      throw tooManyLogins('username', Number(row.username_blocked_until ?? now) - now);
+    }
     return attempt;
   }
 
   /** The password was right: the username starts afresh and the address is remembered for it. */
-  succeeded(attempt: LoginAttempt): void {
-    this.withdrawn(attempt);
-    this.usernames.delete(attempt.username);
-    const known = (this.knownAddresses.get(attempt.username) ?? []).filter((a) => a !== attempt.address);
-    this.knownAddresses.set(attempt.username, [attempt.address, ...known].slice(0, KNOWN_ADDRESSES_PER_USERNAME));
+  async succeeded(attempt: LoginAttempt): Promise<void> {
+    await this.query(SUCCEEDED, [attempt.address, attempt.username, this.clock(), KNOWN_ADDRESSES_KEPT_MS, KNOWN_ADDRESSES_PER_USERNAME]);
   }
 
   /**
    * The password was never checked (the database or the hash queue refused):
    * the address gets its attempt back. A username wait already started stays.
    */
-  withdrawn(attempt: LoginAttempt): void {
-    const address = this.addresses.get(attempt.address);
-    if (address !== undefined && address.failures > 0) address.failures--;
-    const user = this.usernames.get(attempt.username);
-    if (user !== undefined && user.failures > 0) user.failures--;
+  async withdrawn(attempt: LoginAttempt): Promise<void> {
+    await this.query(WITHDRAW, [attempt.address, attempt.username]);
   }
 
-  private currentAddressState(address: string, now: number): AddressState {
-    const state = this.addresses.get(address);
-    if (state === undefined || (now - state.windowStart >= ADDRESS_WINDOW_MS && now >= state.blockedUntil)) {
-      return { windowStart: now, failures: 0, blockedUntil: 0 };
+  /** Deletes the rows whose state no longer matters; how many it deleted. */
+  async prune(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const [{ deleted }] = await this.query<{ deleted: string | number }>(PRUNE, [this.clock(), PRUNE_BATCH]);
+      total += Number(deleted);
+      if (Number(deleted) < PRUNE_BATCH) return total;
     }
-    return state;
   }
+}
 
-  private refuseBlockedAddress(address: string, state: AddressState, now: number): void {
-    if (now >= state.blockedUntil && state.failures < this.limits.failuresPerAddress) return;
-    if (now >= state.blockedUntil) {
-      state.blockedUntil = now + this.limits.addressBlockMs;
-      // The block outlasts the window it was earned in; a fresh window starts when it ends.
-      state.windowStart = state.blockedUntil;
-      state.failures = 0;
-      this.addresses.set(address, state);
-    }
-    throw tooManyLogins('address', state.blockedUntil - now);
-  }
+const digest = (text: string) => createHash('sha256').update(text).digest('base64url');
 
-  private isKnownAddress(attempt: LoginAttempt): boolean {
-    return this.knownAddresses.get(attempt.username)?.includes(attempt.address) ?? false;
-  }
+/** The row of an address: the address itself when it reads as one, so an operator can see who is blocked. */
+export function addressThrottleKey(peer: string): string {
+  const key = addressKey(peer);
+  return /^[0-9a-f.:/]{1,60}$/i.test(key) ? `a:${key}` : `a#${digest(key)}`;
+}
 
-  private backoffMs(failures: number): number {
-    const doublings = Math.min(failures - this.limits.failuresPerUsername - 1, 40);
-    return Math.min(USERNAME_BACKOFF_BASE_MS * 2 ** doublings, this.limits.usernameBackoffMaxMs);
-  }
+/** The row of a username: a digest, so the table holds no usernames (nor passwords typed in their place). */
+export function usernameThrottleKey(username: string): string {
+  return `u:${digest(username)}`;
 }
 
 /**

@@ -25,14 +25,36 @@ export class PasswordCheckGate {
     this.slots = new Semaphore(concurrency);
   }
 
-  /** Runs `check` within the bound; `mayQueueUnbounded` is for internal callers, who are few and must not be refused. */
-  async run<T>(check: () => Promise<T>, mayQueueUnbounded = false): Promise<T> {
+  /**
+   * Takes a place for one login's checks, or refuses at once when every
+   * place is taken; returns how to give it back. A login takes its place
+   * before it costs anything else (the throttle's statement, the account's
+   * read), so a flood is refused before it reaches the database either.
+   * `mayQueueUnbounded` is for internal callers, who are few and must not be refused.
+   */
+  enter(mayQueueUnbounded = false): () => void {
     if (!mayQueueUnbounded && this.pending >= this.concurrency + this.maxQueued) throw hashQueueFull();
     this.pending++;
-    try {
-      return await this.slots.run(() => this.counted(check));
-    } finally {
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
       this.pending--;
+    };
+  }
+
+  /** Runs a check of a login that entered, when a slot is free. */
+  runEntered<T>(check: () => Promise<T>): Promise<T> {
+    return this.slots.run(() => this.counted(check));
+  }
+
+  /** Runs `check` within the bound: enter, run, leave. */
+  async run<T>(check: () => Promise<T>, mayQueueUnbounded = false): Promise<T> {
+    const leave = this.enter(mayQueueUnbounded);
+    try {
+      return await this.runEntered(check);
+    } finally {
+      leave();
     }
   }
 

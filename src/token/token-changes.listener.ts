@@ -43,6 +43,11 @@ export class TokenChangesListener implements OnApplicationBootstrap, OnModuleDes
     await this.listener.start();
   }
 
+  /** For readiness: on PostgreSQL, whether changes made elsewhere are heard now; the embedded database always hears its own. */
+  get listening(): boolean {
+    return this.config.database.kind !== 'postgres' || this.listener?.listening === true;
+  }
+
   async onModuleDestroy(): Promise<void> {
     this.changes.setHearing(false);
     await this.listener?.stop();

@@ -1,10 +1,14 @@
-import { hashPassword, hashSecret } from './token.secrets';
+import type { DataSource } from 'typeorm';
+import { hashPassword, hashSecret, scryptParams } from './token.secrets';
 import { TokenChanges } from './token-changes';
 import { TokenAuthenticator } from './token.authenticator';
 import type { Token } from './token.entity';
 import type { TokenService } from './token.service';
 import { type AppConfig, DEFAULT_LOGIN_LIMITS } from '../config/app.config';
 import { LoginBudget, SYSTEM_LOGIN } from './login-budget';
+
+/** Cheaper than the default (2^17), as in the e2e suites; the stored hashes are made at it too, so none is upgraded. */
+const TEST_SCRYPT_COST = 14;
 
 const LIMITS = [{ scopes: ['global'], permissions: [{ js_result: { read: '*' } }] }];
 
@@ -25,8 +29,10 @@ function guardOver(rows: Token[], ttlMs = 1_000) {
     findByUsernameIfChanged: async (u: string, known: string | null) =>
       (lookups.push(`u:${u}`), rows.find((r) => r.username === u && r.passwordHash !== known) ?? null),
   } as unknown as TokenService;
-  const budget = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS });
-  return { sut: new TokenAuthenticator(store, { tokenCacheTtlMs: ttlMs } as AppConfig, new TokenChanges(), budget), lookups, budget };
+  // System logins only: the throttle's database is never reached.
+  const budget = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS }, {} as DataSource);
+  const config = { tokenCacheTtlMs: ttlMs, scryptCost: TEST_SCRYPT_COST } as AppConfig;
+  return { sut: new TokenAuthenticator(store, config, new TokenChanges(), budget), lookups, budget };
 }
 
 describe(TokenAuthenticator.name, () => {
@@ -88,7 +94,7 @@ describe(TokenAuthenticator.name, () => {
     });
 
     it('hashes a wrong password even when the account logged in a moment ago, as for an unknown username', async () => {
-      const { sut, budget, lookups } = guardOver([tokenRow({ username: 'ann', passwordHash: await hashPassword('right') })]);
+      const { sut, budget, lookups } = guardOver([tokenRow({ username: 'ann', passwordHash: await hashPassword('right', scryptParams(TEST_SCRYPT_COST)) })]);
       await sut.authenticate('ann|right', SYSTEM_LOGIN);
       await sut.authenticate('ann|right', SYSTEM_LOGIN);
       expect(budget.hashStats.completed).toBe(1);
@@ -102,7 +108,7 @@ describe(TokenAuthenticator.name, () => {
     it.each(['k\u0000:s', 'k:s\u0000', 'k:\ud800', 'ann\u0000|right', 'ann|right\u0000'])(
       'refuses a credential holding text the database cannot store (%j) like any other, without looking it up',
       async (credential) => {
-        const { sut, lookups } = guardOver([tokenRow({ username: 'ann', passwordHash: await hashPassword('right') })]);
+        const { sut, lookups } = guardOver([tokenRow({ username: 'ann', passwordHash: await hashPassword('right', scryptParams(TEST_SCRYPT_COST)) })]);
         await expect(sut.authenticate(credential, SYSTEM_LOGIN)).rejects.toThrow('Invalid credentials');
         expect(lookups).toEqual([]);
       },

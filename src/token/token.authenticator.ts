@@ -11,11 +11,15 @@ import { type TokenChange, TokenChanges } from './token-changes';
 import { type Credentials, parseCredentials } from './token.credentials';
 import type { Token } from './token.entity';
 import {
+  hashPassword,
   isNodeGetPasswordHash,
+  needsRehash,
   passwordMatches,
+  type ScryptParams,
+  scryptParams,
   secretMatches,
   UNKNOWN_KEY_HASH,
-  UNKNOWN_USER_PASSWORD_HASH,
+  unknownUserPasswordHash,
 } from './token.secrets';
 import { isSuperToken, TokenService } from './token.service';
 
@@ -75,14 +79,20 @@ export class TokenAuthenticator implements OnModuleDestroy {
    */
   private generation = 0;
   private readonly unsubscribe: () => void;
+  /** What passwords are hashed with now: a stored hash made otherwise is made again at its next login. */
+  private readonly scrypt: ScryptParams;
+  /** Verified against when the username is unknown, at the current parameters, as most stored hashes are. */
+  private readonly unknownPasswordHash: string;
 
   constructor(
     private readonly tokens: TokenService,
-    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'tokenCacheTtlMs'>,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'tokenCacheTtlMs'> & Partial<Pick<AppConfig, 'scryptCost'>>,
     changes: TokenChanges,
     private readonly budget: LoginBudget,
   ) {
     this.unsubscribe = changes.subscribe((change) => this.forget(change));
+    this.scrypt = scryptParams(config.scryptCost);
+    this.unknownPasswordHash = unknownUserPasswordHash(this.scrypt);
   }
 
   onModuleDestroy(): void {
@@ -121,7 +131,7 @@ export class TokenAuthenticator implements OnModuleDestroy {
 
   private async accountEntryVerified({ username, password }: AccountCredentials, storable: boolean, hash: HashRunner): Promise<VerifiedToken | null> {
     if (!storable) {
-      await hash(() => passwordMatches(password, UNKNOWN_USER_PASSWORD_HASH));
+      await hash(() => passwordMatches(password, this.unknownPasswordHash));
       return null;
     }
     const cacheKey = `u:${username}`;
@@ -198,22 +208,39 @@ export class TokenAuthenticator implements OnModuleDestroy {
     const storedHash = token?.passwordHash ?? null;
     if (token && storedHash && isNodeGetPasswordHash(storedHash)) {
       if (secretMatches(password, storedHash)) {
-        await this.tokens.upgradePasswordHash(token, password);
+        await this.rehash(token, password, hash);
         return true;
       }
-      await hash(() => passwordMatches(password, UNKNOWN_USER_PASSWORD_HASH));
+      await hash(() => passwordMatches(password, this.unknownPasswordHash));
       return false;
     }
-    return this.passwordVerified(password, storedHash, hash);
+    return this.passwordVerified(password, token, hash);
   }
 
-  private async passwordVerified(password: string, storedHash: string | null, hash: HashRunner): Promise<boolean> {
+  private async passwordVerified(password: string, token: Token | null, hash: HashRunner): Promise<boolean> {
+    const storedHash = token?.passwordHash ?? null;
     const proof = createHash('sha256').update(this.pepper).update(password).digest();
     const known = storedHash ? this.verifiedPasswords.get(storedHash) : undefined;
-    if (known && timingSafeEqual(known, proof)) return true;
-    // A password verified before must not make a wrong one cheaper to refuse than an unknown username.
-    const ok = await hash(() => passwordMatches(password, storedHash ?? UNKNOWN_USER_PASSWORD_HASH));
-    if (ok && storedHash) this.verifiedPasswords.set(storedHash, proof);
+    let ok = known !== undefined && timingSafeEqual(known, proof);
+    if (!ok) {
+      // A password verified before must not make a wrong one cheaper to refuse than an unknown username.
+      ok = await hash(() => passwordMatches(password, storedHash ?? this.unknownPasswordHash));
+      if (ok && storedHash) this.verifiedPasswords.set(storedHash, proof);
+    }
+    if (ok && token && storedHash && needsRehash(storedHash, this.scrypt)) await this.rehash(token, password, hash);
     return ok && storedHash !== null;
+  }
+
+  /**
+   * Stores the verified password's hash at the current parameters (its hash
+   * waits for a slot like any other). Best effort: when the write fails, the
+   * login still succeeds and the next one tries again.
+   */
+  private async rehash(token: Token, password: string, hash: HashRunner): Promise<void> {
+    try {
+      await this.tokens.upgradePasswordHash(token, await hash(() => hashPassword(password, this.scrypt)));
+    } catch {
+      // The old hash stays valid; nothing is lost but the upgrade.
+    }
   }
 }

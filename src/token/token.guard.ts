@@ -1,8 +1,25 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { rpcCallOf } from '../json-rpc/rpc-call';
+import { type LoginRefusal, MetricsService } from '../metrics/metrics.service';
 import type { Auth } from './auth';
 import type { LoginOrigin } from './login-budget';
 import { TokenAuthenticator } from './token.authenticator';
+
+/**
+ * Why a credential was refused, for jsr_login_refusals_total. The throttle's
+ * refusals share one error code (their message tells the client what to
+ * wait for), so the rule is told apart by the message's wording.
+ */
+function refusalReason(error: unknown): LoginRefusal | undefined {
+  if (!(error instanceof DomainError)) return undefined;
+  if (error.code === DomainErrorCode.InvalidCredentials) return 'invalid_credentials';
+  if (error.code === DomainErrorCode.MalformedToken) return 'malformed_token';
+  if (error.code !== DomainErrorCode.TooManyLogins) return undefined;
+  if (/accounts in one request/.test(error.message)) return 'accounts_per_request';
+  if (/password checks in progress/.test(error.message)) return 'hash_queue_full';
+  return /username/.test(error.message) ? 'username_throttled' : 'address_throttled';
+}
 
 /** What every JSON-RPC params DTO carries: the caller's credentials. */
 export interface WithToken {
@@ -38,13 +55,23 @@ export function loginOriginOf(auth: Auth): LoginOrigin {
  */
 @Injectable()
 export class TokenGuard implements CanActivate {
-  constructor(private readonly authenticator: TokenAuthenticator) {}
+  constructor(
+    private readonly authenticator: TokenAuthenticator,
+    private readonly metrics: MetricsService,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const call = rpcCallOf(context);
     if (call === undefined) return false;
     const dto = call.dto as Partial<WithToken & WithCredential>;
-    const auth = await this.authenticator.authenticate((dto.credential ?? dto.token)!, call.request);
+    let auth: Auth;
+    try {
+      auth = await this.authenticator.authenticate((dto.credential ?? dto.token)!, call.request);
+    } catch (error) {
+      const reason = refusalReason(error);
+      if (reason !== undefined) this.metrics.recordLoginRefusal(reason);
+      throw error;
+    }
     loginOrigins.set(auth, call.request);
     call.auth = auth;
     return true;

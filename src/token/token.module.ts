@@ -11,6 +11,6 @@ import { TokenService } from './token.service';
 /** Tokens: authenticating callers (TokenGuard), administering tokens (the `token_*` methods), hearing of changes. */
 @Module({
   providers: [TokenChanges, TokenChangesListener, TokenService, LoginBudget, TokenAuthenticator, TokenGuard, SuperTokenGuard, TokenRpcController],
-  exports: [TokenService, TokenAuthenticator, TokenGuard, SuperTokenGuard],
+  exports: [TokenService, TokenAuthenticator, TokenGuard, SuperTokenGuard, TokenChangesListener],
 })
 export class TokenModule {}

@@ -36,27 +36,74 @@ export function isNodeGetPasswordHash(stored: string): boolean {
 /** A hash no secret produces: checked against when the key is unknown, so both paths cost the same. */
 export const UNKNOWN_KEY_HASH = '0'.repeat(64);
 
-const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
+/** scrypt's parameters: cost N (a power of two), block size r, parallelism p, and the hash's length in bytes. */
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+  keylen: number;
+}
 
-/** Passwords are chosen by people, so they get a slow salted hash. */
-export async function hashPassword(password: string): Promise<string> {
+/** OWASP's minimum for scrypt (N = 2^17, r = 8, p = 1): SCRYPT_COST when unset, and the least it may be set to. */
+export const DEFAULT_SCRYPT_COST = 17;
+
+/** The parameters new hashes get at a cost of log2(N). */
+export function scryptParams(cost: number = DEFAULT_SCRYPT_COST): ScryptParams {
+  return { N: 2 ** cost, r: 8, p: 1, keylen: 32 };
+}
+
+/** A stored hash needing more memory than SCRYPT_COST's highest (20) gives is refused rather than computed. */
+const MAX_STORED_MEMORY = 128 * 2 ** 20 * 8;
+const MAX_STORED_P = 16;
+
+/**
+ * scrypt needs about 128·N·r bytes, more than Node's default bound (32 MiB)
+ * from N = 2^15 at r = 8; twice that plus a margin covers OpenSSL's own accounting.
+ */
+const maxmemFor = ({ N, r, p }: ScryptParams) => 2 * 128 * r * (N + p + 2) + 1024 * 1024;
+
+const scryptWith = (password: string, salt: Buffer, params: ScryptParams) =>
+  scryptAsync(password, salt, params.keylen, { N: params.N, r: params.r, p: params.p, maxmem: maxmemFor(params) });
+
+/** Passwords are chosen by people, so they get a slow salted hash; its parameters are stored with it. */
+export async function hashPassword(password: string, params: ScryptParams = scryptParams()): Promise<string> {
   const salt = randomBytes(16);
-  const hash = await scryptAsync(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p });
-  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64'), hash.toString('base64')].join('$');
+  const hash = await scryptWith(password, salt, params);
+  return ['scrypt', params.N, params.r, params.p, salt.toString('base64'), hash.toString('base64')].join('$');
+}
+
+interface StoredScrypt {
+  params: ScryptParams;
+  salt: Buffer;
+  hash: Buffer;
+}
+
+/** `scrypt$N$r$p$salt$hash`, or null when the text is not such a hash with sane parameters. */
+function parseScryptHash(stored: string): StoredScrypt | null {
+  const [scheme, n, r, p, salt, hash, ...rest] = stored.split('$');
+  if (scheme !== 'scrypt' || !salt || !hash || rest.length > 0) return null;
+  const [N, R, P] = [n, r, p].map((text) => (/^[1-9][0-9]{0,9}$/.test(text ?? '') ? Number(text) : 0));
+  const expected = Buffer.from(hash, 'base64');
+  const powerOfTwo = N > 1 && (N & (N - 1)) === 0;
+  if (!powerOfTwo || R < 1 || 128 * N * R > MAX_STORED_MEMORY || P < 1 || P > MAX_STORED_P || expected.length === 0) return null;
+  return { params: { N, r: R, p: P, keylen: expected.length }, salt: Buffer.from(salt, 'base64'), hash: expected };
 }
 
 export async function passwordMatches(password: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, hash] = stored.split('$');
-  if (scheme !== 'scrypt' || !salt || !hash) return false;
-  const expected = Buffer.from(hash, 'base64');
-  const actual = await scryptAsync(password, Buffer.from(salt, 'base64'), expected.length, {
-    N: Number(n),
-    r: Number(r),
-    p: Number(p),
-    maxmem: 64 * 1024 * 1024,
-  });
-  return constantTimeEqual(actual, expected);
+  const parsed = parseScryptHash(stored);
+  if (parsed === null) return false;
+  return constantTimeEqual(await scryptWith(password, parsed.salt, parsed.params), parsed.hash);
 }
 
-/** Verified against when the username is unknown, so a caller cannot time the difference. */
-export const UNKNOWN_USER_PASSWORD_HASH = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`;
+/** Whether a stored scrypt hash was made with other parameters than `current` (and is to be hashed again). */
+export function needsRehash(stored: string, current: ScryptParams): boolean {
+  const parsed = parseScryptHash(stored);
+  if (parsed === null) return false;
+  const { N, r, p, keylen } = parsed.params;
+  return N !== current.N || r !== current.r || p !== current.p || keylen !== current.keylen;
+}
+
+/** Verified against when the username is unknown, so a caller cannot time the difference: at the current parameters. */
+export function unknownUserPasswordHash(params: ScryptParams = scryptParams()): string {
+  return ['scrypt', params.N, params.r, params.p, 'AAAAAAAAAAAAAAAAAAAAAA==', Buffer.alloc(params.keylen).toString('base64')].join('$');
+}

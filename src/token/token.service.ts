@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { type AuditAction, audited, operatorAction } from '../audit/audit.statements';
@@ -11,7 +11,8 @@ import { checkTokenLimits } from './token-limit';
 import { TokenChanges } from './token-changes';
 import { credentialName, isTokenKey, parseCredentials } from './token.credentials';
 import { Token } from './token.entity';
-import { hashPassword, hashSecret, KEY_LENGTH, randomAlphanumeric, SECRET_LENGTH } from './token.secrets';
+import { APP_CONFIG, type AppConfig } from '../config/app.config';
+import { hashPassword, hashSecret, KEY_LENGTH, randomAlphanumeric, type ScryptParams, scryptParams, SECRET_LENGTH } from './token.secrets';
 
 export const SUPER_TOKEN_ID = 1;
 export const SUPER_TOKEN_USERNAME = 'root';
@@ -170,7 +171,13 @@ export class TokenService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Optional() private readonly changes: TokenChanges = new TokenChanges(),
-  ) {}
+    @Optional() @Inject(APP_CONFIG) config?: Pick<AppConfig, 'scryptCost'>,
+  ) {
+    this.scrypt = scryptParams(config?.scryptCost);
+  }
+
+  /** What new password hashes are made with (the CLI, which has no config here, uses OWASP's minimum). */
+  readonly scrypt: ScryptParams;
 
   async create(input: NewToken, action: AuditAction = operatorAction('token_create')): Promise<IssuedToken> {
     checkTokenLimits(input.limits);
@@ -179,7 +186,7 @@ export class TokenService {
     const now = Date.now();
     const key = randomAlphanumeric(KEY_LENGTH);
     const secret = randomAlphanumeric(SECRET_LENGTH);
-    const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
+    const passwordHash = input.password === undefined ? null : await hashPassword(input.password, this.scrypt);
     try {
       const [row] = await this.change(
         {
@@ -206,13 +213,34 @@ export class TokenService {
     return this.writeSuperToken(false, { origin: 'server', tokenKey: null, method: 'super_token_create', params: {} });
   }
 
-  private async writeSuperToken(replace: boolean, action: AuditAction): Promise<IssuedToken | undefined> {
-    const key = randomAlphanumeric(KEY_LENGTH);
-    const secret = randomAlphanumeric(SECRET_LENGTH);
+  /**
+   * Sets the super token to this key and secret (SUPER_TOKEN_FILE, at start),
+   * creating it if need be; true when it changed. An unchanged one is not
+   * written, so restarts add nothing to the audit log.
+   */
+  async setSuperToken(key: string, secret: string): Promise<boolean> {
+    const action: AuditAction = { origin: 'server', tokenKey: null, method: 'super_token_set', params: {} };
+    try {
+      return (await this.writeSuperToken('if-different', action, { key, secret })) !== undefined;
+    } catch (err) {
+      if (isUniqueViolation(err)) notAcceptable(`the super token's key ${key} is already another token's key`);
+      throw err;
+    }
+  }
+
+  private async writeSuperToken(
+    replace: boolean | 'if-different',
+    action: AuditAction,
+    { key, secret } = { key: randomAlphanumeric(KEY_LENGTH), secret: randomAlphanumeric(SECRET_LENGTH) },
+  ): Promise<IssuedToken | undefined> {
     const now = Date.now();
-    const onConflict = replace
-      ? 'DO UPDATE SET token_key = EXCLUDED.token_key, token_hash = EXCLUDED.token_hash, updated_at = EXCLUDED.updated_at'
-      : 'DO NOTHING';
+    const update = 'DO UPDATE SET token_key = EXCLUDED.token_key, token_hash = EXCLUDED.token_hash, updated_at = EXCLUDED.updated_at';
+    const onConflict =
+      replace === 'if-different'
+        ? `${update} WHERE token.token_key IS DISTINCT FROM EXCLUDED.token_key OR token.token_hash IS DISTINCT FROM EXCLUDED.token_hash`
+        : replace
+          ? update
+          : 'DO NOTHING';
     // One statement, so two servers starting at once cannot both create it.
     const rows = await this.change(
       {
@@ -308,7 +336,7 @@ export class TokenService {
     const { token } = await this.findTarget(target);
     if (token.username === null) notAcceptable('the target token has no username; accounts are made with token_create');
     checkPassword(newPassword);
-    await this.changeToken(token, 'password_hash = $2', await hashPassword(newPassword), action);
+    await this.changeToken(token, 'password_hash = $2', await hashPassword(newPassword, this.scrypt), action);
     return { success: true, message: 'Password changed successfully' };
   }
 
@@ -321,12 +349,11 @@ export class TokenService {
   }
 
   /**
-   * Replaces a NodeGet password hash with scrypt once its password has been
-   * verified; a no-op if the hash changed meanwhile. Not an administrative
-   * change, so not audited.
+   * Replaces a password hash (NodeGet's, or scrypt at other parameters than
+   * the current ones) with `upgraded` once its password has been verified; a
+   * no-op if the hash changed meanwhile. Not an administrative change, so not audited.
    */
-  async upgradePasswordHash(token: Token, password: string): Promise<void> {
-    const upgraded = await hashPassword(password);
+  async upgradePasswordHash(token: Token, upgraded: string): Promise<void> {
     await withDatabase(() =>
       this.dataSource.query('UPDATE token SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [token.id, token.passwordHash, upgraded]),
     );

@@ -5,7 +5,8 @@ import type { ServerProcess as ChaosTarget } from '../../bench/processes';
 
 export const ROOT = join(__dirname, '..', '..');
 const MAIN = join(ROOT, 'dist', 'src', 'main.js');
-const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+/** The `bin` entry (`js-result-service`): the compiled CLI, as an installed package runs it. */
+export const CLI = join(ROOT, 'bin', 'js-result-service.js');
 
 export interface CliResult {
   code: number;
@@ -17,7 +18,8 @@ export interface CliResult {
 
 /** The environment without any database setting of the test run itself. */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
+  // No drain period: nothing balances load in front of a test's server, and every stop would wait for it.
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', SHUTDOWN_DRAIN_MS: '0' };
   delete env.DATABASE_URL;
   delete env.DATA_DIR;
   return { ...env, ...extra };
@@ -53,14 +55,16 @@ export interface ServerProcess {
   pid: number;
   output: () => string;
   stop(): Promise<void>;
+  /** How the process ended: its exit code, or the signal that ended it. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Ends the process with SIGKILL, as a crash would: no shutdown hook runs. */
   kill(): Promise<void>;
 }
 
-/** Starts `node dist/src/main.js` (what `npm start` runs) and waits until it answers. */
-export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+/** Starts `node dist/src/main.js` (what `npm start` runs), or `command`, and waits until it answers. */
+export async function startServer(env: Record<string, string>, command: string[] = [MAIN]): Promise<ServerProcess> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+  const child: ChildProcess = spawn(process.execPath, command, {
     cwd: ROOT,
     env: cleanEnv({ ...env, PORT: String(port), HOST: '127.0.0.1' }),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -68,7 +72,9 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
@@ -88,6 +94,7 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
     port,
     pid: child.pid!,
     output: () => output,
+    exited,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

@@ -9,6 +9,7 @@ import {
   DEFAULT_AUDIT_KEEP_DAYS,
   DEFAULT_JS_RESULT_MAX_WAITERS,
   DEFAULT_HTTP_LIMITS,
+  DEFAULT_LOG_SETTINGS,
   DEFAULT_LOGIN_LIMITS,
   DEFAULT_RESPONSE_LIMITS,
   DEFAULT_RETENTION_SWEEP_INTERVAL_MS,
@@ -50,8 +51,17 @@ export function testConfig(database: DatabaseTarget, overrides: Partial<AppConfi
     retentionSweepIntervalMs: DEFAULT_RETENTION_SWEEP_INTERVAL_MS,
     // Suites fail logins from one address on purpose; login-budget.e2e-spec.ts tightens the throttle where it matters.
     login: { ...DEFAULT_LOGIN_LIMITS, failuresPerAddress: 1_000_000, failuresPerUsername: 1_000_000 },
+    // Below OWASP's 17 (which only the environment enforces): suites create many accounts; 2^17 takes ~0.3-1 s a hash here.
+    scryptCost: 14,
     responses: DEFAULT_RESPONSE_LIMITS,
     http: DEFAULT_HTTP_LIMITS,
+    // No drain in tests; a short wait for what is in flight, so a suite's close() is not held by a long run.
+    // server-shutdown.e2e-spec.ts sets both where they matter.
+    shutdown: { drainMs: 0, timeoutMs: 2_000 },
+    corsOrigins: [],
+    logs: DEFAULT_LOG_SETTINGS,
+    trustProxy: false,
+    metrics: {},
     ...overrides,
   };
 }
