@@ -8,6 +8,7 @@ import { NotifyResultFinished1796210000001 } from './1796210000001-NotifyResultF
 import { CreateServerSecret1796210000002 } from './1796210000002-CreateServerSecret';
 import { AddServerUuid1796215000000 } from './1796215000000-AddServerUuid';
 import { AddJsWorkerRoute1796215000001 } from './1796215000001-AddJsWorkerRoute';
+import { AddJsResultTextBytes1796413730095 } from './1796413730095-AddJsResultTextBytes';
 
 /** In order of application; listed explicitly so compiled and test runs see the same set. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   CreateServerSecret1796210000002,
   AddServerUuid1796215000000,
   AddJsWorkerRoute1796215000001,
+  AddJsResultTextBytes1796413730095,
 ];
