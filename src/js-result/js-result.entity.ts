@@ -56,4 +56,8 @@ export class JsResult {
   /** Bytes of `result` as JSON text, kept by the database as paramTextBytes is. */
   @Column({ ...MEASURED_BY_DATABASE, name: 'result_text_bytes' })
   resultTextBytes: number | null;
+
+  /** The most bytes `error_message` can take as a JSON string, kept by the database as paramTextBytes is. */
+  @Column({ ...MEASURED_BY_DATABASE, name: 'error_message_text_bytes' })
+  errorMessageTextBytes: number | null;
 }

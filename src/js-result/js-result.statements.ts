@@ -217,15 +217,17 @@ type SelectForm = 'json' | 'page-json' | 'rows' | 'text';
 /**
  * The columns of a text row held to a share of the budget, and the column
  * where the database keeps each one's size as the JSON text it would send
- * (see the AddJsResultTextBytes migration). These are what a worker's run
- * makes large (a result of any size, a param of exact numbers such as 1e400,
- * 22 bytes stored and 403 as text). Not measured: the integers and
- * js_worker_name (under 3 KB: the worker-name index holds it), and run_type
- * and error_message (see textColumn).
+ * (see the AddJsResultTextBytes migration; for error_message, a bound on it).
+ * These are what a worker's run makes large (a result or an error message of
+ * any size, a param of exact numbers such as 1e400, 22 bytes stored and 403
+ * as text). Not measured: the integers, js_worker_name (under 3 KB: the
+ * worker-name index holds it) and run_type (set by the writers from a short
+ * list of kinds).
  */
 const GATED: Partial<Record<RecordField, readonly [keyof JsResult, string]>> = {
   param: ['paramTextBytes', 'param_text_bytes'],
   result: ['resultTextBytes', 'result_text_bytes'],
+  error_message: ['errorMessageTextBytes', 'error_message_text_bytes'],
 };
 
 /** The sizes are int4: a share is compared as one, so the statement keeps its plain integer comparison. */
@@ -324,9 +326,7 @@ function withAllowedWorkers<Q extends QueryBuilder<ObjectLiteral>>(qb: Q): Q {
 
 /**
  * A text row's column: a gated one is NULL when over `:share`, so the values
- * that come are bounded before they are sent (see valueShare). Measuring a
- * third column (error_message or run_type) cost the statement more than the
- * two together (ARCHITECTURE.md), so those two are bounded where they are written.
+ * that come are bounded before they are sent (see valueShare).
  */
 function textColumn(key: RecordField): string {
   const size = GATED[key];
