@@ -135,6 +135,38 @@ describe(`reads held to the reply budget before they are loaded (${backendName})
     expect(walked).toEqual([2003, 2002, 2001]);
   });
 
+  it('measures what is stored now: a row whose result grows past the budget (as a finishing run writes it) is refused unread', async () => {
+    const exact = "js_worker_name = 'exact'";
+    const sizesMatch = `SELECT bool_and(param_text_bytes IS NOT DISTINCT FROM octet_length(param::text)
+      AND result_text_bytes IS NOT DISTINCT FROM octet_length(result::text)) AS ok FROM js_result`;
+    try {
+      await t.dataSource.query(`UPDATE js_result SET result = to_jsonb(repeat('z', ${HUGE_CHARS})) WHERE ${exact}`);
+      received = 0;
+      const reply = await rpc(t.app, query([{ js_worker_name: 'exact' }]));
+      expect(refusedBytes(reply.body)).toBeGreaterThan(HUGE_CHARS);
+      expect(received).toBeLessThan(CALL_LIMIT);
+      expect(await t.dataSource.query(sizesMatch)).toEqual([{ ok: true }]);
+    } finally {
+      await t.dataSource.query(`UPDATE js_result SET result = '[1.50, 1e-5]' WHERE ${exact}`);
+    }
+    expect(await t.dataSource.query(sizesMatch)).toEqual([{ ok: true }]);
+  });
+
+  it('holds an error message to the budget the same way: a run that failed with a huge message is refused unread', async () => {
+    await t.dataSource.query(
+      `INSERT INTO js_result (js_worker_id, js_worker_name, run_type, start_time, finish_time, error_message)
+       VALUES (4, 'loud', 'call', 4000, 4001, repeat('e', ${HUGE_CHARS}))`,
+    );
+    try {
+      received = 0;
+      const reply = await rpc(t.app, query([{ js_worker_name: 'loud' }]));
+      expect(refusedBytes(reply.body)).toBeGreaterThan(HUGE_CHARS);
+      expect(received).toBeLessThan(CALL_LIMIT);
+    } finally {
+      await t.dataSource.query("DELETE FROM js_result WHERE js_worker_name = 'loud'");
+    }
+  });
+
   describe('returns stored numbers exactly, whichever way a read is written', () => {
     const exactValues = (text: string) => {
       expect(text).toContain('"big": 12345678901234567890');

@@ -2,6 +2,14 @@ import { Column, Entity, Index, PrimaryColumn, Generated } from 'typeorm';
 import { bigintAsNumber } from '../common/bigint.transformer';
 
 /**
+ * A column the database computes (a generated column, made by the migration):
+ * never written here, and not read unless a statement names it. Declared
+ * without TypeORM's generatedType, which would make it keep a
+ * typeorm_metadata table for schema synchronisation this project never runs.
+ */
+const MEASURED_BY_DATABASE = { type: 'integer', nullable: true, insert: false, update: false, select: false } as const;
+
+/**
  * One run of a JS worker. Table and column names are part of the contract:
  * operators query this table directly and other writers insert into it.
  * The indexes are created by migrations (they need DESC and a partial
@@ -40,4 +48,16 @@ export class JsResult {
 
   @Column({ name: 'error_message', type: 'text', nullable: true })
   errorMessage: string | null;
+
+  /** Bytes of `param` as JSON text, kept by the database: what a short read measures. */
+  @Column({ ...MEASURED_BY_DATABASE, name: 'param_text_bytes' })
+  paramTextBytes: number | null;
+
+  /** Bytes of `result` as JSON text, kept by the database as paramTextBytes is. */
+  @Column({ ...MEASURED_BY_DATABASE, name: 'result_text_bytes' })
+  resultTextBytes: number | null;
+
+  /** The most bytes `error_message` can take as a JSON string, kept by the database as paramTextBytes is. */
+  @Column({ ...MEASURED_BY_DATABASE, name: 'error_message_text_bytes' })
+  errorMessageTextBytes: number | null;
 }

@@ -233,14 +233,18 @@ describe(JsResultStatements.name, () => {
         const rows = await run<Record<string, unknown>[]>(sut.selectTextRows([], ALL, 10, undefined, 20));
         const byId = new Map(rows.map((row) => [String(row.id), row]));
         expect(byId.get('2')).toMatchObject({ param: null, result: 'null', run_type: 'call' });
-        expect(byId.get('3')).toMatchObject({ param: null, error_message: 'boom "quoted"' });
+        // An error message is held to a bound of its JSON text (six bytes a byte and the quotes): 80 here.
+        expect(byId.get('3')).toMatchObject({ param: null, error_message: null });
         expect(byId.get('4')).toMatchObject({ param: null });
         expect(rows.map((row) => [String(row.id), withheld(row)])).toEqual([
           [BIG, false],
-          ['3', false],
+          ['3', true],
           ['2', true],
           ['4', true],
         ]);
+        const withMessages = await run<Record<string, unknown>[]>(sut.selectTextRows([], ALL, 10, undefined, 80));
+        expect(withMessages.find((row) => String(row.id) === '3')).toMatchObject({ error_message: 'boom "quoted"' });
+        expect(withMessages.filter(withheld).map((row) => String(row.id))).toEqual(['4']);
         const pageRows = await run<Record<string, unknown>[]>(sut.page([], ALL, undefined, 10, ['id', 'param'], 402));
         expect(pageRows.filter(withheld).map((row) => String(row.id))).toEqual(['4']);
       } finally {
@@ -274,7 +278,7 @@ describe(JsResultStatements.name, () => {
 
   describe(valueShare.name, () => {
     it('splits the allowance over every gated value of the rows, or leaves it whole when the fields have none', () => {
-      expect(valueShare(1000, 10)).toBe(50);
+      expect(valueShare(1000, 10)).toBe(33);
       expect(valueShare(1000, 10, ['id', 'param'])).toBe(100);
       expect(valueShare(1000, 10, ['id', 'js_worker_name', 'start_time'])).toBe(1000);
       expect(valueShare(1001, 2, ['param', 'result'])).toBe(250);

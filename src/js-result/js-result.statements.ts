@@ -169,10 +169,11 @@ function shapeKey(form: string, scope: string, filters: readonly Filter[]): stri
   return key;
 }
 
-type ColumnList = readonly (readonly [keyof JsResult, RecordField])[];
+/** Entity properties and the names they are selected as. */
+type ColumnList<Name extends string = string> = readonly (readonly [keyof JsResult, Name])[];
 
 /** The wire record's keys, in order, and the properties they come from. */
-const RECORD_COLUMNS: ColumnList = [
+const RECORD_COLUMNS: ColumnList<RecordField> = [
   ['id', 'id'],
   ['jsWorkerId', 'js_worker_id'],
   ['jsWorkerName', 'js_worker_name'],
@@ -195,7 +196,7 @@ const CHOSEN_COLUMNS: ColumnList = [
  * start_time and id, which order the rows and position a page walk. The heavy
  * `param` and `result` are not read unless asked for.
  */
-function columnsFor(fields: readonly RecordField[] | undefined): ColumnList {
+function columnsFor(fields: readonly RecordField[] | undefined): ColumnList<RecordField> {
   if (fields === undefined) return RECORD_COLUMNS;
   return RECORD_COLUMNS.filter(([, key]) => key === 'id' || key === 'start_time' || fields.includes(key));
 }
@@ -214,19 +215,22 @@ function jsonElementOf(fields: readonly RecordField[] | undefined): string {
 type SelectForm = 'json' | 'page-json' | 'rows' | 'text';
 
 /**
- * The columns of a text row held to a share of the budget, and how the
- * database measures each: as the JSON text it would send. These are what a
- * worker's run makes large (a result of any size, a param of exact numbers
- * such as 1e400, 22 bytes stored and 403 as text). Not measured: the integers
- * and js_worker_name (under 3 KB: the worker-name index holds it), and
- * run_type and error_message (see textColumn).
+ * The columns of a text row held to a share of the budget, and the column
+ * where the database keeps each one's size as the JSON text it would send
+ * (see the AddJsResultTextBytes migration; for error_message, a bound on it).
+ * These are what a worker's run makes large (a result or an error message of
+ * any size, a param of exact numbers such as 1e400, 22 bytes stored and 403
+ * as text). Not measured: the integers, js_worker_name (under 3 KB: the
+ * worker-name index holds it) and run_type (set by the writers from a short
+ * list of kinds).
  */
-const GATED: Partial<Record<RecordField, string>> = {
-  param: 'octet_length(r.param::text)',
-  result: 'octet_length(r.result::text)',
+const GATED: Partial<Record<RecordField, readonly [keyof JsResult, string]>> = {
+  param: ['paramTextBytes', 'param_text_bytes'],
+  result: ['resultTextBytes', 'result_text_bytes'],
+  error_message: ['errorMessageTextBytes', 'error_message_text_bytes'],
 };
 
-/** octet_length is an int4: a share is compared as one, so the statement keeps its plain integer comparison. */
+/** The sizes are int4: a share is compared as one, so the statement keeps its plain integer comparison. */
 const MAX_SHARE = 2 ** 31 - 1;
 
 /** The gated columns a text row of these fields has. */
@@ -322,17 +326,16 @@ function withAllowedWorkers<Q extends QueryBuilder<ObjectLiteral>>(qb: Q): Q {
 
 /**
  * A text row's column: a gated one is NULL when over `:share`, so the values
- * that come are bounded before they are sent (see valueShare). Measured with
- * the backend's CPU per call (custom plans, as the pool runs them): gating
- * `param` and `result` with an int4 comparison costs S1's statement 9-19%; a
- * third measured column (error_message or run_type, in this select or in the
- * per-worker one), a float8 or bigint comparison, or a window summing the
- * rows' sizes made it 1.7-4 times as costly (ARCHITECTURE.md).
+ * that come are bounded before they are sent (see valueShare).
  */
 function textColumn(key: RecordField): string {
-  const measure = GATED[key];
-  return measure === undefined ? `r.${key}` : `CASE WHEN ${measure} <= :share::int THEN r.${key} END`;
+  const size = GATED[key];
+  return size === undefined ? `r.${key}` : `CASE WHEN r.${size[1]} <= :share::int THEN r.${key} END`;
 }
+
+/** The size columns a text read of these fields selects beside the record's columns, for textColumn. */
+const sizeColumns = (fields: readonly RecordField[] | undefined): ColumnList =>
+  gatedKeys(fields).map((key) => GATED[key] as readonly [keyof JsResult, string]);
 
 /** TypeORM writes LIMIT as a literal; here it is the parameter `:limit`, so one text serves every limit. */
 const limited = (qb: SelectQueryBuilder<JsResult>) => `${qb.getQuery()} LIMIT :limit`;
@@ -515,7 +518,8 @@ export class JsResultStatements {
     fields: readonly RecordField[] | undefined,
     after: AfterKind,
   ): QueryBuilder<ObjectLiteral> {
-    const chosen = this.chosenRows(filters, scope, columnsFor(fields), after);
+    const columns = form === 'text' ? [...columnsFor(fields), ...sizeColumns(fields)] : columnsFor(fields);
+    const chosen = this.chosenRows(filters, scope, columns, after);
     const qb = this.dataSource.createQueryBuilder().setParameters({ ...chosen.parameters, ...SCOPE_SLOTS });
     if (form === 'json') {
       qb.select(CAPPED_JSON_ARRAY, 'json')

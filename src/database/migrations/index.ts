@@ -9,6 +9,7 @@ import { CreateServerSecret1796210000002 } from './1796210000002-CreateServerSec
 import { AddServerUuid1796215000000 } from './1796215000000-AddServerUuid';
 import { AddJsWorkerRoute1796215000001 } from './1796215000001-AddJsWorkerRoute';
 import { CreateLoginThrottle1796220000000 } from './1796220000000-CreateLoginThrottle';
+import { AddJsResultTextBytes1796413730095 } from './1796413730095-AddJsResultTextBytes';
 
 /** In order of application; listed explicitly so compiled and test runs see the same set. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   AddServerUuid1796215000000,
   AddJsWorkerRoute1796215000001,
   CreateLoginThrottle1796220000000,
+  AddJsResultTextBytes1796413730095,
 ];
