@@ -31,7 +31,11 @@ export function wireInteger(value: string | number | bigint | null): number | bi
 
 type Row = Record<keyof JsResultRecord, unknown>;
 
-export function toRecord(row: Row): JsResultRecord {
+/** A record's fields other than its values (param, result, error_message): what a row says of the run itself. */
+export type RunFields = Pick<JsResultRecord, 'id' | 'js_worker_id' | 'js_worker_name' | 'run_type' | 'start_time' | 'finish_time'>;
+
+/** The run fields of a row, integers as the driver gives them (decimal text for bigint). */
+export function toRunFields(row: Partial<Row>): RunFields {
   return {
     id: wireInteger(row.id as string),
     js_worker_id: wireInteger(row.js_worker_id as string),
@@ -39,6 +43,12 @@ export function toRecord(row: Row): JsResultRecord {
     run_type: row.run_type as string,
     start_time: wireInteger(row.start_time as string | null),
     finish_time: wireInteger(row.finish_time as string | null),
+  };
+}
+
+export function toRecord(row: Row): JsResultRecord {
+  return {
+    ...toRunFields(row),
     param: row.param ?? null,
     result: row.result ?? null,
     error_message: (row.error_message as string | null) ?? null,

@@ -1,9 +1,6 @@
 import { DataSource } from 'typeorm';
 import { withDatabase } from '../database/database.errors';
-import { type JsResultRecord, recordsJsonText, type TextRow, wireInteger } from '../js-result/js-result.record';
-
-/** The columns the conditions and permissions look at: never the large ones. */
-export type RowFields = Pick<JsResultRecord, 'id' | 'js_worker_id' | 'js_worker_name' | 'run_type' | 'start_time' | 'finish_time'>;
+import { recordsJsonText, type RunFields, type TextRow, toRunFields } from '../js-result/js-result.record';
 
 /**
  * A row as the events need it. What it is (finished, failed) comes from SQL
@@ -12,7 +9,8 @@ export type RowFields = Pick<JsResultRecord, 'id' | 'js_worker_id' | 'js_worker_
  * `param` and `result`, exact whatever numbers or depth they hold.
  */
 export interface ResultRow {
-  record: RowFields;
+  /** The columns the conditions and permissions look at: never the large ones. */
+  record: RunFields;
   /** `result IS NOT NULL` in SQL: a script that returned null succeeded. */
   hasResult: boolean;
   /** `error_message IS NOT NULL`. */
@@ -76,14 +74,7 @@ type Column = string | number | bigint | null;
 
 function toResultRow(row: Record<string, Column | boolean>): ResultRow {
   const text = row as TextRow & { has_result: boolean; has_error: boolean; bytes: number | string; sent: boolean };
-  const record: RowFields = {
-    id: wireInteger(text.id as string),
-    js_worker_id: wireInteger(text.js_worker_id as string),
-    js_worker_name: text.js_worker_name as string,
-    run_type: text.run_type as string,
-    start_time: wireInteger(text.start_time as string | null),
-    finish_time: wireInteger(text.finish_time as string | null),
-  };
+  const record = toRunFields(text);
   const bytes = Number(text.bytes);
   const read: ResultRow = { record, hasResult: text.has_result === true, hasError: text.has_error === true, bytes };
   if (text.sent === true) read.json = recordsJsonText([text]).slice(1, -1);
