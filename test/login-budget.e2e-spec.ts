@@ -1,4 +1,3 @@
-import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits } from '../src/config/app.config';
@@ -6,6 +5,7 @@ import { BATCH_CONCURRENCY } from '../src/json-rpc/json-rpc.dispatcher';
 import { LoginBudget } from '../src/token/login-budget';
 import { call, queryParams, startTestApp, type TestApp } from './support/test-app';
 import { backendName } from './support/test-database';
+import { postFrom as post } from './support/loopback-post';
 
 const READ_ALL = [{ scopes: ['global'], permissions: [{ js_result: { read: '*' } }] }];
 
@@ -19,27 +19,6 @@ async function startApp(login: Partial<LoginLimits>): Promise<{ t: TestApp; port
   const t = await startTestApp({ login: { ...DEFAULT_LOGIN_LIMITS, ...login } });
   await t.app.listen(0, '127.0.0.1');
   return { t, port: (t.app.getHttpServer().address() as AddressInfo).port };
-}
-
-/**
- * Posts a JSON-RPC request from a given loopback address (all of 127/8 reaches
- * the server), so that the suite can play several clients.
- */
-function post(port: number, from: string, payload: unknown): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port, localAddress: from, method: 'POST', path: '/', agent: false, headers: { 'content-type': 'application/json' } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve(JSON.parse(text)));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(JSON.stringify(payload));
-  });
 }
 
 const login = (credential: string, id: unknown = 1) => call('token_get', { token: credential }, id);

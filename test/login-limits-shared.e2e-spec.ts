@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { DEFAULT_LOGIN_LIMITS } from '../src/config/app.config';
 import { hashPassword, hashSecret, scryptParams } from '../src/token/token.secrets';
 import { call, queryParams, startTestApp, type TestApp } from './support/test-app';
 import { backendName, createTestDatabase, type TestDatabase } from './support/test-database';
+import { postFrom as post } from './support/loopback-post';
 
 const READ_ALL = [{ scopes: ['global'], permissions: [{ js_result: { read: '*' } }] }];
 const INVALID_CREDENTIALS = { code: 102, message: 'Permission denied: Invalid credentials' };
@@ -34,24 +34,6 @@ async function sharedDatabase(): Promise<TestDatabase> {
   if (backendName === 'postgres') return createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'jsr-login-limits-'));
   return { target: { kind: 'embedded', dataDir }, drop: () => rm(dataDir, { recursive: true, force: true }) };
-}
-
-/** Posts a JSON-RPC request from a given loopback address (all of 127/8 reaches the server). */
-function post(port: number, from: string, payload: unknown): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port, localAddress: from, method: 'POST', path: '/', agent: false, headers: { 'content-type': 'application/json' } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve(JSON.parse(text)));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(JSON.stringify(payload));
-  });
 }
 
 async function loginError(on: Instance, from: string, credential: string): Promise<{ code: number; message: string } | 'ok'> {

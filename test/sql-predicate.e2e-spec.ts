@@ -151,28 +151,28 @@ describe(`statements match the contract model (${backendName})`, () => {
     return [await rowsOf(statements.selectRows(selection.filters, access, limit)), fromKnown, asJson];
   }
 
-  /** What a property draws: a token's limits, the stored rows and the call's conditions. */
+  /** What a property draws: a token's limits, and the stored rows with the call's conditions. */
   interface Inputs {
     limits: fc.Arbitrary<ModelLimit[] | undefined>;
-    table: fc.Arbitrary<StoredRow[]>;
-    conditions: fc.Arbitrary<unknown[]>;
+    call: fc.Arbitrary<[StoredRow[], unknown[]]>;
   }
-  const anyInputs: Inputs = { limits, table, conditions };
+  const anyInputs: Inputs = { limits, call: fc.tuple(table, conditions) };
 
   /**
    * Inputs on which a `start_time_from` that is off by one always shows: the
    * super token, and a bound equal to the first stored row's start time, so
    * that row is in the contract's answer and not in the mutant's.
    */
-  const boundOnARow: Inputs = (() => {
-    const tableWithBound = fc.array(row, { minLength: 1, maxLength: 25 }).map(([first, ...rest]) => [{ ...first, startTime: first.startTime ?? T0 }, ...rest]);
-    return { limits: fc.constant(undefined), table: tableWithBound, conditions: fc.constant([]) };
-  })();
-  const boundOf = (rows: StoredRow[], cond: unknown[]): unknown[] => (cond.length === 0 && rows.length > 0 ? [{ start_time_from: rows[0].startTime }] : cond);
+  const boundOnARow: Inputs = {
+    limits: fc.constant(undefined),
+    call: fc.array(row, { minLength: 1, maxLength: 25 }).map(([first, ...rest]): [StoredRow[], unknown[]] => {
+      const startTime = first.startTime ?? T0;
+      return [[{ ...first, startTime }, ...rest], [{ start_time_from: startTime }]];
+    }),
+  };
 
   function queryMatches(model: Model, inputs: Inputs = anyInputs) {
-    return fc.asyncProperty(inputs.limits, inputs.table, inputs.conditions, async (raw, rows, drawn) => {
-      const cond = inputs === boundOnARow ? boundOf(rows, drawn) : drawn;
+    return fc.asyncProperty(inputs.limits, inputs.call, async (raw, [rows, cond]) => {
       const stored = await reset(rows);
       const expected = model(stored, cond, raw, 'read');
       const selection = parseConditions(cond);
@@ -187,8 +187,7 @@ describe(`statements match the contract model (${backendName})`, () => {
   }
 
   function deleteMatches(model: Model, inputs: Inputs = anyInputs) {
-    return fc.asyncProperty(inputs.limits, inputs.table, inputs.conditions, async (raw, rows, drawn) => {
-      const cond = inputs === boundOnARow ? boundOf(rows, drawn) : drawn;
+    return fc.asyncProperty(inputs.limits, inputs.call, async (raw, [rows, cond]) => {
       const stored = await reset(rows);
       const expected = model(stored, cond, raw, 'delete');
       const remaining = async () => (await dataSource.query<{ id: string }[]>('SELECT id FROM js_result ORDER BY id')).map((r) => Number(r.id));
