@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { DomainError, DomainErrorCode } from '../common/domain.error';
+import { LoginRefusedError } from './login-refused.error';
 import { APP_CONFIG, type AppConfig, type LoginLimits } from '../config/app.config';
 import { withDatabase } from '../database/database.errors';
 import { PreparedStatements } from '../database/prepared-statements';
@@ -109,8 +109,8 @@ export class LoginBudget implements OnModuleInit, OnModuleDestroy {
   private countAccount(accounts: Set<string>, username: string): void {
     if (accounts.has(username)) return;
     if (accounts.size >= this.limits.maxAccountsPerRequest) {
-      throw new DomainError(
-        DomainErrorCode.TooManyLogins,
+      throw new LoginRefusedError(
+        'accounts_per_request',
         `too many accounts in one request: at most ${this.limits.maxAccountsPerRequest} usernames per request; send the others in another request`,
       );
     }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
-import { DomainError, DomainErrorCode } from '../common/domain.error';
+import { LoginRefusedError } from './login-refused.error';
 
 export interface LoginThrottleLimits {
   /** Failed logins one address may make within ADDRESS_WINDOW_MS before it is blocked. */
@@ -42,11 +42,8 @@ export interface LoginAttempt {
   readonly username: string;
 }
 
-export const tooManyLogins = (what: string, retryMs: number) =>
-  new DomainError(
-    DomainErrorCode.TooManyLogins,
-    `too many failed logins for this ${what}, retry in ${Math.max(1, Math.ceil(retryMs / 1000))} s`,
-  );
+export const tooManyLogins = (what: 'address' | 'username', retryMs: number) =>
+  new LoginRefusedError(what, `too many failed logins for this ${what}, retry in ${Math.max(1, Math.ceil(retryMs / 1000))} s`);
 
 /*
  * Every statement locks the address's row before the username's (the

@@ -1,8 +1,7 @@
-import { DomainError, DomainErrorCode } from '../common/domain.error';
+import { LoginRefusedError } from './login-refused.error';
 import { Semaphore } from '../common/semaphore';
 
-export const hashQueueFull = () =>
-  new DomainError(DomainErrorCode.TooManyLogins, 'too many password checks in progress, retry in 1 s');
+export const hashQueueFull = () => new LoginRefusedError('hash_queue', 'too many password checks in progress, retry in 1 s');
 
 /**
  * Bounds the password hashes (scrypt) running at once. Each takes a libuv

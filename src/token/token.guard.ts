@@ -4,21 +4,23 @@ import { rpcCallOf } from '../json-rpc/rpc-call';
 import { type LoginRefusal, MetricsService } from '../metrics/metrics.service';
 import type { Auth } from './auth';
 import type { LoginOrigin } from './login-budget';
+import { type LoginRule, LoginRefusedError } from './login-refused.error';
 import { TokenAuthenticator } from './token.authenticator';
 
-/**
- * Why a credential was refused, for jsr_login_refusals_total. The throttle's
- * refusals share one error code (their message tells the client what to
- * wait for), so the rule is told apart by the message's wording.
- */
+const REFUSAL_OF_RULE: Record<LoginRule, LoginRefusal> = {
+  address: 'address_throttled',
+  username: 'username_throttled',
+  accounts_per_request: 'accounts_per_request',
+  hash_queue: 'hash_queue_full',
+};
+
+/** Why a credential was refused, for jsr_login_refusals_total. */
 function refusalReason(error: unknown): LoginRefusal | undefined {
+  if (error instanceof LoginRefusedError) return REFUSAL_OF_RULE[error.rule];
   if (!(error instanceof DomainError)) return undefined;
   if (error.code === DomainErrorCode.InvalidCredentials) return 'invalid_credentials';
   if (error.code === DomainErrorCode.MalformedToken) return 'malformed_token';
-  if (error.code !== DomainErrorCode.TooManyLogins) return undefined;
-  if (/accounts in one request/.test(error.message)) return 'accounts_per_request';
-  if (/password checks in progress/.test(error.message)) return 'hash_queue_full';
-  return /username/.test(error.message) ? 'username_throttled' : 'address_throttled';
+  return undefined;
 }
 
 /** What every JSON-RPC params DTO carries: the caller's credentials. */
