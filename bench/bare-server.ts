@@ -69,6 +69,7 @@ const ERROR_CODES: Record<DomainErrorCode, [number, string]> = {
   [DomainErrorCode.NotFoundInDatabase]: [105, 'Not found in database'],
   [DomainErrorCode.ResponseTooLarge]: [108, 'Invalid input'],
   [DomainErrorCode.TooManyLogins]: [102, 'Permission denied'],
+  [DomainErrorCode.InvalidCronExpression]: [101, 'Parse error'],
 };
 
 class RpcFailure extends Error {

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
 import { openDataSource } from '../src/database/data-source.factory';
 import { formatToken, TokenService } from '../src/token/token.service';
 import { INSERT_COLUMNS, rowsSelectSql, SEED_END_MS, SEED_VERSION, WORKER_COUNT } from './dataset';
@@ -133,19 +134,24 @@ export async function dataShape(url: string): Promise<Record<string, number>> {
 export async function createTokens(url: string): Promise<BenchTokens> {
   const dataSource = await openDataSource({ database: { kind: 'postgres', url }, poolSize: 2, statementTimeoutMs: 60_000 });
   try {
-    await dataSource.query('DELETE FROM token WHERE id <> 1');
-    const service = new TokenService(dataSource);
-    const superToken = formatToken(await service.rollSuperToken());
-    const limits = tokenLimitsFor();
-    return {
-      super: superToken,
-      named: formatToken(await service.create({ limits: limits.named })),
-      wildcard: formatToken(await service.create({ limits: limits.wildcard })),
-      deleter: formatToken(await service.create({ limits: limits.deleter })),
-    };
+    return await createTokensOn(dataSource);
   } finally {
     await dataSource.destroy();
   }
+}
+
+/** createTokens on an open DataSource, whatever its backend (the embedded bench opens its own). */
+export async function createTokensOn(dataSource: DataSource): Promise<BenchTokens> {
+  await dataSource.query('DELETE FROM token WHERE id <> 1');
+  const service = new TokenService(dataSource);
+  const superToken = formatToken(await service.rollSuperToken());
+  const limits = tokenLimitsFor();
+  return {
+    super: superToken,
+    named: formatToken(await service.create({ limits: limits.named })),
+    wildcard: formatToken(await service.create({ limits: limits.wildcard })),
+    deleter: formatToken(await service.create({ limits: limits.deleter })),
+  };
 }
 
 /** The row indexes of one worker: every WORKER_COUNT-th index, from its own number. */

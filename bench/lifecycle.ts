@@ -17,7 +17,7 @@ import { createTokens, type Log, seedIfNeeded } from './database';
 import { DAY_MS, NAMED_WORKER, SEED_END_MS } from './dataset';
 import { explain } from './explain';
 import { percentile, runHttpLoad, summarise, type LoadResult } from './load';
-import { DEFAULT_DATABASE_URL } from './options';
+import { DEFAULT_DATABASE_URL, flagReader } from './options';
 import { startService } from './processes';
 
 const log: Log = (line) => process.stdout.write(`${line}\n`);
@@ -33,10 +33,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const value = (flag: string, fallback: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
-  };
+  const value = flagReader(argv);
   return {
     rows: Number(value('--rows', '1000000')),
     pages: Number(value('--pages', '500')),

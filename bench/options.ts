@@ -17,14 +17,24 @@ export interface BenchOptions {
   pgbenchThreads: number;
   /** Wait for quiet CPUs before each slice and repeat slices other processes disturbed (off in the smoke test). */
   guardCpu: boolean;
+  /** `postgres` (service, bare server and pgbench on DATABASE_URL) or `embedded` (the service on PGlite, bench/embedded.ts). */
+  backend: 'postgres' | 'embedded';
+  /** The embedded backend's data directory (default data/bench-embedded-<rows>). */
+  dataDir?: string;
+  /** Another checkout whose build (dist/) is measured instead of this one (embedded backend: before and after a change). */
+  serviceRoot?: string;
 }
 
+export const EMBEDDED_DEFAULT_ROWS = 100_000;
 export const ALL_SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8'];
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/jsr_bench';
 
 const USAGE = `usage: npm run bench -- [--rows N | --sizes 10000,1000000,10000000] [--duration 10] [--rounds 5] [--warmup 3]
        [--connections 16] [--scenarios S1,S3] [--out bench/results] [--pool-size 10] [--threads 2] [--no-cpu-guard]
-The database is DATABASE_URL, else ${DEFAULT_DATABASE_URL} (created if missing).`;
+       [--backend postgres|embedded] [--data-dir DIR] [--service-root DIR]
+The database is DATABASE_URL, else ${DEFAULT_DATABASE_URL} (created if missing); with --backend embedded,
+a PGlite directory (default data/bench-embedded-<rows>, seeded if needed), 100,000 rows and S1,S3,S7 unless told,
+the report in bench/results/embedded.`;
 
 function positiveInteger(flag: string, raw: string | undefined): number {
   const value = Number(raw);
@@ -51,11 +61,14 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     poolSize: 10,
     pgbenchThreads: 2,
     guardCpu: true,
+    backend: 'postgres',
   };
+  const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
     i++;
+    given.add(flag);
     switch (flag) {
       case '--rows':
         options.sizes = [positiveInteger(flag, value)];
@@ -95,6 +108,18 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         options.guardCpu = false;
         i--;
         break;
+      case '--backend':
+        if (value !== 'postgres' && value !== 'embedded') throw new Error(`--backend: postgres or embedded, got '${value}'\n${USAGE}`);
+        options.backend = value;
+        break;
+      case '--data-dir':
+        if (!value) throw new Error(`--data-dir needs a directory\n${USAGE}`);
+        options.dataDir = value;
+        break;
+      case '--service-root':
+        if (!value) throw new Error(`--service-root needs a directory\n${USAGE}`);
+        options.serviceRoot = value;
+        break;
       case '--help':
       case '-h':
         throw new Error(USAGE);
@@ -102,5 +127,22 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         throw new Error(`unknown option '${flag}'\n${USAGE}`);
     }
   }
+  if (options.backend === 'embedded') {
+    // The issue's embedded figures: S1 and S3 over 100k rows, and the large read.
+    if (!given.has('--rows') && !given.has('--sizes')) options.sizes = [EMBEDDED_DEFAULT_ROWS];
+    if (!given.has('--scenarios')) options.scenarios = ['S1', 'S3', 'S7'];
+    if (!given.has('--out')) options.outDir = 'bench/results/embedded';
+  }
   return options;
+}
+
+/**
+ * `--flag value` lookups for the smaller bench tools (cron, routes, lifecycle, footprint…),
+ * which take a handful of flags each with a default.
+ */
+export function flagReader(argv: readonly string[]): (flag: string, fallback: string) => string {
+  return (flag, fallback) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
+  };
 }

@@ -24,7 +24,7 @@ export function freePort(): Promise<number> {
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitUntilHealthy(url: string, child: ChildProcess, output: () => string, timeoutMs = 60_000): Promise<void> {
+async function waitUntilHealthy(url: string, child: ChildProcess, output: () => string, timeoutMs = 60_000, pollMs = 200): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode}:\n${output()}`);
@@ -34,7 +34,7 @@ async function waitUntilHealthy(url: string, child: ChildProcess, output: () => 
     } catch {
       // not listening yet
     }
-    await delay(200);
+    await delay(pollMs);
   }
   throw new Error(`server at ${url} not healthy after ${timeoutMs} ms:\n${output()}`);
 }
@@ -52,12 +52,27 @@ function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
   });
 }
 
-async function startNodeServer(name: string, script: string, env: NodeJS.ProcessEnv): Promise<ServerProcess> {
+/** The child's environment: this one's, with `env` over it (an undefined value removes the variable). */
+function childEnv(env: NodeJS.ProcessEnv, port: number): NodeJS.ProcessEnv {
+  const merged: NodeJS.ProcessEnv = { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' };
+  for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
+  return merged;
+}
+
+/** How a start is watched: `onSpawn` sees the process at once (before it answers), health is polled every `pollMs`. */
+export interface StartWatch {
+  onSpawn?(pid: number): void;
+  pollMs?: number;
+}
+
+/** A Node script serving HTTP on PORT (and `/health`), started on a free port and waited for. */
+export async function startNodeServer(name: string, script: string, env: NodeJS.ProcessEnv, watch: StartWatch = {}): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [script], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: childEnv(env, port),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (child.pid !== undefined) watch.onSpawn?.(child.pid);
   let output = '';
   const keep = (chunk: Buffer) => {
     // Only the tail is kept: it is shown if the server fails.
@@ -67,7 +82,7 @@ async function startNodeServer(name: string, script: string, env: NodeJS.Process
   child.stderr!.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitUntilHealthy(url, child, () => output);
+    await waitUntilHealthy(url, child, () => output, 60_000, watch.pollMs);
   } catch (err) {
     await stopChild(child);
     throw err;
@@ -90,6 +105,22 @@ export function startService(settings: ServerSettings, env: Record<string, strin
     SHUTDOWN_DRAIN_MS: '0',
     ...env,
   });
+}
+
+/** Where a service runs its database: a PostgreSQL server, or the embedded database in a directory. */
+export type ServiceDatabase = { databaseUrl: string } | { dataDir: string };
+
+/**
+ * The service of the checkout at `root` (this one by default; the footprint
+ * report measures an older build beside it), on either backend.
+ */
+export function startServiceOn(
+  database: ServiceDatabase,
+  options: { root?: string; env?: Record<string, string>; watch?: StartWatch } = {},
+): Promise<ServerProcess> {
+  const backend = 'dataDir' in database ? { DATABASE_URL: undefined, DATA_DIR: database.dataDir } : { DATABASE_URL: database.databaseUrl };
+  const main = options.root ? resolve(options.root, 'dist/src/main.js') : resolve(__dirname, '../src/main.js');
+  return startNodeServer('service', main, { ...backend, LOG_LEVEL: 'warn', SHUTDOWN_DRAIN_MS: '0', ...options.env }, options.watch);
 }
 
 export function startBare(settings: ServerSettings): Promise<ServerProcess> {

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { Client } from 'pg';
 import { benchSize, newRun, prepareDatabase, type Servers } from './bench';
 import { serverFacts } from './database';
+import { runEmbeddedBench } from './embedded';
 import { parseOptions } from './options';
 import { type ServerSettings, startBare, startService } from './processes';
 import { writeReport } from './report';
@@ -41,6 +42,7 @@ async function checkPrerequisites(databaseUrl: string): Promise<void> {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (options.backend === 'embedded') return runEmbeddedBench(options, log);
   await mkdir(options.outDir, { recursive: true });
   await prepareDatabase(options.databaseUrl);
   await checkPrerequisites(options.databaseUrl);

@@ -12,6 +12,7 @@ import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { freePort, startService } from '../bench/processes';
 import { ThrowAwayCluster } from './cluster';
+import { cronKill } from './cron-kill.scenario';
 import { CHAOS_DATABASE, prepareChaosData } from './dataset';
 import { deepRow } from './deep-row.scenario';
 import { fanOut } from './fan-out.scenario';
@@ -24,7 +25,7 @@ import type { ChaosContext, ChaosScenario } from './scenario';
 import { slowClients } from './slow-clients.scenario';
 import { validationFlood } from './validation-flood.scenario';
 
-const SCENARIOS: ChaosScenario[] = [postgresRestart, killDuringDelete, refusedConnections, heavyAndLogins, slowClients, validationFlood, deepRow, fanOut];
+const SCENARIOS: ChaosScenario[] = [postgresRestart, killDuringDelete, refusedConnections, heavyAndLogins, slowClients, validationFlood, deepRow, fanOut, cronKill];
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 

@@ -10,6 +10,8 @@ import { parseJsonRpcFrame } from './json-rpc/json-rpc.gateway';
 import { PayloadTooLargeFilter, readBodiesAsText } from './json-rpc/json-rpc.http.controller';
 import { echoRequestIds, requestIdOf } from './json-rpc/request-id';
 import { trustFunction } from './config/trust-proxy';
+import { MAX_ROUTE_NAME_LENGTH } from './js-worker/js-worker.route-name';
+import { readWorkerRouteBodies } from './worker-route/worker-route.body';
 
 /** Request bodies up to this size are read; a JSON-RPC batch of 1000 small calls fits. */
 export const BODY_LIMIT = 4 * 1024 * 1024;
@@ -44,6 +46,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     genReqId: requestIdOf,
     // request.ip is the client a trusted proxy names, else the socket's peer (TRUST_PROXY).
     trustProxy: trustFunction(config.trustProxy),
+    // A worker route's name is a path parameter, and may be as long as NodeGet allows (find-my-way's default is 100).
+    routerOptions: { maxParamLength: MAX_ROUTE_NAME_LENGTH },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
@@ -54,6 +58,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   app.useWebSocketAdapter(new WsAdapter(app, { messageParser: parseJsonRpcFrame }));
   readBodiesAsText(app.getHttpAdapter().getInstance(), BODY_LIMIT);
+  // Before app.init(), which registers the routes: worker routes read their bodies as bytes.
+  readWorkerRouteBodies(app.getHttpAdapter().getInstance(), config.workerRoutes.maxBodyBytes);
   echoRequestIds(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new PayloadTooLargeFilter(BODY_LIMIT, app.getHttpAdapter()));
   app.useLogger(app.get(Logger));

@@ -3,6 +3,7 @@ import { AuditModule } from './audit/audit.module';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from './config/app.config';
 import { ConfigModule } from './config/config.module';
+import { CrontabModule } from './crontab/crontab.module';
 import { pinoHttpParams } from './common/pino-http.options';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
@@ -14,6 +15,7 @@ import { QueueMetricsModule } from './metrics/queue.metrics';
 import { RetentionModule } from './retention/retention.module';
 import { ResultEventsModule } from './result-events/result-events.module';
 import { TokenModule } from './token/token.module';
+import { WorkerRouteModule } from './worker-route/worker-route.module';
 
 @Module({})
 export class AppModule {
@@ -35,11 +37,13 @@ export class AppModule {
         JsonRpcModule,
         JsResultModule,
         JsWorkerModule,
+        CrontabModule,
         ResultEventsModule,
         AuditModule,
         RetentionModule,
         HealthModule,
         NodegetServerModule,
+        WorkerRouteModule.forRoot(config.workerRoutes),
         // Last: it reads the queues of the modules above.
         QueueMetricsModule,
       ],

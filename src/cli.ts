@@ -9,6 +9,7 @@ import { DataDirLockedError } from './database/data-dir.lock';
 import { dataSourceOptions, initializeDataSource, openDataSource } from './database/data-source.factory';
 import { BackupError, backupEmbedded, restoreEmbedded } from './database/embedded-backup';
 import { stringifyJson } from './json-rpc/json-rpc.codec';
+import { importNodeGetCrontabs } from './crontab/crontab.import';
 import { importNodeGetTokens } from './token/nodeget-import';
 import { formatToken, TokenService, toTokenObject } from './token/token.service';
 
@@ -237,9 +238,18 @@ function buildProgram(): Command {
 
   program
     .command('import-nodeget')
-    .description("copy the tokens of a NodeGet PostgreSQL database (existing keys and usernames are skipped, NodeGet's super token too); prints counts as JSON")
+    .description(
+      "copy the tokens of a NodeGet PostgreSQL database (existing keys and usernames are skipped, NodeGet's super token too), then its server crontabs and their firing records (jobs whose name is taken are skipped); prints counts as JSON",
+    )
     .requiredOption('--from <url>', "the NodeGet database's postgres:// URL", postgresUrlOption)
-    .action(async (options: { from: string }) => printJson(await withDatabase((dataSource) => importNodeGetTokens(options.from, dataSource))));
+    .action(async (options: { from: string }) =>
+      printJson(
+        await withDatabase(async (dataSource) => ({
+          ...(await importNodeGetTokens(options.from, dataSource)),
+          crontab: await importNodeGetCrontabs(options.from, dataSource),
+        })),
+      ),
+    );
 
   withVersionEverywhere(program);
   return program;

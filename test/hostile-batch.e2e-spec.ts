@@ -78,7 +78,7 @@ describe(`a hostile batch against the server process (${backendName})`, () => {
     const refused = replies.filter((r) => r.error !== undefined);
     expect(answered.length).toBeGreaterThan(0);
     for (const r of answered) expect(r.result).toHaveLength(10_000);
-    for (const r of refused) expect(r.error).toEqual({ code: 108, message: expect.stringContaining('MAX_RESPONSE_BYTES') });
+    for (const r of refused) expect(r.error).toEqual({ code: 108, message: expect.stringContaining('MAX_RESPONSE_BYTES'), data: expect.objectContaining({ limit: 'MAX_RESPONSE_BYTES' }) });
     expect(answered.length + refused.length).toBe(CALLS);
 
     const peak = await peakRss(server.pid);

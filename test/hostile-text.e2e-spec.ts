@@ -55,7 +55,7 @@ describe(`text the database cannot store is refused at the edge (${backendName})
     for (const spy of logged) expect(spy).not.toHaveBeenCalled();
   }
 
-  const invalid = (message: string) => ({ code: -32602, message: `Invalid params: ${message}` });
+  const invalid = (message: string) => ({ code: -32602, message: `Invalid params: ${message}`, data: { path: message.slice(0, message.indexOf(': ')) } });
   const superToken = () => t.superToken;
 
   describe('in a credential: 102, as any bad credential', () => {

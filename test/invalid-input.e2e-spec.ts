@@ -51,6 +51,7 @@ describe(`invalid input changes nothing (${backendName})`, () => {
     expect(res.body.error).toEqual({
       code: -32602,
       message: 'Invalid params: query.condition[0].id: expected a 64-bit signed integer, got 9223372036854775808',
+      data: { path: 'query.condition[0].id' },
     });
   });
 
@@ -58,6 +59,7 @@ describe(`invalid input changes nothing (${backendName})`, () => {
     expect((await deleteWith({ token: t.superToken })).error).toEqual({
       code: -32602,
       message: 'Invalid params: query: missing; expected {"condition": [...]}',
+      data: { path: 'query' },
     });
   });
 
@@ -65,6 +67,7 @@ describe(`invalid input changes nothing (${backendName})`, () => {
     expect((await deleteWith({ token: t.superToken, query: {} })).error).toEqual({
       code: -32602,
       message: 'Invalid params: query.condition: expected an array of conditions, got nothing',
+      data: { path: 'query.condition' },
     });
   });
 
@@ -72,6 +75,7 @@ describe(`invalid input changes nothing (${backendName})`, () => {
     expect((await deleteWith({ query: { condition: [] } })).error).toEqual({
       code: -32602,
       message: 'Invalid params: token: expected a string "key:secret" or "username|password", got nothing',
+      data: { path: 'token' },
     });
   });
 

@@ -99,7 +99,7 @@ describe(`counts, pages and fields (${backendName})`, () => {
         stored.filter((r) => r.error_message !== null).length,
       );
       const bad = await rpc(t.app, call('js-result_count', { token: 'garbage', query: { condition: [{ limit: -1 }] } }));
-      expect(bad.body.error).toEqual({ code: -32602, message: 'Invalid params: query.condition[0].limit: expected an unsigned integer, got -1' });
+      expect(bad.body.error).toEqual({ code: -32602, message: 'Invalid params: query.condition[0].limit: expected an unsigned integer, got -1', data: { path: 'query.condition[0].limit' } });
     });
 
     it('agrees with the model for random tables, tokens and conditions', async () => {
@@ -141,7 +141,7 @@ describe(`counts, pages and fields (${backendName})`, () => {
       expect((await page(t.superToken, { query: { condition: [] } })).body.result.items).toHaveLength(stored.length);
       for (const size of [0, 10_001, 2.5, '10']) {
         const reply = await page(t.superToken, { query: { condition: [] }, page_size: size });
-        expect(reply.body.error).toEqual({ code: -32602, message: expect.stringMatching(/^Invalid params: page_size: expected an integer from 1 to 10000, got /) });
+        expect(reply.body.error).toEqual({ code: -32602, message: expect.stringMatching(/^Invalid params: page_size: expected an integer from 1 to 10000, got /), data: { path: 'page_size' } });
       }
       expect((await page(t.superToken, { query: { condition: [] }, page_size: 10_000 })).body.result.next_cursor).toBeNull();
     });
@@ -183,7 +183,7 @@ describe(`counts, pages and fields (${backendName})`, () => {
       refused(await page(t.superToken, { query: { condition: ['is_failure'] }, cursor }));
       refused(await page(await t.token(readOnly('*')), { query: { condition: ['is_success'] }, cursor }));
       const notAString = await page(t.superToken, { query: { condition: [] }, cursor: 42 });
-      expect(notAString.body.error).toEqual({ code: -32602, message: 'Invalid params: cursor: expected the next_cursor string of the previous page, or null, got 42' });
+      expect(notAString.body.error).toEqual({ code: -32602, message: 'Invalid params: cursor: expected the next_cursor string of the previous page, or null, got 42', data: { path: 'cursor' } });
     });
 
     it('costs no skip and no repeat when rows are inserted and deleted between pages (model, random walks)', async () => {

@@ -161,6 +161,7 @@ describe(`js-result subscriptions (${backendName})`, () => {
     expect(await bad([{ js_worker_name: 'a' }, { limit: 5 }])).toEqual({
       code: -32602,
       message: 'Invalid params: query.condition[1]: "limit" does not apply to a subscription; every matching record is sent',
+      data: { path: 'query.condition[1]' },
     });
     expect((await bad(['last'], 'bad token')).code).toBe(-32602);
     expect((await bad([{ nope: 1 }])).code).toBe(-32602);

@@ -172,7 +172,7 @@ describe(`js-result_wait (${backendName})`, () => {
     ];
     for (const [id, timeout_ms, message] of bad) {
       const { body } = await wait({ token: 'not a token', id, timeout_ms });
-      expect(body.error).toEqual({ code: -32602, message: `Invalid params: ${message}` });
+      expect(body.error).toEqual({ code: -32602, message: `Invalid params: ${message}`, data: { path: message.slice(0, message.indexOf(': ')) } });
     }
     expect((await wait({ token: 'nonsense', id: 1 })).body.error.code).toBe(101);
     expect((await wait({ token: 'abc:def', id: 1 })).body.error.code).toBe(102);

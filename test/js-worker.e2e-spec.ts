@@ -67,8 +67,8 @@ describe(`js-worker methods (${backendName})`, () => {
     });
 
     it.each([
-      ['no default export', 'export const onCall = () => 1', 'default export must be an object with onCall or onCron'],
-      ['a default export without handlers', 'export default { run() {} }', 'default export must be an object with onCall or onCron'],
+      ['no default export', 'export const onCall = () => 1', 'default export must be an object with onCall, onCron, onInlineCall or onRoute'],
+      ['a default export without handlers', 'export default { run() {} }', 'default export must be an object with onCall, onCron, onInlineCall or onRoute'],
       ['an import', "import fs from 'fs';\nexport default { onCall() {} }", 'module loading is disabled'],
       ['an error at load time', "throw new Error('nope');\nexport default { onCall() {} }", 'Error: nope at line 1'],
     ])('refuses a script with %s', async (_label, source, message) => {
@@ -110,7 +110,8 @@ describe(`js-worker methods (${backendName})`, () => {
       expect(body.error.code).toBe(-32602);
       expect((await rpcCall(t.app, 'js-worker_run', { token: 'x:y', js_script_name: 'a', run_type: 'later' })).error).toEqual({
         code: -32602,
-        message: 'Invalid params: run_type: expected "call" or "cron", got "later"',
+        message: 'Invalid params: run_type: expected "call", "cron" or "route", got "later"',
+        data: { path: 'run_type' },
       });
       expect((await rpcCall(t.app, 'js-worker_read', { name: 'a' })).error.message).toContain('token: expected a string');
     });
@@ -205,7 +206,7 @@ describe(`js-worker methods (${backendName})`, () => {
         result: {
           params: { n: 1 },
           env: { REGION: 'us', KEEP: 'yes' },
-          ctx: { run_type: 'call', js_result_id: id, worker_name: 'run_echo' },
+          ctx: { run_type: 'call', js_result_id: id, worker_name: 'run_echo', runType: 'onCall', workerName: 'run_echo', inlineCaller: null },
         },
         error_message: null,
       });

@@ -52,7 +52,7 @@ describe(`JSON-RPC 2.0 protocol (${backendName})`, () => {
 
   it('answers a call of a non-existent method with -32601', async () => {
     const { body } = await rpc(t.app, call('foobar', {}, '1'));
-    expect(body).toEqual({ jsonrpc: '2.0', id: '1', error: { code: -32601, message: "Method not found: no method named 'foobar'" } });
+    expect(body).toEqual({ jsonrpc: '2.0', id: '1', error: { code: -32601, message: "Method not found: no method named 'foobar'", data: { method: 'foobar' } } });
   });
 
   it('answers invalid JSON with -32700 and a null id', async () => {

@@ -65,7 +65,7 @@ describe(`login budget (${backendName})`, () => {
     it('blocks an address past its failures, even for a right password, and not the same user from another address', async () => {
       for (let i = 0; i < 5; i++) expect(await loginError(port, '127.0.0.4', `nobody${i}|guess`)).toEqual(INVALID_CREDENTIALS);
       const blocked = await loginError(port, '127.0.0.4', 'carol|carol pw');
-      expect(blocked).toEqual({ code: 102, message: expect.stringMatching(RETRY_LATER) });
+      expect(blocked).toEqual({ code: 102, message: expect.stringMatching(RETRY_LATER), data: { retry_after_ms: 60_000 } });
       expect(blocked).toMatchObject({ message: expect.stringContaining('for this address, retry in 60 s') });
       expect(await loginError(port, '127.0.0.5', 'carol|carol pw')).toBe('ok');
     });
@@ -78,7 +78,7 @@ describe(`login budget (${backendName})`, () => {
       };
       const real = await attack('dave');
       const unknown = await attack('ghost');
-      expect(real).toEqual({ code: 102, message: 'Permission denied: too many failed logins for this username, retry in 1 s' });
+      expect(real).toEqual({ code: 102, message: 'Permission denied: too many failed logins for this username, retry in 1 s', data: { retry_after_ms: 1_000 } });
       expect(unknown).toEqual(real);
       expect(await loginError(port, '127.0.0.10', 'dave|dave pw')).toEqual(real);
       expect(await loginError(port, '127.0.0.9', 'dave|dave pw')).toBe('ok');

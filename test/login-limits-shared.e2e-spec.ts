@@ -87,6 +87,7 @@ describe(`login limits shared by all instances (${backendName})`, () => {
       expect(await loginError(second, '127.0.0.21', 'carol|carol pw')).toEqual({
         code: 102,
         message: 'Permission denied: too many failed logins for this address, retry in 60 s',
+        data: { retry_after_ms: 60_000 },
       });
       expect(await loginError(a, '127.0.0.21', 'carol|carol pw')).toMatchObject({ message: expect.stringContaining('for this address') });
       expect(await loginError(second, '127.0.0.22', 'carol|carol pw')).toBe('ok');
@@ -100,7 +101,7 @@ describe(`login limits shared by all instances (${backendName})`, () => {
       const second = await other();
       // The third failure set a wait of 1 s; once it is over, the fourth doubles it, wherever it is taken.
       await new Promise((resolve) => setTimeout(resolve, 1_100));
-      const refusal = { code: 102, message: 'Permission denied: too many failed logins for this username, retry in 2 s' };
+      const refusal = { code: 102, message: 'Permission denied: too many failed logins for this username, retry in 2 s', data: { retry_after_ms: 2_000 } };
       for (const username of ['dave', 'ghost']) {
         expect(await loginError(second, '127.0.0.34', `${username}|guess`)).toEqual(INVALID_CREDENTIALS);
         expect(await loginError(second, '127.0.0.35', `${username}|guess`)).toEqual(refusal);

@@ -139,6 +139,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SCRIPT = `export default {
   onCall(params, env, ctx) { return { mode: 'call', params, region: env.REGION ?? null, run_type: ctx.run_type }; },
   onCron(params, env, ctx) { return { mode: 'cron', params, run_type: ctx.run_type }; },
+  async onRoute(request) {
+    const seen = { method: request.method, url: request.url, a: request.headers.get('a'), body: await request.text() };
+    return new Response(JSON.stringify(seen), { status: 202, headers: { 'content-type': 'application/json' } });
+  },
 }`;
 
 describe(`NodeGet's dashboard, replayed (${backendName})`, () => {
@@ -312,17 +316,29 @@ describe(`NodeGet's dashboard, replayed (${backendName})`, () => {
       expect(await finished(cron.id)).toMatchObject({ run_type: 'cron', result: { mode: 'cron', params: {}, run_type: 'cron' } });
     });
 
-    it('refuses the HTTP simulation (run_type "route") with -32602 saying routes are not enabled, and runs nothing', async () => {
-      const before = await countRows(t.dataSource);
-      const run = dashboard.call('js-worker_run', {
+    it('runs the HTTP simulation (run_type "route") as the dashboard sends it, and stores the Response as NodeGet does', async () => {
+      // [id].vue's runWorker in "http" mode: the body as body_bytes, headers as {name, value}.
+      const run = await dashboard.call<{ id: number }>('js-worker_run', {
         token,
         js_script_name: 'dash_worker',
         run_type: 'route',
-        params: { url: 'https://mock.local/worker-route/dash-route.v1/x', method: 'GET', headers: [{ name: 'a', value: 'b' }], body_bytes: [] },
+        params: {
+          url: 'https://mock.local/worker-route/dash-route.v1/x',
+          method: 'POST',
+          headers: [{ name: 'a', value: 'b' }],
+          body_bytes: Array.from(Buffer.from('hé')),
+        },
         compile_mode: 'source',
       });
-      await expect(run).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('worker routes, which are not enabled') });
-      expect(await countRows(t.dataSource)).toBe(before);
+      const record = await finished(run.id);
+      expect(record).toMatchObject({ run_type: 'route', error_message: null, result: { status: 202 } });
+      expect(record.result.headers).toContainEqual({ name: 'content-type', value: 'application/json' });
+      expect(JSON.parse(Buffer.from(record.result.body_base64, 'base64').toString('utf8'))).toEqual({
+        method: 'POST',
+        url: 'https://mock.local/worker-route/dash-route.v1/x',
+        a: 'b',
+        body: 'hé',
+      });
     });
 
     it('finds "js_worker not found" in the error of a missing worker, and then creates and runs its base worker', async () => {
@@ -418,6 +434,57 @@ describe(`NodeGet's dashboard, replayed (${backendName})`, () => {
       expect(records.map((r) => r.id)).toEqual(expected.map((i) => ids[i]));
       // "failed" is the dashboard's own filter over what it got.
       expect(records.filter((r) => r.error_message).map((r) => r.id)).toEqual(expected.filter((i) => i === 2).map((i) => ids[i]));
+    });
+  });
+
+  describe('cron pages', () => {
+    const cronType = { server: { js_worker: ['dash_cron_worker', { from: 'dashboard' }] } };
+    /** useCron's list, as backendToTask reads it. */
+    const listJobs = () => dashboard.call<any[]>('crontab_get', { token });
+    /** The history page's buildCondition: the job, the limit, then id, time range, status and latest only. */
+    const history = (extra: unknown[]) =>
+      dashboard.call<any[]>('crontab-result_query', { token, query: { condition: [{ cron_name: 'dash_cron' }, { limit: 20 }, ...extra] } });
+
+    beforeAll(async () => {
+      await dashboard.call('js-worker_create', { token, name: 'dash_cron_worker', js_script_base64: b64(SCRIPT) });
+    });
+
+    it('creates a worker job, lists it, fires it, reads its history with the page filters, disables, edits and deletes it', async () => {
+      const created = await dashboard.call<{ id: number }>('crontab_create', { token, name: 'dash_cron', cron_expression: '* * * * * *', cron_type: cronType });
+      expect(created).toEqual({ id: expect.any(Number) });
+      expect((await listJobs()).find((job) => job.name === 'dash_cron')).toEqual({
+        id: created.id,
+        name: 'dash_cron',
+        enable: true,
+        cron_expression: '* * * * * *',
+        cron_type: cronType,
+        last_run_time: null,
+      });
+
+      let records: any[] = [];
+      for (let i = 0; i < 200 && records.length === 0; i++) {
+        records = (await history([{ is_success: null }])).filter((record) => record.relative_id !== null);
+        if (records.length === 0) await sleep(25);
+      }
+      const [record] = records;
+      expect(record).toMatchObject({ cron_id: created.id, cron_name: 'dash_cron', success: true, run_time: expect.any(Number) });
+      const run = await finished(record.relative_id);
+      expect(run).toMatchObject({ js_worker_name: 'dash_cron_worker', run_type: 'cron', result: { mode: 'cron', params: { from: 'dashboard' } } });
+
+      expect(await dashboard.call('crontab_set_enable', { token, name: 'dash_cron', enable: false })).toEqual({ success: true, enabled: false });
+      expect((await listJobs()).find((job) => job.name === 'dash_cron')).toMatchObject({ enable: false, last_run_time: expect.any(Number) });
+
+      const latest = await history([{ last: null }]);
+      expect(latest).toHaveLength(1);
+      expect(await history([{ id: record.id }])).toEqual([record]);
+      expect((await history([{ run_time_from_to: [record.run_time, record.run_time] }])).map((r) => r.id)).toContain(record.id);
+      // The page's "failed" filter sends {"is_success": false}, which NodeGet refuses too.
+      await expect(history([{ is_success: false }])).rejects.toMatchObject({ code: -32602, message: expect.stringContaining('condition[2]') });
+
+      const edited = await dashboard.call('crontab_edit', { token, name: 'dash_cron', cron_expression: '0 0 * * * *', cron_type: cronType });
+      expect(edited).toEqual({ id: created.id, success: true });
+      expect(await dashboard.call('crontab_delete', { token, name: 'dash_cron' })).toEqual({ success: true });
+      expect((await listJobs()).map((job) => job.name)).not.toContain('dash_cron');
     });
   });
 

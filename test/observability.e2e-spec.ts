@@ -148,6 +148,38 @@ describe(`Observability: request ids, access and slow-call logs, trusted proxies
     });
   });
 
+  describe('request ids without ACCESS_LOG, on the lines a call causes after it is answered', () => {
+    let t: TestApp;
+    let port: number;
+
+    beforeAll(async () => {
+      t = await start();
+      port = await listening(t);
+      const script = `export default {
+        async onCall(input, env, ctx) { nodegetLog.info('audit', 'ran ' + ctx.workerName); return 1; },
+        async onRoute() { throw new Error('route failed on purpose'); },
+      };`;
+      const created = await createWorker(t.app, t.superToken, 'obs-worker', script, { route_name: 'obs-route' });
+      expect(created.error).toBeUndefined();
+    });
+
+    afterAll(() => t.close());
+
+    it("carries the js-worker_run call's request id on the run's own log lines", async () => {
+      const ran = await post(port, call('js-worker_run', { token: t.superToken, js_script_name: 'obs-worker' }), { 'x-request-id': 'run-req-1' });
+      expect(ran.body.result).toEqual({ id: expect.any(Number) });
+      await waitFor(() => logged().some((line) => line.namespace === 'audit'), 'the run to log');
+      const line = logged().find((l) => l.namespace === 'audit');
+      expect(line).toMatchObject({ worker: 'obs-worker', js_result_id: ran.body.result.id, reqId: 'run-req-1', msg: 'ran obs-worker' });
+    });
+
+    it("carries a worker route request's id on the line logging its failure", async () => {
+      const res = await request(t.app.getHttpServer()).get('/nodeget/worker-route/obs-route').set('x-request-id', 'route-req-1');
+      expect(res.status).toBe(500);
+      expect(logged().find((l) => l.msg === 'worker route failed')).toMatchObject({ worker: 'obs-worker', reqId: 'route-req-1' });
+    });
+  });
+
   describe('TRUST_PROXY', () => {
     const limits = { ...DEFAULT_LOGIN_LIMITS, failuresPerAddress: 2, failuresPerUsername: 1_000_000 };
     const badLogin = call('token_get', { token: 'nobody|wrong-password' });

@@ -46,7 +46,11 @@ describe(`response budget (${backendName})`, () => {
     expect(byId.get(1)).toEqual({
       jsonrpc: '2.0',
       id: 1,
-      error: { code: 108, message: expect.stringMatching(/^Invalid input: the answer would be \d+ bytes, over the MAX_CALL_RESPONSE_BYTES limit of 500000 bytes per call; ask for less: a smaller limit, .*fewer calls per batch, or js-result_page$/) },
+      error: {
+        code: 108,
+        message: expect.stringMatching(/^Invalid input: the answer would be \d+ bytes, over the MAX_CALL_RESPONSE_BYTES limit of 500000 bytes per call; ask for less: a smaller limit, .*fewer calls per batch, or js-result_page$/),
+        data: { limit: 'MAX_CALL_RESPONSE_BYTES', limit_bytes: 500000, size_bytes: expect.any(Number) },
+      },
     });
     expect(byId.get(2)).toEqual(alone);
     expect(byId.get(3)).toEqual({ jsonrpc: '2.0', id: 3, result: { count: ROWS } });
@@ -74,7 +78,11 @@ describe(`response budget (${backendName})`, () => {
       expect(refused.length).toBeGreaterThan(0);
       for (const r of answered) expect(r.result).toHaveLength(limit);
       for (const r of refused) {
-        expect(r.error).toEqual({ code: 108, message: expect.stringContaining('of the MAX_RESPONSE_BYTES limit of 1000000 bytes per request; ask for less') });
+        expect(r.error).toEqual({
+          code: 108,
+          message: expect.stringContaining('of the MAX_RESPONSE_BYTES limit of 1000000 bytes per request; ask for less'),
+          data: expect.objectContaining({ limit: 'MAX_RESPONSE_BYTES', limit_bytes: 1000000 }),
+        });
       }
       expect(bytesOf(answered)).toBeLessThanOrEqual(REQUEST_LIMIT);
     }
@@ -97,7 +105,11 @@ describe(`response budget (${backendName})`, () => {
   it('holds a page to MAX_CALL_RESPONSE_BYTES too, and answers a smaller one', async () => {
     const page = (pageSize: number) => call('js-result_page', { token: t.superToken, query: { condition: [] }, page_size: pageSize });
     const over = (await rpc(t.app, page(ROWS))).body;
-    expect(over.error).toEqual({ code: 108, message: expect.stringContaining('over the MAX_CALL_RESPONSE_BYTES limit of 500000 bytes per call') });
+    expect(over.error).toEqual({
+      code: 108,
+      message: expect.stringContaining('over the MAX_CALL_RESPONSE_BYTES limit of 500000 bytes per call'),
+      data: { limit: 'MAX_CALL_RESPONSE_BYTES', limit_bytes: 500000, size_bytes: expect.any(Number) },
+    });
     expect((await rpc(t.app, page(1000))).body.result.items).toHaveLength(1000);
   });
 });

@@ -181,7 +181,7 @@ describe(`retention (${backendName})`, () => {
       await setPolicy({ js_worker: 'kept', keep_days: 9 });
       const before = await storedPolicies();
       const body = await send('js-result_retention_set', { token: t.superToken, ...(params as object) });
-      expect(body.error).toEqual({ code: -32602, message: expect.stringMatching(message) });
+      expect(body.error).toEqual({ code: -32602, message: expect.stringMatching(message), data: { path: expect.any(String) } });
       expect(await storedPolicies()).toEqual(before);
     });
 
@@ -300,7 +300,7 @@ describe(`retention (${backendName})`, () => {
       const before = await storedPolicies();
       for (const id of [String(policy.id), 1.5, null, undefined]) {
         const { error } = await send('js-result_retention_delete', { token: 'nope', id });
-        expect(error).toEqual({ code: -32602, message: expect.stringMatching(/^Invalid params: id: expected a policy id/) });
+        expect(error).toEqual({ code: -32602, message: expect.stringMatching(/^Invalid params: id: expected a policy id/), data: { path: 'id' } });
       }
       expect(await storedPolicies()).toEqual(before);
     });

@@ -93,12 +93,13 @@ describe(`a v0.1.0 database upgrades in place (${backendName})`, () => {
     expect(reference.columns.length).toBeGreaterThan(30);
     expect(reference.indexes.length).toBeGreaterThan(10);
     // js_result_console_gc, the audit log's append-only guard, the token change announcement,
-    // the finished-run announcement (one function, an INSERT and an UPDATE trigger);
+    // the finished-run announcement (one function, an INSERT and an UPDATE trigger),
+    // the crontab change announcement (one function, two triggers);
     // and login_throttle_admit, the one function no trigger calls.
-    expect(reference.triggers).toHaveLength(5);
-    expect(reference.functions).toHaveLength(5);
-    // js_result_retention's identity is the seventh.
-    expect(reference.sequences).toHaveLength(7);
+    expect(reference.triggers).toHaveLength(7);
+    expect(reference.functions).toHaveLength(6);
+    // js_result_retention's identity is the seventh; crontab's and crontab_result's the eighth and ninth.
+    expect(reference.sequences).toHaveLength(9);
     expect(await describeSchema(ds)).toEqual(reference);
   });
 

@@ -242,9 +242,10 @@ describe(`token administration (${backendName})`, () => {
       token_roll_token_secret: (target) => ({ token: root, target_token: target }),
     };
 
-    it('refuses an empty target, or one whose key part is empty, with 108', async () => {
+    it('refuses an empty target, one made only of whitespace (NodeGet trims it), or one whose key part is empty, with 108', async () => {
       for (const [method, params] of Object.entries(TARGET_CALLS)) {
         await expectRefused(method, params(''), EMPTY_TARGET);
+        await expectRefused(method, params(' \t\n '), EMPTY_TARGET);
         await expectRefused(method, params(':some-secret'), EMPTY_TARGET);
       }
     });

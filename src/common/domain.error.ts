@@ -23,20 +23,41 @@ export enum DomainErrorCode {
   TooManyLogins = 'TOO_MANY_LOGINS',
   /** The answer would be larger than a reply may be (MAX_CALL_RESPONSE_BYTES, MAX_RESPONSE_BYTES): the caller must ask for less. */
   ResponseTooLarge = 'RESPONSE_TOO_LARGE',
+  /** A crontab's expression the schedule library refuses (NodeGet's 101 `Parse error: Invalid cron expression: ...`). */
+  InvalidCronExpression = 'INVALID_CRON_EXPRESSION',
 }
 
+/**
+ * What a program can act on, sent as the JSON-RPC error's `data` beside the
+ * unchanged code and message (documented per code in the OpenRPC document's `x-error-data`).
+ */
+export type DomainErrorData = Readonly<Record<string, string | number>>;
+
 export class DomainError extends Error {
+  /** Set only where there is something to act on; built on the failure path, never on a success. */
+  readonly data?: DomainErrorData;
+
   constructor(
     readonly code: DomainErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; data?: DomainErrorData },
   ) {
     super(message, options);
     this.name = 'DomainError';
+    if (options?.data !== undefined) this.data = options.data;
   }
 }
 
-export const invalidParams = (message: string) => new DomainError(DomainErrorCode.InvalidParams, message);
+/**
+ * Every params message starts with the path of what is wrong (`query.condition[2].limit: ...`),
+ * so the path is taken from there, once, rather than passed again beside each message.
+ */
+const PARAM_PATH = /^([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*|\[\d+\])*): /;
+
+export const invalidParams = (message: string) => {
+  const path = PARAM_PATH.exec(message)?.[1];
+  return new DomainError(DomainErrorCode.InvalidParams, message, path === undefined ? undefined : { data: { path } });
+};
 
 /** `Not found in database: <message>` (105), NodeGet's wording; `message` as NodeGet has it, e.g. `js_worker not found: x`. */
 export const notFoundInDatabase = (message: string) => new DomainError(DomainErrorCode.NotFoundInDatabase, message);

@@ -3,7 +3,20 @@ import { DomainError, DomainErrorCode } from './domain.error';
 /** How to ask for less, the same whichever limit was reached. */
 const ASK_FOR_LESS = 'ask for less: a smaller limit, fewer fields, fewer calls per batch, or js-result_page';
 
-const responseTooLarge = (reason: string) => new DomainError(DomainErrorCode.ResponseTooLarge, `${reason}; ${ASK_FOR_LESS}`);
+/**
+ * `data` of a 108 for a reply too large: which limit (`limit`, its setting's name), its
+ * `limit_bytes`, the answer's `size_bytes` when it was measured, and for the
+ * request's limit the `left_bytes` that the request's other calls had not taken.
+ */
+export type ResponseTooLargeData = {
+  limit: 'MAX_CALL_RESPONSE_BYTES' | 'MAX_RESPONSE_BYTES';
+  limit_bytes: number;
+  size_bytes?: number;
+  left_bytes?: number;
+};
+
+export const responseTooLarge = (reason: string, data: ResponseTooLargeData) =>
+  new DomainError(DomainErrorCode.ResponseTooLarge, `${reason}; ${ASK_FOR_LESS}`, { data });
 
 /**
  * The bytes of reply one request (an HTTP body or a WebSocket frame, a call
@@ -42,9 +55,13 @@ export class ReplyBudget {
   /** Throws the error for an answer of `bytes` if it would not fit; for reads that learn their size before it is written. */
   check(bytes: number): void {
     if (bytes > this.callLimit) {
-      throw responseTooLarge(`the answer would be ${bytes} bytes, over the MAX_CALL_RESPONSE_BYTES limit of ${this.callLimit} bytes per call`);
+      throw responseTooLarge(`the answer would be ${bytes} bytes, over the MAX_CALL_RESPONSE_BYTES limit of ${this.callLimit} bytes per call`, {
+        limit: 'MAX_CALL_RESPONSE_BYTES',
+        limit_bytes: this.callLimit,
+        size_bytes: bytes,
+      });
     }
-    if (this.spent || bytes > this.left) throw this.overRequest(`the answer would be ${bytes} bytes`);
+    if (this.spent || bytes > this.left) throw this.overRequest(`the answer would be ${bytes} bytes`, bytes);
   }
 
   /** Throws, before a read runs, when the request has nothing left for it. */
@@ -56,10 +73,12 @@ export class ReplyBudget {
     return Math.max(0, this.requestLimit - this.used);
   }
 
-  private overRequest(what: string): DomainError {
+  private overRequest(what: string, bytes?: number): DomainError {
     const left = this.spent ? 0 : this.left;
     this.spent = true;
-    return responseTooLarge(`${what}, over the ${left} bytes left of the MAX_RESPONSE_BYTES limit of ${this.requestLimit} bytes per request`);
+    const data: ResponseTooLargeData = { limit: 'MAX_RESPONSE_BYTES', limit_bytes: this.requestLimit, left_bytes: left };
+    if (bytes !== undefined) data.size_bytes = bytes;
+    return responseTooLarge(`${what}, over the ${left} bytes left of the MAX_RESPONSE_BYTES limit of ${this.requestLimit} bytes per request`, data);
   }
 }
 

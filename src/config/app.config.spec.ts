@@ -120,6 +120,13 @@ describe(loadConfig.name, () => {
     expect(sut({ ACCESS_LOG: 'false' }).logs.accessLog).toBe(false);
   });
 
+  it("gives scripts' injected API its defaults, or WORKER_LOG_LEVEL, WORKER_FETCH_ALLOW and the INLINE_CALL_* limits", () => {
+    expect(sut({}).workerApi).toEqual({ logLevel: 'info', fetchAllow: [], inlineCallMaxDepth: 8, inlineCallMaxPerRun: 100, nodegetMaxReplyBytesPerRun: 16 * 1024 * 1024 });
+    expect(
+      sut({ WORKER_LOG_LEVEL: 'warn', WORKER_FETCH_ALLOW: ' API.example.com:443, *.example.org ,127.0.0.1:8080', INLINE_CALL_MAX_DEPTH: '3', INLINE_CALL_MAX_PER_RUN: '0' }).workerApi,
+    ).toEqual({ logLevel: 'warn', fetchAllow: ['api.example.com:443', '*.example.org', '127.0.0.1:8080'], inlineCallMaxDepth: 3, inlineCallMaxPerRun: 0, nodegetMaxReplyBytesPerRun: 16 * 1024 * 1024 });
+  });
+
   it('trusts no proxy by default; TRUST_PROXY takes a hop count or a list of addresses and CIDR ranges', () => {
     expect(sut({}).trustProxy).toBe(false);
     expect(sut({ TRUST_PROXY: '0' }).trustProxy).toBe(false);
@@ -139,6 +146,25 @@ describe(loadConfig.name, () => {
       port: 9464,
     });
     expect(() => sut({ PORT: '9464', METRICS_PORT: '9464' })).toThrow('METRICS_PORT must differ from PORT');
+  });
+
+  it('serves worker routes with NodeGet\'s 8 MiB body limit unless told otherwise, and turns them off with WORKER_ROUTES=off', () => {
+    expect(sut({}).workerRoutes).toEqual({ enabled: true, maxBodyBytes: 8 * 1024 * 1024, maxConcurrent: 32, maxConcurrentPerRoute: 16 });
+    expect(
+      sut({ WORKER_ROUTES: 'off', WORKER_ROUTE_MAX_BODY_BYTES: '65536', WORKER_ROUTE_MAX_CONCURRENT: '4', WORKER_ROUTE_MAX_CONCURRENT_PER_ROUTE: '8' })
+        .workerRoutes,
+    ).toEqual({ enabled: false, maxBodyBytes: 65536, maxConcurrent: 4, maxConcurrentPerRoute: 4 });
+  });
+
+  it.each([
+    [{ WORKER_ROUTES: 'no' }, 'WORKER_ROUTES must be on or off'],
+    [{ WORKER_ROUTE_MAX_BODY_BYTES: '1023' }, 'WORKER_ROUTE_MAX_BODY_BYTES must not be less than 1024'],
+    [{ WORKER_ROUTE_MAX_BODY_BYTES: '8MiB' }, 'WORKER_ROUTE_MAX_BODY_BYTES must be an integer number'],
+    [{ WORKER_ROUTE_MAX_CONCURRENT: '0' }, 'WORKER_ROUTE_MAX_CONCURRENT must not be less than 1'],
+    [{ WORKER_ROUTE_MAX_CONCURRENT_PER_ROUTE: '10001' }, 'WORKER_ROUTE_MAX_CONCURRENT_PER_ROUTE must not be greater than 10000'],
+  ])('refuses worker route settings %j with a message naming the variable', (env, message) => {
+    expect(() => sut(env)).toThrow(ConfigError);
+    expect(() => sut(env)).toThrow(message);
   });
 
   it('never echoes a malformed METRICS_TOKEN', () => {
@@ -179,6 +205,11 @@ describe(loadConfig.name, () => {
     [{ WS_IDLE_TIMEOUT_MS: '86400001' }, 'WS_IDLE_TIMEOUT_MS must not be greater than 86400000'],
     [{ WS_IDLE_TIMEOUT_MS: '5m' }, 'WS_IDLE_TIMEOUT_MS must be an integer number'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of the following values'],
+    [{ WORKER_LOG_LEVEL: 'fatal' }, 'WORKER_LOG_LEVEL must be one of the following values'],
+    [{ WORKER_FETCH_ALLOW: 'https://example.com' }, 'WORKER_FETCH_ALLOW must be a comma-separated list of host patterns'],
+    [{ WORKER_FETCH_ALLOW: 'example.com/path' }, 'WORKER_FETCH_ALLOW must be a comma-separated list of host patterns'],
+    [{ INLINE_CALL_MAX_DEPTH: '0' }, 'INLINE_CALL_MAX_DEPTH must not be less than 1'],
+    [{ INLINE_CALL_MAX_PER_RUN: 'many' }, 'INLINE_CALL_MAX_PER_RUN must be an integer number'],
     [{ SHUTDOWN_DRAIN_MS: '-1' }, 'SHUTDOWN_DRAIN_MS must not be less than 0'],
     [{ SHUTDOWN_DRAIN_MS: '300001' }, 'SHUTDOWN_DRAIN_MS must not be greater than 300000'],
     [{ SHUTDOWN_DRAIN_MS: '5s' }, 'SHUTDOWN_DRAIN_MS must be an integer number'],

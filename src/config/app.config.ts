@@ -51,6 +51,10 @@ export interface AppConfig {
   jsWorkerPoolSize: number;
   /** Runs allowed to wait for a free thread before js-worker_run refuses (JS_WORKER_MAX_QUEUE, default 1000). */
   jsWorkerMaxQueue: number;
+  /** Scheduled jobs allowed; crontab_create refuses beyond it with 108 (CRONTAB_MAX_JOBS, default 10000). */
+  crontabMaxJobs?: number;
+  /** What scripts' injected API may do (inlineCall, nodegetLog, fetch); DEFAULT_WORKER_API_SETTINGS when absent. */
+  workerApi?: WorkerApiSettings;
   /** A WebSocket connection that sends no frame for this long (and has no call in flight) is closed (WS_IDLE_TIMEOUT_MS, default 300000). */
   wsIdleTimeoutMs: number;
   /** Audit entries older than this many days are pruned; 0 keeps them all (AUDIT_KEEP_DAYS, default 365). */
@@ -83,7 +87,31 @@ export interface AppConfig {
   trustProxy: TrustProxy;
   /** Who may read /metrics, and on which port: see MetricsSettings. */
   metrics: MetricsSettings;
+  /** Workers' unauthenticated HTTP routes (`/nodeget/worker-route/...`): see WorkerRouteSettings. */
+  workerRoutes: WorkerRouteSettings;
 }
+
+/** What the worker HTTP routes may take of the server. */
+export interface WorkerRouteSettings {
+  /** Whether the routes are served at all; off, every route path is a plain 404 (WORKER_ROUTES, on or off). */
+  enabled: boolean;
+  /** Largest request body a route reads, and largest response body a handler may return; 413 beyond (WORKER_ROUTE_MAX_BODY_BYTES). */
+  maxBodyBytes: number;
+  /** Route requests running at once over all routes; 503 with Retry-After beyond (WORKER_ROUTE_MAX_CONCURRENT). */
+  maxConcurrent: number;
+  /** Route requests running at once for one route (WORKER_ROUTE_MAX_CONCURRENT_PER_ROUTE). */
+  maxConcurrentPerRoute: number;
+}
+
+export const DEFAULT_WORKER_ROUTE_SETTINGS: WorkerRouteSettings = {
+  enabled: true,
+  // NodeGet's limit.
+  maxBodyBytes: 8 * 1024 * 1024,
+  // Each request in flight may hold a full body: 32 of 8 MiB stay well inside the memory the process is held to.
+  maxConcurrent: 32,
+  // Half the total, so that one busy route leaves the others room.
+  maxConcurrentPerRoute: 16,
+};
 
 /** What is logged per JSON-RPC call, besides failures. */
 export interface LogSettings {
@@ -93,6 +121,37 @@ export interface LogSettings {
   slowCallMs: number;
   /** Where log lines go instead of stdout; set by tests, never from the environment. */
   destination?: { write(line: string): unknown };
+}
+
+export interface WorkerApiSettings {
+  /** Lowest nodegetLog level written to the server's log, or silent (WORKER_LOG_LEVEL, default info). */
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Host patterns scripts may fetch from (WORKER_FETCH_ALLOW, comma-separated; default none: fetch refuses). */
+  fetchAllow: readonly string[];
+  /** Longest chain of inline calls, cycles included (INLINE_CALL_MAX_DEPTH, default 8). */
+  inlineCallMaxDepth: number;
+  /** Inline calls one top-level run and its callees may make together (INLINE_CALL_MAX_PER_RUN, default 100). */
+  inlineCallMaxPerRun: number;
+  /** nodeget() reply bytes one run may receive in all (16 MiB; not an environment setting). */
+  nodegetMaxReplyBytesPerRun: number;
+}
+
+export const DEFAULT_WORKER_API_SETTINGS: WorkerApiSettings = Object.freeze({
+  logLevel: 'info',
+  fetchAllow: [],
+  inlineCallMaxDepth: 8,
+  inlineCallMaxPerRun: 100,
+  nodegetMaxReplyBytesPerRun: 16 * 1024 * 1024,
+});
+
+const WORKER_LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'];
+/** `host`, `*.host` or `*`, each with an optional `:port`; IPv6 literals in brackets. */
+const FETCH_ALLOW_PATTERN = /^(\*|(\*\.)?[a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
+
+export function parseFetchAllow(value: string | undefined): readonly string[] | undefined {
+  if (value === undefined) return [];
+  const patterns = value.split(',').map((item) => item.trim().toLowerCase()).filter((item) => item !== '');
+  return patterns.every((item) => FETCH_ALLOW_PATTERN.test(item)) ? patterns : undefined;
 }
 
 export const DEFAULT_LOG_SETTINGS: LogSettings = { accessLog: false, slowCallMs: 0 };
@@ -268,6 +327,17 @@ class TrustProxyConstraint implements ValidatorConstraintInterface {
   }
 }
 
+@ValidatorConstraint({ name: 'fetchAllow' })
+class FetchAllowConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && parseFetchAllow(value) !== undefined;
+  }
+
+  defaultMessage(): string {
+    return 'WORKER_FETCH_ALLOW must be a comma-separated list of host patterns (host, *.host or *, each with an optional :port)';
+  }
+}
+
 @ValidatorConstraint({ name: 'corsOrigins' })
 class CorsOriginsConstraint implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
@@ -299,6 +369,13 @@ class EnvironmentVariables {
   @IsOptional() @IsIn(LOG_LEVELS) LOG_LEVEL?: string;
   @IsOptional() @IsInt() @Min(1) @Max(256) JS_WORKER_POOL_SIZE?: number;
   @IsOptional() @IsInt() @Min(0) @Max(1_000_000) JS_WORKER_MAX_QUEUE?: number;
+  // Every enabled job is held in memory by every instance's scheduler.
+  @IsOptional() @IsInt() @Min(0) @Max(1_000_000) CRONTAB_MAX_JOBS?: number;
+  @IsOptional() @IsIn(WORKER_LOG_LEVELS) WORKER_LOG_LEVEL?: WorkerApiSettings['logLevel'];
+  @IsOptional() @Validate(FetchAllowConstraint) WORKER_FETCH_ALLOW?: string;
+  // Each level holds a thread while it waits; 64 is far beyond any real composition of workers.
+  @IsOptional() @IsInt() @Min(1) @Max(64) INLINE_CALL_MAX_DEPTH?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(100_000) INLINE_CALL_MAX_PER_RUN?: number;
   // At least a second (a shorter idle limit would close connections between ordinary calls), at most a day.
   @IsOptional() @IsInt() @Min(1_000) @Max(86_400_000) WS_IDLE_TIMEOUT_MS?: number;
   @IsOptional() @IsInt() @Min(0) @Max(36_500) AUDIT_KEEP_DAYS?: number;
@@ -341,10 +418,19 @@ class EnvironmentVariables {
   @Matches(/^[\x21-\x7e]{16,512}$/, { message: 'METRICS_TOKEN must be 16 to 512 visible ASCII characters without spaces' })
   METRICS_TOKEN?: string;
   @IsOptional() @IsInt() @Min(1) @Max(65_535) METRICS_PORT?: number;
+  @IsOptional() @IsIn(['on', 'off'], { message: 'WORKER_ROUTES must be on or off' }) WORKER_ROUTES?: string;
+  // 1 KiB still carries a small JSON body; past 64 MiB one request's body, copied into a sandbox, could end the process.
+  @IsOptional() @IsInt() @Min(1024) @Max(64 * MiB) WORKER_ROUTE_MAX_BODY_BYTES?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(10_000) WORKER_ROUTE_MAX_CONCURRENT?: number;
+  @IsOptional() @IsInt() @Min(1) @Max(10_000) WORKER_ROUTE_MAX_CONCURRENT_PER_ROUTE?: number;
 }
+
+export const DEFAULT_CRONTAB_MAX_JOBS = 10_000;
 
 const NUMERIC = new Set([
   'PORT',
+  'INLINE_CALL_MAX_DEPTH',
+  'INLINE_CALL_MAX_PER_RUN',
   'DB_POOL_SIZE',
   'DB_STATEMENT_TIMEOUT_MS',
   'DB_POOL_WAIT_MS',
@@ -352,6 +438,7 @@ const NUMERIC = new Set([
   'WORKER_NAMES_CACHE_TTL_MS',
   'JS_WORKER_POOL_SIZE',
   'JS_WORKER_MAX_QUEUE',
+  'CRONTAB_MAX_JOBS',
   'WS_IDLE_TIMEOUT_MS',
   'AUDIT_KEEP_DAYS',
   'JS_RESULT_MAX_WAITERS',
@@ -378,6 +465,9 @@ const NUMERIC = new Set([
   'SHUTDOWN_TIMEOUT_MS',
   'SLOW_CALL_MS',
   'METRICS_PORT',
+  'WORKER_ROUTE_MAX_BODY_BYTES',
+  'WORKER_ROUTE_MAX_CONCURRENT',
+  'WORKER_ROUTE_MAX_CONCURRENT_PER_ROUTE',
 ]);
 
 /** Never echoed in a configuration error; each may instead be read from the file `<NAME>_FILE` names. */
@@ -407,7 +497,7 @@ export function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return resolved;
 }
 
-const TEXTUAL = ['HOST', 'DATABASE_URL', 'DATA_DIR', 'SUPER_TOKEN_FILE', 'LOG_LEVEL', 'CORS_ORIGINS', 'ACCESS_LOG', 'TRUST_PROXY', 'METRICS_TOKEN'];
+const TEXTUAL = ['HOST', 'DATABASE_URL', 'DATA_DIR', 'SUPER_TOKEN_FILE', 'LOG_LEVEL', 'CORS_ORIGINS', 'ACCESS_LOG', 'TRUST_PROXY', 'METRICS_TOKEN', 'WORKER_ROUTES', 'WORKER_LOG_LEVEL', 'WORKER_FETCH_ALLOW'];
 
 /** Known variables only, trimmed; empty means unset. Numbers must be written as plain integers. */
 function knownVariables(env: NodeJS.ProcessEnv): Record<string, string | number> {
@@ -454,6 +544,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: vars.LOG_LEVEL ?? 'info',
     jsWorkerPoolSize: vars.JS_WORKER_POOL_SIZE ?? availableParallelism(),
     jsWorkerMaxQueue: vars.JS_WORKER_MAX_QUEUE ?? 1000,
+    crontabMaxJobs: vars.CRONTAB_MAX_JOBS ?? DEFAULT_CRONTAB_MAX_JOBS,
+    workerApi: {
+      logLevel: vars.WORKER_LOG_LEVEL ?? DEFAULT_WORKER_API_SETTINGS.logLevel,
+      fetchAllow: parseFetchAllow(vars.WORKER_FETCH_ALLOW) ?? [],
+      inlineCallMaxDepth: vars.INLINE_CALL_MAX_DEPTH ?? DEFAULT_WORKER_API_SETTINGS.inlineCallMaxDepth,
+      inlineCallMaxPerRun: vars.INLINE_CALL_MAX_PER_RUN ?? DEFAULT_WORKER_API_SETTINGS.inlineCallMaxPerRun,
+      nodegetMaxReplyBytesPerRun: DEFAULT_WORKER_API_SETTINGS.nodegetMaxReplyBytesPerRun,
+    },
     wsIdleTimeoutMs: vars.WS_IDLE_TIMEOUT_MS ?? DEFAULT_WS_IDLE_TIMEOUT_MS,
     auditKeepDays: vars.AUDIT_KEEP_DAYS ?? DEFAULT_AUDIT_KEEP_DAYS,
     jsResultMaxWaiters: vars.JS_RESULT_MAX_WAITERS ?? DEFAULT_JS_RESULT_MAX_WAITERS,
@@ -485,6 +583,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     trustProxy: parseTrustProxy(vars.TRUST_PROXY),
     metrics: metricsSettingsFrom(vars),
+    workerRoutes: workerRouteSettingsFrom(vars),
+  };
+}
+
+function workerRouteSettingsFrom(vars: EnvironmentVariables): WorkerRouteSettings {
+  const defaults = DEFAULT_WORKER_ROUTE_SETTINGS;
+  const maxConcurrent = vars.WORKER_ROUTE_MAX_CONCURRENT ?? defaults.maxConcurrent;
+  return {
+    enabled: vars.WORKER_ROUTES !== 'off',
+    maxBodyBytes: vars.WORKER_ROUTE_MAX_BODY_BYTES ?? defaults.maxBodyBytes,
+    maxConcurrent,
+    // A per-route limit above the total would never apply.
+    maxConcurrentPerRoute: Math.min(vars.WORKER_ROUTE_MAX_CONCURRENT_PER_ROUTE ?? defaults.maxConcurrentPerRoute, maxConcurrent),
   };
 }
 

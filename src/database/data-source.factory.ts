@@ -1,7 +1,8 @@
-import { PGlite } from '@electric-sql/pglite';
 import { AuditLogEntry } from '../audit/audit-log.entity';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { type AppConfig, DEFAULT_DB_POOL_WAIT_MS } from '../config/app.config';
+import { Crontab } from '../crontab/crontab.entity';
+import { CrontabResult } from '../crontab/crontab-result.entity';
 import { JsResult } from '../js-result/js-result.entity';
 import { JsWorker } from '../js-worker/js-worker.entity';
 import { Token } from '../token/token.entity';
@@ -10,9 +11,12 @@ import { lockDataDir } from './data-dir.lock';
 import { CUSTOM_PLANS_OPTION, namingClient, PreparedStatements } from './prepared-statements';
 import { migrations } from './migrations';
 import { type EmbeddedDatabase, pgliteDriver } from './pglite.pool';
+import { EMBEDDED_POSTGRES_SETTINGS } from './pglite.protocol';
+import { isNewCluster, templateFile, unpackTemplate } from './pglite.template';
+import { PgliteThread, type ThreadEvents } from './pglite.thread';
 import { postgresDriver } from './postgres.driver';
 
-export const entities = [JsResult, Token, JsWorker, AuditLogEntry, RetentionPolicy];
+export const entities = [JsResult, Token, JsWorker, AuditLogEntry, RetentionPolicy, Crontab, CrontabResult];
 
 /** An in-memory embedded database, for tests and throw-away runs. */
 export const IN_MEMORY = 'memory://';
@@ -31,13 +35,13 @@ const shared = {
 
 /**
  * TypeORM options for the configured backend; one code path, two ways to connect.
- * Texts registered in `statements` run as named statements on a server's
- * connections; PGlite has no per-connection statements, so it ignores them.
+ * Texts registered in `statements` run as named statements, on a server's
+ * connections and on the embedded database's one session alike.
  */
 export function dataSourceOptions(settings: DatabaseSettings, statements = new PreparedStatements()): DataSourceOptions {
   const target = settings.database;
   if (target.kind === 'embedded') {
-    return { ...shared, driver: pgliteDriver(() => openEmbedded(target.dataDir)) } as DataSourceOptions;
+    return { ...shared, driver: pgliteDriver((events) => openEmbedded(target.dataDir, events), statements) } as DataSourceOptions;
   }
   const poolWaitMs = settings.poolWaitMs ?? DEFAULT_DB_POOL_WAIT_MS;
   return {
@@ -60,16 +64,19 @@ export function dataSourceOptions(settings: DatabaseSettings, statements = new P
   };
 }
 
-async function openEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
+/** The embedded database on a thread of its own; a directory is locked to this process while it is open. */
+async function openEmbedded(dataDir: string, events: ThreadEvents): Promise<EmbeddedDatabase> {
   const inMemory = dataDir === IN_MEMORY;
   const unlock = inMemory ? async () => undefined : await lockDataDir(dataDir);
   try {
-    const db = await PGlite.create(inMemory ? IN_MEMORY : dataDir);
+    const template = templateFile();
+    if (!inMemory && template !== undefined && isNewCluster(dataDir)) unpackTemplate(template, dataDir);
+    const thread = await PgliteThread.start({ dataDir, settings: EMBEDDED_POSTGRES_SETTINGS, templateFile: template }, events);
     return {
-      db,
+      thread,
       reopenable: !inMemory,
       close: async () => {
-        if (!db.closed) await db.close();
+        await thread.close();
         await unlock();
       },
     };

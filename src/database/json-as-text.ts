@@ -1,4 +1,5 @@
 import { types as pgTypes } from 'pg';
+import { JSON_OID, JSONB_OID } from './pglite.protocol';
 
 /**
  * Leads the text of a statement whose `json` and `jsonb` columns are to reach
@@ -12,9 +13,6 @@ import { types as pgTypes } from 'pg';
  */
 export const JSON_AS_TEXT = '/* json-as-text */ ';
 
-const JSON_OID = 114;
-const JSONB_OID = 3802;
-
 export function readsJsonAsText(text: string): boolean {
   return text.startsWith(JSON_AS_TEXT);
 }
@@ -27,5 +25,5 @@ export const PG_JSON_AS_TEXT_TYPES = {
     oid === JSON_OID || oid === JSONB_OID ? asText : (pgTypes.getTypeParser(oid, format ?? 'text') as (value: string) => unknown),
 };
 
-/** PGlite's per-query `parsers`, to the same effect. */
-export const PGLITE_JSON_AS_TEXT_PARSERS = { [JSON_OID]: asText, [JSONB_OID]: asText };
+// PGlite's per-query `parsers` to the same effect are PGLITE_JSON_AS_TEXT_PARSERS, beside the
+// embedded database's thread, which does not load `pg`.

@@ -6,6 +6,7 @@ import type { Statement } from '../database/statement';
 import { type AuditAction, auditedText, auditValues } from '../audit/audit.statements';
 import type { WorkerAccess } from '../token/auth';
 import type { Filter } from './conditions/condition.types';
+import { applyConditionTerms, type ConditionTerms, conditionValue, type TermBinding } from './conditions/condition.terms';
 import { JsResult } from './js-result.entity';
 import type { JsResultRecord } from './js-result.record';
 
@@ -27,10 +28,9 @@ export function knownWorkers(exactNames: readonly string[], prefixedNames: reado
 }
 
 type ValuedFilter = Extract<Filter, { value: unknown }>;
-type Column = (property: keyof JsResult) => string;
 
 /** Each condition as a WHERE term over entity properties; `p` names its parameter. */
-const PREDICATES: Record<Filter['kind'], (column: Column, p: string) => string> = {
+const PREDICATES: ConditionTerms<Filter, keyof JsResult & string> = {
   // The casts keep the types the server sees the same whatever form a value is sent in.
   id: (c, p) => `${c('id')} = :${p}::bigint`,
   js_worker_id: (c, p) => `${c('jsWorkerId')} = :${p}::bigint`,
@@ -48,34 +48,17 @@ const PREDICATES: Record<Filter['kind'], (column: Column, p: string) => string> 
 
 /** A condition's value as a parameter: 64-bit integers as decimal text, so none is rounded on the way. */
 function filterValue(filter: ValuedFilter): string {
-  return typeof filter.value === 'bigint' ? filter.value.toString() : filter.value;
+  return conditionValue(filter) as string;
 }
 
-export interface FilterBinding {
-  /** The alias the terms qualify columns with; none for a DELETE, which TypeORM writes without one. */
-  alias?: string;
-  /** The parameter value of the `index`th condition; by default the condition's own value. */
-  bind?: (filter: ValuedFilter, index: number) => unknown;
-}
+export type FilterBinding = TermBinding<Filter>;
 
 /**
  * Adds every condition to the builder's WHERE (AND), each value as the bound
- * parameter `f<index>`. Typed for any WHERE builder over JsResult, so the
- * plain DELETE applies the same terms as the reads.
+ * parameter `f<index>` (the shared applyConditionTerms, with js-result's terms).
  */
-export function applyFilters<Q extends WhereExpressionBuilder>(
-  qb: Q,
-  filters: readonly Filter[],
-  { alias, bind = filterValue }: FilterBinding = {},
-): Q {
-  const column: Column = alias ? (property) => `${alias}.${property}` : (property) => property;
-  filters.forEach((filter, index) => {
-    const param = `f${index}`;
-    const term = PREDICATES[filter.kind](column, param);
-    if ('value' in filter) qb.andWhere(term, { [param]: bind(filter, index) });
-    else qb.andWhere(term);
-  });
-  return qb;
+export function applyFilters<Q extends WhereExpressionBuilder>(qb: Q, filters: readonly Filter[], binding: FilterBinding = {}): Q {
+  return applyConditionTerms(qb, filters, PREDICATES, binding);
 }
 
 /**

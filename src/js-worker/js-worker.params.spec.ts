@@ -193,12 +193,17 @@ describe(RunWorkerParamsDto.name, () => {
   });
 
   it.each<[string, Record<string, unknown>, string]>([
-    ['an unknown run_type', { run_type: 'later' }, 'run_type: expected "call" or "cron", got "later"'],
+    ['an unknown run_type', { run_type: 'later' }, 'run_type: expected "call", "cron" or "route", got "later"'],
+    ['route without a request', { run_type: 'route' }, 'params: expected {"url": "https://host/path", "method": "GET", "headers": [{"name": "...", "value": "..."}], "body_base64": "..."} for run_type "route", got nothing'],
+    ['route with a relative url', { run_type: 'route', params: { url: '/x' } }, 'params.url: expected an absolute http(s) URL, got "/x"'],
+    ['route with a bad method', { run_type: 'route', params: { url: 'http://h/', method: 'GE T' } }, 'params.method: expected an HTTP method such as "GET", got "GE T"'],
     [
-      'route, until worker routes exist',
-      { run_type: 'route' },
-      'run_type: "route" (a worker\'s onRoute for an HTTP request) needs worker routes, which are not enabled on this server yet; expected "call" or "cron"',
+      'route with a header value holding a line break',
+      { run_type: 'route', params: { url: 'http://h/', headers: [{ name: 'a', value: 'b\r\nc: d' }] } },
+      'params.headers[0].value: expected a header value (text without line breaks), got "b\\r\\nc: d"',
     ],
+    ['route with a body that is not base64', { run_type: 'route', params: { url: 'http://h/', body_base64: 'a b' } }, 'params.body_base64: expected the body as a base64 string, got "a b"'],
+    ['route with both body forms', { run_type: 'route', params: { url: 'http://h/', body_base64: '', body_bytes: [1] } }, 'params.body_bytes: give the body as body_base64 or as body_bytes, not both'],
     ['a missing worker name', { js_script_name: undefined }, 'js_script_name: expected a worker name (a string), got nothing'],
     ['an env that is not an object', { env: 1 }, 'env: expected a JSON object such as {"API_URL": "..."}, got 1'],
   ])('refuses %s', (_label, override, message) => {
@@ -208,7 +213,7 @@ describe(RunWorkerParamsDto.name, () => {
   it('checks the params in the order of the contract, the token last', () => {
     expectCheckedInOrder(sut, { token: 't', js_script_name: 'w' }, [
       ['js_script_name', 5, 'js_script_name: expected a worker name (a string), got 5'],
-      ['run_type', 'later', 'run_type: expected "call" or "cron", got "later"'],
+      ['run_type', 'later', 'run_type: expected "call", "cron" or "route", got "later"'],
       ['env', 1, 'env: expected a JSON object such as {"API_URL": "..."}, got 1'],
       BAD_TOKEN,
     ]);

@@ -7,6 +7,7 @@ import type { NamedParams } from '../json-rpc/rpc-call';
 import { TokenParam } from '../token/token.param';
 import { Param, ParsedBy } from '../json-rpc/rpc-params.validator';
 import type { WithToken } from '../token/token.guard';
+import { routeParamsError } from './js-worker.route-params';
 
 /**
  * Params of the `js-worker_*` methods, one DTO per method. Only the form is
@@ -20,7 +21,7 @@ import type { WithToken } from '../token/token.guard';
  * `token` last.
  */
 
-export type RunType = 'call' | 'cron';
+export type RunType = 'call' | 'cron' | 'route';
 
 /** A limit as given: a number, `null` for "back to the default", or absent. */
 export type LimitParam = number | bigint | null | undefined;
@@ -51,7 +52,7 @@ export const RUN_PARAM_NAMES = ['token', 'js_script_name', 'run_type', 'params',
 export const RUN_CONSOLE_PARAM_NAMES = ['token', 'id'] as const;
 
 const UPDATABLE_FIELDS = CREATE_PARAM_NAMES.slice(2);
-const RUN_TYPES: readonly RunType[] = ['call', 'cron'];
+const RUN_TYPES: readonly RunType[] = ['call', 'cron', 'route'];
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -102,15 +103,23 @@ function parseRuntimeCleanTime(raw: unknown): number | bigint | null | undefined
   throw invalidParams(`runtime_clean_time: expected an integer (milliseconds) or null, got ${describeJson(raw)}`);
 }
 
-/** Absent or null means `call` (the handler `onCall`). */
+/** Absent or null means `call` (the handler `onCall`); `route` runs `onRoute` with a Request made from the params. */
 function parseRunType(raw: unknown): RunType {
   const runType = raw ?? 'call';
-  if (runType === 'route') {
-    throw invalidParams('run_type: "route" (a worker\'s onRoute for an HTTP request) needs worker routes, which are not enabled on this server yet; expected "call" or "cron"');
-  }
-  if (!RUN_TYPES.includes(runType as RunType)) throw invalidParams(`run_type: expected "call" or "cron", got ${describeJson(runType)}`);
+  if (!RUN_TYPES.includes(runType as RunType)) throw invalidParams(`run_type: expected "call", "cron" or "route", got ${describeJson(runType)}`);
   return runType as RunType;
 }
+
+/** For `run_type: "route"`, the params must make a Request (js-worker.route-params.ts); otherwise anything goes. */
+const RouteParamsWhenRoute = () =>
+  ValidateBy({
+    name: 'routeParams',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) =>
+        (args?.object as RunWorkerParamsDto).runType !== 'route' || routeParamsError(value) === undefined,
+      defaultMessage: (args?: ValidationArguments) => routeParamsError(args?.value) ?? 'params: invalid',
+    },
+  });
 
 /** Bounds are the service's (108); here only "an integer or null". 64-bit integers arrive as BigInt. */
 const parseLimit = (param: string, unit: string) => (raw: unknown): LimitParam => {
@@ -262,6 +271,7 @@ export class RunWorkerParamsDto implements WithToken {
 
   /** Passed through as sent; `undefined` when the call gave none, so the handler's default parameter applies. */
   @Param()
+  @RouteParamsWhenRoute()
   params: unknown;
 
   /** Merged over the worker's stored env for this run only. */

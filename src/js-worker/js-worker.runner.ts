@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../config/app.config';
+import { APP_CONFIG, type AppConfig, DEFAULT_WORKER_API_SETTINGS } from '../config/app.config';
 import { QueueFullError, RunnerPool, type RunJob, type RunOutcome, type ScriptValidation } from './runtime';
 import { notAcceptable } from './js-worker.rules';
 
@@ -31,7 +31,8 @@ export class JsWorkerRunner implements OnModuleDestroy {
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.size = config.jsWorkerPoolSize;
     this.maxQueue = config.jsWorkerMaxQueue;
-    this.pool = new RunnerPool({ size: this.size, maxQueue: this.maxQueue });
+    const maxDepth = (config.workerApi ?? DEFAULT_WORKER_API_SETTINGS).inlineCallMaxDepth;
+    this.pool = new RunnerPool({ size: this.size, maxQueue: this.maxQueue, maxInlineThreads: Math.max(maxDepth, this.size) });
   }
 
   onModuleDestroy(): Promise<void> {

@@ -8,10 +8,14 @@ import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import { type Auth, canAccessWorker, canUseWorker } from '../token/auth';
 import type { JsWorkerAction } from '../token/token-limit';
 import { JsWorker } from './js-worker.entity';
+import { type HostedRun, JsWorkerHost } from './js-worker.host';
 import { JsWorkerInstance } from './js-worker.instance';
 import type { CreateWorkerParamsDto, RunConsoleParamsDto, RunWorkerParamsDto, UpdateWorkerParamsDto } from './js-worker.params';
 import { type JsWorkerRecord, type JsWorkerSummary, type RunConsoleRecord, toWorkerRecord, toWorkerSummary } from './js-worker.record';
 import { checkRouteName, checkRuntimeCleanTime, routeNameTaken } from './js-worker.route-name';
+import { routeRequestFromParams, routeRunResult } from './js-worker.route-params';
+import { JsWorkerRoutes, type RouteRunOutcome } from './js-worker.routes';
+import type { RouteRequest } from './runtime/route.types';
 import {
   type CheckedLimits,
   checkLimits,
@@ -23,8 +27,8 @@ import {
   runLimits,
   storableText,
 } from './js-worker.rules';
-import { JsWorkerRunner } from './js-worker.runner';
-import type { RunOutcome } from './runtime';
+import { JsWorkerRunner, type RunTicket } from './js-worker.runner';
+import type { HandlerName, RunJob, RunOutcome } from './runtime';
 
 export const SHUTDOWN_MESSAGE = 'interrupted: server shut down';
 const POOL_CLOSED = 'runner pool closed';
@@ -84,6 +88,8 @@ export class JsWorkerService implements OnModuleDestroy {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly runner: JsWorkerRunner,
     private readonly instance: JsWorkerInstance,
+    private readonly routes: JsWorkerRoutes,
+    private readonly host: JsWorkerHost,
   ) {}
 
   async create(input: CreateWorkerParamsDto, auth: Auth, action: AuditAction): Promise<JsWorkerSummary> {
@@ -170,9 +176,14 @@ export class JsWorkerService implements OnModuleDestroy {
   }
 
   /** Runs a data-modifying statement (ending in RETURNING) that writes its own audit entry when it changes a row. */
-  private change(text: string, values: unknown[], action: AuditAction): Promise<WorkerRow[]> {
+  private async change(text: string, values: unknown[], action: AuditAction): Promise<WorkerRow[]> {
     const statement = audited({ text, values }, action);
-    return withDatabase(() => this.dataSource.query<WorkerRow[]>(statement.text, statement.values));
+    try {
+      return await withDatabase(() => this.dataSource.query<WorkerRow[]>(statement.text, statement.values));
+    } finally {
+      // Whatever happened (a failure may follow a commit), routes read the worker again.
+      this.routes.forget();
+    }
   }
 
   /** The names of the stored workers the caller may list, in byte order. */
@@ -189,13 +200,143 @@ export class JsWorkerService implements OnModuleDestroy {
    * runs on a sandbox thread and its outcome is recorded when it ends. A full
    * queue is refused before anything is written.
    */
-  async run(input: RunWorkerParamsDto, auth: Auth): Promise<{ id: number }> {
+  /** `requestId`: the call's, carried by the lines the run logs after the call is answered. */
+  async run(input: RunWorkerParamsDto, auth: Auth, requestId?: string): Promise<{ id: number }> {
     this.authorise(auth, 'run_defined_js_worker', input.name);
     const worker = await this.find(input.name);
     checkStorable('params', input.params);
+    const { ticket, id } = await this.startRow(worker, input.runType, input.params);
+    const route = input.runType === 'route' ? routeRequestFromParams(input.params as Record<string, unknown>) : undefined;
+    const outcome = this.runner.start(ticket, {
+      script: worker.jsScript,
+      handler: HANDLERS[input.runType],
+      params: route === undefined ? forSandbox(input.params) : undefined,
+      route,
+      env: forSandbox({ ...worker.env, ...input.env }),
+      ctx: { run_type: input.runType, js_result_id: id, worker_name: worker.name },
+      limits: runLimits(worker),
+      ...this.hosted(worker.name, id, auth, undefined, requestId),
+    });
+    const recorded = outcome.then((o) => this.record(id, route === undefined ? o : storedRouteOutcome(o), requestId));
+    this.inFlight.add(recorded);
+    void recorded.finally(() => this.inFlight.delete(recorded));
+    return { id };
+  }
+
+  /** For the crontab scheduler: a place in the run queue, or 108 when it is full (see JsWorkerRunner.admit). */
+  admitRun(): RunTicket {
+    return this.runner.admit();
+  }
+
+  /** Gives back a place admitRun took, for a run that will not happen. */
+  cancelRun(ticket: RunTicket): void {
+    this.runner.cancel(ticket);
+  }
+
+  /** The number this instance tracks its runs under in js_worker_active_run (103 while the database is away). */
+  runOwnerId(): Promise<number> {
+    return this.instance.currentId();
+  }
+
+  /**
+   * Starts a scheduled run whose js_result row (running) and js_worker_active_run
+   * row were written by the caller's own statement, with the worker's row as it
+   * read it there; the outcome is recorded as js-worker_run's is.
+   */
+  startRecorded(ticket: RunTicket, id: number, workerRow: Record<string, unknown>, params: unknown): void {
+    const worker = toWorker(workerRow);
+    const outcome = this.runner.start(ticket, {
+      script: worker.jsScript,
+      handler: 'onCron',
+      params: forSandbox(params),
+      env: forSandbox(worker.env),
+      ctx: { run_type: 'cron', js_result_id: id, worker_name: worker.name },
+      limits: runLimits(worker),
+      ...this.hosted(worker.name, id, undefined),
+    });
+    const recorded = outcome.then((o) => this.record(id, o));
+    this.inFlight.add(recorded);
+    void recorded.finally(() => this.inFlight.delete(recorded));
+  }
+
+  /**
+   * A script's inlineCall: runs the worker's onInlineCall in its own sandbox with its own limits
+   * (its max_run_time cut to the caller's timeout, if shorter), under a js_result row of
+   * run_type `inline_call`, and resolves with the outcome as soon as the run ends (the row is
+   * recorded as any run's). Refusals (missing worker, params PostgreSQL cannot store, a full
+   * queue) throw DomainErrors before any row is written.
+   */
+  async runInline(name: string, params: unknown, timeoutMs: number | undefined, caller: HostedRun): Promise<RunOutcome> {
+    const worker = await this.find(name);
+    checkStorable('params', params);
+    const { ticket, id } = await this.startRow(worker, 'inline_call', params);
+    const limits = runLimits(worker);
+    if (timeoutMs !== undefined) limits.maxRunTimeMs = Math.max(1, Math.min(limits.maxRunTimeMs, Math.ceil(timeoutMs)));
+    const outcome = this.runner.start(ticket, {
+      script: worker.jsScript,
+      handler: 'onInlineCall',
+      params: forSandbox(params),
+      env: forSandbox(worker.env),
+      ctx: { run_type: 'inline_call', js_result_id: id, worker_name: worker.name, inlineCaller: caller.workerName },
+      limits,
+      ...this.hosted(worker.name, id, caller.auth, caller),
+      inline: true,
+    });
+    const recorded = outcome.then((o) => this.record(id, o, caller.requestId));
+    this.inFlight.add(recorded);
+    void recorded.finally(() => this.inFlight.delete(recorded));
+    return outcome;
+  }
+
+  /**
+   * A worker route's request (src/worker-route/): the worker's onRoute with the request, within
+   * its limits, with the injected API as a scheduled run has it (no token: the caller is
+   * anonymous). Nothing is written: NodeGet keeps no js_result row for route runs. Throws the
+   * runner's refusal (108) when its queue is full or the server is shutting down.
+   */
+  async runRoute(worker: JsWorker, request: RouteRequest, requestId?: string): Promise<RouteRunOutcome> {
+    const ticket = this.runner.admit();
+    const outcome = await this.runner.start(ticket, {
+      script: worker.jsScript,
+      handler: 'onRoute',
+      params: undefined,
+      route: request,
+      env: forSandbox(worker.env),
+      ctx: { run_type: 'route', js_result_id: null, worker_name: worker.name },
+      limits: runLimits(worker),
+      ...this.hosted(worker.name, null, undefined, undefined, requestId),
+    });
+    if (!outcome.ok) return { ok: false, error: outcome.error };
+    if (outcome.route === undefined) return { ok: false, error: 'onRoute returned no Response' };
+    return { ok: true, response: outcome.route };
+  }
+
+  /** The injected API of one run; an inline run joins its caller's chain. */
+  private hosted(
+    workerName: string,
+    id: number | null,
+    auth: Auth | undefined,
+    caller?: HostedRun,
+    requestId?: string,
+  ): Pick<RunJob, 'host' | 'hostSettings'> {
+    const run: HostedRun = {
+      workerName,
+      jsResultId: id,
+      auth,
+      requestId: caller?.requestId ?? requestId,
+      depth: caller === undefined ? 0 : caller.depth + 1,
+      chain: caller?.chain ?? { inlineCalls: 0 },
+    };
+    return { host: this.host.forRun(run, this.inlineRunner), hostSettings: this.host.settings };
+  }
+
+  private readonly inlineRunner = (name: string, params: unknown, timeoutMs: number | undefined, caller: HostedRun) =>
+    this.runInline(name, params, timeoutMs, caller);
+
+  /** Admits a run and writes its js_result row (running, tracked by this instance); a full queue writes nothing. */
+  private async startRow(worker: JsWorker, runType: string, params: unknown): Promise<{ ticket: RunTicket; id: number }> {
     const instanceId = await this.instance.currentId();
     const ticket = this.runner.admit();
-    let id: number;
     try {
       const [row] = await withDatabase(() =>
         this.dataSource.query(
@@ -207,26 +348,14 @@ export class JsWorkerService implements OnModuleDestroy {
              INSERT INTO js_worker_active_run (js_result_id, instance_id) SELECT id, $6 FROM started
            )
            SELECT id FROM started`,
-          [worker.id, worker.name, input.runType, Date.now(), input.params == null ? null : jsonb(input.params), instanceId],
+          [worker.id, worker.name, runType, Date.now(), params == null ? null : jsonb(params), instanceId],
         ),
       );
-      id = Number(row.id);
+      return { ticket, id: Number(row.id) };
     } catch (err) {
       this.runner.cancel(ticket);
       throw err;
     }
-    const outcome = this.runner.start(ticket, {
-      script: worker.jsScript,
-      handler: input.runType === 'cron' ? 'onCron' : 'onCall',
-      params: forSandbox(input.params),
-      env: forSandbox({ ...worker.env, ...input.env }),
-      ctx: { run_type: input.runType, js_result_id: id, worker_name: worker.name },
-      limits: runLimits(worker),
-    });
-    const recorded = outcome.then((o) => this.record(id, o));
-    this.inFlight.add(recorded);
-    void recorded.finally(() => this.inFlight.delete(recorded));
-    return { id };
   }
 
   /** The console output kept with a run; runs the caller may not read look the same as missing ones. */
@@ -291,8 +420,9 @@ export class JsWorkerService implements OnModuleDestroy {
    * row stays running, tracked by this live instance); a failure is logged,
    * never thrown: nobody awaits it.
    */
-  private async record(id: number, outcome: RunOutcome): Promise<void> {
+  private async record(id: number, outcome: RunOutcome, requestId?: string): Promise<void> {
     let final = this.finalOutcome(outcome);
+    const fields = requestId === undefined ? { js_result_id: id } : { js_result_id: id, reqId: requestId };
     for (let attempt = 0; ; attempt++) {
       try {
         await this.writeOutcome(id, final);
@@ -300,11 +430,11 @@ export class JsWorkerService implements OnModuleDestroy {
       } catch (error) {
         if (isDatabaseUnavailable(error) && !this.closing) {
           const delay = RECORD_RETRY_MS[Math.min(attempt, RECORD_RETRY_MS.length - 1)];
-          this.logger.warn({ err: error, js_result_id: id, attempt }, `could not record the end of a JS worker run; retrying in ${delay} ms`);
+          this.logger.warn({ err: error, ...fields, attempt }, `could not record the end of a JS worker run; retrying in ${delay} ms`);
           await sleep(delay);
           continue;
         }
-        this.logger.error({ err: error, js_result_id: id }, 'could not record the end of a JS worker run');
+        this.logger.error({ err: error, ...fields }, 'could not record the end of a JS worker run');
         if (!final.ok || isDatabaseUnavailable(error)) return;
         // The database refused the result itself: record the run as a failure saying so, rather than leave it running.
         const reason = error instanceof Error ? error.message : String(error);
@@ -347,6 +477,15 @@ export class JsWorkerService implements OnModuleDestroy {
       [id, Date.now(), result, error, lines],
     );
   }
+}
+
+const HANDLERS: Record<RunWorkerParamsDto['runType'], HandlerName> = { call: 'onCall', cron: 'onCron', route: 'onRoute' };
+
+/** A route run's Response is stored as NodeGet stores it: `{status, headers: [{name, value}], body_base64}`. */
+function storedRouteOutcome(outcome: RunOutcome): RunOutcome {
+  if (!outcome.ok) return outcome;
+  if (outcome.route === undefined) return { ok: false, error: 'onRoute returned no Response', console: outcome.console };
+  return { ok: true, result: { ...routeRunResult(outcome.route) }, console: outcome.console };
 }
 
 const LIMIT_COLUMNS: [string, keyof CheckedLimits][] = [

@@ -75,6 +75,16 @@ function namedParams(params: unknown, names: readonly string[]): NamedParams {
   return named;
 }
 
+/** Longer names are no method's: they are not repeated in \`data\` (errors are not charged to the reply budget). */
+const MAX_NAMED_METHOD_CHARS = 200;
+
+const methodNotFound = (method: string) =>
+  new JsonRpcProtocolError(
+    JsonRpcErrorCode.MethodNotFound,
+    `no method named '${method}'`,
+    method.length <= MAX_NAMED_METHOD_CHARS ? { method } : undefined,
+  );
+
 const failure = (id: JsonRpcId, error: JsonRpcErrorObject): JsonRpcResponse => ({ jsonrpc: '2.0', id, error });
 
 /**
@@ -110,8 +120,9 @@ export class JsonRpcDispatcher {
 
   /**
    * The reply (JSON text, or its UTF-8 bytes when large), or undefined when there is nothing to answer. Never throws.
-   * With ACCESS_LOG, whatever the request's calls log carries its request id;
-   * without, the JSON-RPC layer's own lines (failures, slow calls) do.
+   * The lines a call causes carry its request id because it is handed to them
+   * (RpcRequest.logFields, RpcInvocation.requestId); with ACCESS_LOG the
+   * request also runs in a logging context, for lines nobody handed it to.
    */
   handle(text: string, origin: RpcOrigin): Promise<WrittenReply | undefined> {
     const requestId = origin.requestId ?? newRequestId();
@@ -185,7 +196,7 @@ export class JsonRpcDispatcher {
       const handler = this.methods.find(envelope.method);
       const reply = handler
         ? await this.run(handler, envelope, started, request)
-        : this.refusal(id, new JsonRpcProtocolError(JsonRpcErrorCode.MethodNotFound, `no method named '${envelope.method}'`), started, 'unknown', request);
+        : this.refusal(id, methodNotFound(envelope.method), started, 'unknown', request);
       return 'id' in envelope ? this.written(reply, request.replies, handler?.name ?? 'unknown') : undefined;
     } catch (error) {
       // A failure past the call's pipeline (its result could not be written, say) is this call's -32603, with its id, not the batch's.

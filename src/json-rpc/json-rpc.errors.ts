@@ -12,6 +12,7 @@ const DOMAIN_TO_RPC: Record<DomainErrorCode, { code: JsonRpcErrorCode; prefix: s
   [DomainErrorCode.NotFoundInDatabase]: { code: JsonRpcErrorCode.NotFound, prefix: 'Not found in database' },
   [DomainErrorCode.ResponseTooLarge]: { code: JsonRpcErrorCode.NotAcceptable, prefix: 'Invalid input' },
   [DomainErrorCode.TooManyLogins]: { code: JsonRpcErrorCode.PermissionDenied, prefix: 'Permission denied' },
+  [DomainErrorCode.InvalidCronExpression]: { code: JsonRpcErrorCode.TokenParseError, prefix: 'Parse error' },
 };
 
 const PROTOCOL_TITLES: Record<JsonRpcProtocolError['code'], string> = {
@@ -31,11 +32,13 @@ export const INTERNAL_ERROR_REPLY = JSON.stringify({ jsonrpc: '2.0', id: null, e
  */
 export function knownErrorObject(error: unknown): JsonRpcErrorObject | undefined {
   if (error instanceof JsonRpcProtocolError) {
-    return { code: error.code, message: `${PROTOCOL_TITLES[error.code]}: ${error.message}` };
+    const message = `${PROTOCOL_TITLES[error.code]}: ${error.message}`;
+    return error.data === undefined ? { code: error.code, message } : { code: error.code, message, data: error.data };
   }
   if (error instanceof DomainError) {
     const { code, prefix } = DOMAIN_TO_RPC[error.code];
-    return { code, message: `${prefix}: ${error.message}` };
+    const message = `${prefix}: ${error.message}`;
+    return error.data === undefined ? { code, message } : { code, message, data: error.data };
   }
   return undefined;
 }

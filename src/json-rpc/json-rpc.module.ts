@@ -4,6 +4,9 @@ import { MetricsModule } from '../metrics/metrics.module';
 import { JsonRpcDispatcher } from './json-rpc.dispatcher';
 import { JsonRpcNodeGetGateway, JsonRpcRootGateway } from './json-rpc.gateway';
 import { JsonRpcHttpController } from './json-rpc.http.controller';
+import { OpenRpcDocumentProvider } from './openrpc.document';
+import { OpenRpcHttpController } from './openrpc.http.controller';
+import { OpenRpcRpcController } from './openrpc.rpc-controller';
 import { RpcMethodExplorer } from './rpc-method.explorer';
 import { RpcParamsGuard } from './rpc-params.guard';
 
@@ -14,8 +17,16 @@ import { RpcParamsGuard } from './rpc-params.guard';
  */
 @Module({
   imports: [DiscoveryModule, MetricsModule],
-  controllers: [JsonRpcHttpController],
-  providers: [JsonRpcDispatcher, RpcMethodExplorer, { provide: APP_GUARD, useClass: RpcParamsGuard }, JsonRpcRootGateway, JsonRpcNodeGetGateway],
-  exports: [JsonRpcDispatcher],
+  controllers: [JsonRpcHttpController, OpenRpcHttpController],
+  providers: [
+    JsonRpcDispatcher,
+    RpcMethodExplorer,
+    OpenRpcDocumentProvider,
+    OpenRpcRpcController,
+    { provide: APP_GUARD, useClass: RpcParamsGuard },
+    JsonRpcRootGateway,
+    JsonRpcNodeGetGateway,
+  ],
+  exports: [JsonRpcDispatcher, OpenRpcDocumentProvider],
 })
 export class JsonRpcModule {}

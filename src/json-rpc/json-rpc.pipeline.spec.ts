@@ -96,7 +96,7 @@ describe('JSON-RPC per-call pipeline: RpcParamsGuard, TokenGuard, RpcMetricsInte
 
   it('reports bad params before looking at the token, and does not run the handler', async () => {
     const reply = await send({ jsonrpc: '2.0', id: 1, method: 'probe_echo', params: { token: 'bad:token', count: 1.5 } });
-    expect(reply.error).toEqual({ code: -32602, message: 'Invalid params: count: expected an integer, got 1.5' });
+    expect(reply.error).toEqual({ code: -32602, message: 'Invalid params: count: expected an integer, got 1.5', data: { path: 'count' } });
     expect(authenticator.authenticated).toEqual([]);
     expect(seen).toEqual([]);
   });

@@ -36,6 +36,8 @@ export class JsonRpcProtocolError extends Error {
   constructor(
     readonly code: JsonRpcErrorCode.ParseError | JsonRpcErrorCode.InvalidRequest | JsonRpcErrorCode.MethodNotFound,
     message: string,
+    /** The error's `data`, when there is something to act on (-32601: the method asked for). */
+    readonly data?: Readonly<Record<string, string>>,
   ) {
     super(message);
     this.name = 'JsonRpcProtocolError';

@@ -16,6 +16,8 @@ export enum RpcArgType {
 export interface RpcInvocation {
   method: string;
   params: NamedParams;
+  /** The id the call's request is logged under, for lines the call causes after it is answered. */
+  requestId: string;
 }
 
 interface RpcArgMetadata {
@@ -75,6 +77,6 @@ export const rpcArgsFactory: ParamsFactory = {
     if (type === RpcArgType.Auth) return call.auth;
     if (type === RpcArgType.Session) return call.session;
     if (type === RpcArgType.Replies) return call.replies;
-    return { method: call.method, params: call.params } satisfies RpcInvocation;
+    return { method: call.method, params: call.params, requestId: call.request.requestId } satisfies RpcInvocation;
   },
 };

@@ -1,5 +1,6 @@
 import { applyDecorators, SetMetadata, UseFilters, UseInterceptors } from '@nestjs/common';
 import { JsonRpcExceptionFilter } from './json-rpc.exception-filter';
+import type { RpcMethodDoc } from './openrpc.types';
 import { RpcMetricsInterceptor } from './rpc-metrics.interceptor';
 
 export const RPC_METHOD_METADATA = 'json-rpc:method';
@@ -7,6 +8,8 @@ export const RPC_METHOD_METADATA = 'json-rpc:method';
 export interface RpcMethodOptions {
   /** Names given to positional params, in order; more positional params than this are refused. */
   params: readonly string[];
+  /** Schemas, result, errors and examples for the OpenRPC document; without it the method is listed with permissive schemas. */
+  doc?: RpcMethodDoc;
 }
 
 export interface RpcMethodMetadata extends RpcMethodOptions {

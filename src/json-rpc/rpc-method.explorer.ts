@@ -46,6 +46,16 @@ export class RpcMethodExplorer implements OnApplicationBootstrap {
     return this.handlers.get(name);
   }
 
+  /** Every registered method, in the order found: what the OpenRPC document describes. */
+  registered(): readonly RpcMethodMetadata[] {
+    return [...this.handlers.values()].map(({ run: _run, ...metadata }) => metadata);
+  }
+
+  /** Whether the methods have been found yet (they are, at application bootstrap). */
+  get explored(): boolean {
+    return this.handlers.size > 0;
+  }
+
   private wrap(instance: object, callback: (...args: unknown[]) => unknown, methodName: string): RpcHandler['run'] {
     return this.contextCreator.create(
       instance,

@@ -188,5 +188,7 @@ function answer(row: ResultRow, replies: ReplyBudget): JsonText {
   replies.check(row.bytes);
   // Withheld yet within the budget: only a budget spent meanwhile by the batch's other calls.
   replies.ensureLeft();
-  throw new DomainError(DomainErrorCode.ResponseTooLarge, `the answer would be ${row.bytes} bytes, more than this call may take`);
+  throw new DomainError(DomainErrorCode.ResponseTooLarge, `the answer would be ${row.bytes} bytes, more than this call may take`, {
+    data: { limit: 'MAX_RESPONSE_BYTES', limit_bytes: replies.requestLimit, left_bytes: replies.allowance, size_bytes: row.bytes },
+  });
 }

@@ -73,7 +73,8 @@ export class ResultFinishedListener implements OnApplicationBootstrap, OnModuleD
     try {
       const session: unknown = await runner.connect();
       if (!(session instanceof PgliteClient)) throw new Error('the embedded database session is not a PGlite session');
-      this.unlistenEmbedded = await session.listen(RESULT_FINISHED_CHANNEL, (payload) => this.heard(payload));
+      // After a restart of the database thread, announcements made while it was down are gone.
+      this.unlistenEmbedded = await session.listen(RESULT_FINISHED_CHANNEL, (payload) => this.heard(payload), () => this.emitMissed());
     } finally {
       await runner.release();
     }

@@ -5,6 +5,7 @@ import { RpcController } from '../json-rpc/rpc-controller.decorator';
 import { RpcMethod } from '../json-rpc/rpc-method.decorator';
 import type { Auth } from '../token/auth';
 import { TokenGuard } from '../token/token.guard';
+import { RETENTION_DELETE_DOC, RETENTION_LIST_DOC, RETENTION_SET_DOC } from './retention.openrpc';
 import {
   DELETE_PARAM_NAMES,
   LIST_PARAM_NAMES,
@@ -21,18 +22,18 @@ import { type RetentionPolicyRecord, RetentionService } from './retention.servic
 export class RetentionRpcController {
   constructor(private readonly retention: RetentionService) {}
 
-  @RpcMethod('js-result_retention_set', { params: SET_PARAM_NAMES })
+  @RpcMethod('js-result_retention_set', { params: SET_PARAM_NAMES, doc: RETENTION_SET_DOC })
   set(@RpcParams() params: RetentionSetParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation): Promise<RetentionPolicyRecord> {
     const { pattern, keepDays, keepLast, outcome } = params;
     return this.retention.set({ pattern, keepDays, keepLast, outcome }, auth, rpcAction(invocation, auth.tokenKey));
   }
 
-  @RpcMethod('js-result_retention_list', { params: LIST_PARAM_NAMES })
+  @RpcMethod('js-result_retention_list', { params: LIST_PARAM_NAMES, doc: RETENTION_LIST_DOC })
   async list(@RpcParams() _params: RetentionListParams, @RpcAuth() auth: Auth): Promise<{ policies: RetentionPolicyRecord[] }> {
     return { policies: await this.retention.list(auth) };
   }
 
-  @RpcMethod('js-result_retention_delete', { params: DELETE_PARAM_NAMES })
+  @RpcMethod('js-result_retention_delete', { params: DELETE_PARAM_NAMES, doc: RETENTION_DELETE_DOC })
   delete(@RpcParams() params: RetentionDeleteParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation): Promise<{ success: true }> {
     return this.retention.delete(params.id, auth, rpcAction(invocation, auth.tokenKey));
   }

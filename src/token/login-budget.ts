@@ -7,6 +7,7 @@ import { withDatabase } from '../database/database.errors';
 import { PreparedStatements } from '../database/prepared-statements';
 import { LOGIN_THROTTLE_STATEMENTS, type LoginAttempt, LoginThrottle } from './login-throttle';
 import { PasswordCheckGate } from './password-check-gate';
+import { RecentLogins } from './recent-logins';
 
 /**
  * A login by a client: its address, and the usernames the other calls of the
@@ -16,6 +17,8 @@ import { PasswordCheckGate } from './password-check-gate';
 export interface ClientLogin {
   readonly peer: string;
   readonly accounts: Set<string>;
+  /** What a line logged about this login adds to carry its request's id. */
+  readonly logFields?: { readonly reqId?: string };
 }
 
 /** A login the service makes for itself (re-checking a subscriber's credential): neither capped nor throttled. */
@@ -46,10 +49,11 @@ export class LoginBudget implements OnModuleInit, OnModuleDestroy {
   /** Shared by every instance on the database; only password logins by clients reach it. */
   private readonly throttle: LoginThrottle;
   private readonly gate: PasswordCheckGate;
+  private readonly recent: RecentLogins;
   private pruneTimer?: NodeJS.Timeout;
 
   constructor(
-    @Inject(APP_CONFIG) config: Pick<AppConfig, 'login'>,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'login'> & Partial<Pick<AppConfig, 'tokenCacheTtlMs'>>,
     @InjectDataSource() dataSource: DataSource,
     @Optional() statements?: PreparedStatements,
   ) {
@@ -57,6 +61,8 @@ export class LoginBudget implements OnModuleInit, OnModuleDestroy {
     for (const text of LOGIN_THROTTLE_STATEMENTS) statements?.register(text);
     this.throttle = new LoginThrottle(this.limits, (text, values) => withDatabase(() => dataSource.query(text, values)));
     this.gate = new PasswordCheckGate(this.limits.maxConcurrentHashes, this.limits.maxQueuedHashes);
+    // As long as the credential cache trusts what it read: the proof a repeat needs lives there.
+    this.recent = new RecentLogins(config.tokenCacheTtlMs ?? 0);
   }
 
   onModuleInit(): void {
@@ -79,13 +85,28 @@ export class LoginBudget implements OnModuleInit, OnModuleDestroy {
   /**
    * Runs `check` (look the account up, verify the password with `hash`) if
    * this login may be tried, and settles the throttle by its result: null
-   * means the credentials were wrong.
+   * means the credentials were wrong. `repeat` answers, without the database
+   * or a hash, whether the password is one verified a moment ago (null when it
+   * cannot tell); it is asked only for a client repeating a login this
+   * instance just saw succeed from the same address.
    */
-  async verify<T>(username: string, origin: LoginOrigin, check: (hash: HashRunner) => Promise<T | null>): Promise<T | null> {
-    if (origin !== SYSTEM_LOGIN) this.countAccount(origin.accounts, username);
-    const leave = this.gate.enter(origin === SYSTEM_LOGIN);
+  async verify<T>(
+    username: string,
+    origin: LoginOrigin,
+    check: (hash: HashRunner) => Promise<T | null>,
+    repeat?: () => T | null,
+  ): Promise<T | null> {
+    const client = origin === SYSTEM_LOGIN ? undefined : origin;
+    if (client !== undefined) {
+      this.countAccount(client.accounts, username);
+      if (repeat !== undefined && this.recent.isRepeat(client.peer, username)) {
+        const verified = repeat();
+        if (verified !== null) return verified;
+      }
+    }
+    const leave = this.gate.enter(client === undefined);
     try {
-      const attempt = origin === SYSTEM_LOGIN ? undefined : await this.throttle.admit(origin.peer, username);
+      const attempt = client === undefined ? undefined : { client, entry: await this.admit(client, username) };
       const hash: HashRunner = (work) => this.gate.runEntered(work);
       let outcome: Outcome = 'unchecked';
       try {
@@ -93,7 +114,7 @@ export class LoginBudget implements OnModuleInit, OnModuleDestroy {
         outcome = verified === null ? 'rejected' : 'verified';
         return verified;
       } finally {
-        if (attempt !== undefined) await this.settle(attempt, outcome);
+        if (attempt !== undefined) await this.settle(attempt.entry, outcome, attempt.client, username);
       }
     } finally {
       leave();
@@ -105,6 +126,15 @@ export class LoginBudget implements OnModuleInit, OnModuleDestroy {
     return this.gate.stats;
   }
 
+  private async admit(client: ClientLogin, username: string): Promise<LoginAttempt> {
+    try {
+      return await this.throttle.admit(client.peer, username);
+    } catch (error) {
+      this.recent.failed(client.peer);
+      throw error;
+    }
+  }
+
   /** A batch could otherwise try a thousand usernames for the price of one request. */
   private countAccount(accounts: Set<string>, username: string): void {
     if (accounts.has(username)) return;
@@ -112,6 +142,7 @@ export class LoginBudget implements OnModuleInit, OnModuleDestroy {
       throw new LoginRefusedError(
         'accounts_per_request',
         `too many accounts in one request: at most ${this.limits.maxAccountsPerRequest} usernames per request; send the others in another request`,
+        { limit: this.limits.maxAccountsPerRequest },
       );
     }
     accounts.add(username);
@@ -121,12 +152,14 @@ export class LoginBudget implements OnModuleInit, OnModuleDestroy {
    * A settlement that cannot be written leaves the attempt counted as failed:
    * the caller keeps the answer its password earned, and the throttle errs on the safe side.
    */
-  private async settle(attempt: LoginAttempt, outcome: Outcome): Promise<void> {
+  private async settle(attempt: LoginAttempt, outcome: Outcome, origin: ClientLogin, username: string): Promise<void> {
+    if (outcome === 'verified') this.recent.succeeded(origin.peer, username);
+    else if (outcome === 'rejected') this.recent.failed(origin.peer);
     try {
       if (outcome === 'verified') await this.throttle.succeeded(attempt);
       else if (outcome === 'unchecked') await this.throttle.withdrawn(attempt);
     } catch (err) {
-      this.logger.warn(`could not settle a login attempt: ${(err as Error).message}`);
+      this.logger.warn({ err, ...origin.logFields }, 'could not settle a login attempt');
     }
   }
 }

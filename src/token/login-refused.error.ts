@@ -1,4 +1,4 @@
-import { DomainError, DomainErrorCode } from '../common/domain.error';
+import { DomainError, DomainErrorCode, type DomainErrorData } from '../common/domain.error';
 
 /** Which login rule refused a credential (all answer TooManyLogins, each with its own message). */
 export type LoginRule = 'address' | 'username' | 'accounts_per_request' | 'hash_queue';
@@ -8,7 +8,8 @@ export class LoginRefusedError extends DomainError {
   constructor(
     readonly rule: LoginRule,
     message: string,
+    data?: DomainErrorData,
   ) {
-    super(DomainErrorCode.TooManyLogins, message);
+    super(DomainErrorCode.TooManyLogins, message, { data });
   }
 }

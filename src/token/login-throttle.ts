@@ -42,8 +42,11 @@ export interface LoginAttempt {
   readonly username: string;
 }
 
-export const tooManyLogins = (what: 'address' | 'username', retryMs: number) =>
-  new LoginRefusedError(what, `too many failed logins for this ${what}, retry in ${Math.max(1, Math.ceil(retryMs / 1000))} s`);
+/** The wait in whole seconds, as the message says it: refusals for a known and an unknown username stay identical. */
+export const tooManyLogins = (what: 'address' | 'username', retryMs: number) => {
+  const seconds = Math.max(1, Math.ceil(retryMs / 1000));
+  return new LoginRefusedError(what, `too many failed logins for this ${what}, retry in ${seconds} s`, { retry_after_ms: seconds * 1000 });
+};
 
 /*
  * Every statement locks the address's row before the username's (the

@@ -1,7 +1,7 @@
 import { LoginRefusedError } from './login-refused.error';
 import { Semaphore } from '../common/semaphore';
 
-export const hashQueueFull = () => new LoginRefusedError('hash_queue', 'too many password checks in progress, retry in 1 s');
+export const hashQueueFull = () => new LoginRefusedError('hash_queue', 'too many password checks in progress, retry in 1 s', { retry_after_ms: 1000 });
 
 /**
  * Bounds the password hashes (scrypt) running at once. Each takes a libuv

@@ -27,7 +27,17 @@ export interface TokenLimit {
   jsResult: Record<JsResultAction, WorkerPattern[]>;
   /** `js_worker` unit permissions; they apply to the workers this limit's scopes cover. */
   jsWorker: ReadonlySet<JsWorkerAction>;
+  /** Whether `global` is among the scopes: crontab permissions count only under it. */
+  global?: boolean;
+  /** `{"crontab": "read" | "write" | "delete"}`. */
+  crontab?: ReadonlySet<CrontabAction>;
+  /** `{"crontab_result": {"read" | "delete": "<job name pattern>"}}`. */
+  crontabResult?: Record<JsResultAction, WorkerPattern[]>;
 }
+
+/** The unit permissions of the `crontab` kind. */
+export type CrontabAction = 'read' | 'write' | 'delete';
+const CRONTAB_ACTIONS: readonly CrontabAction[] = ['read', 'write', 'delete'];
 
 const JS_RESULT_ACTIONS: readonly JsResultAction[] = ['read', 'delete'];
 
@@ -49,9 +59,9 @@ function scopePattern(scope: unknown): WorkerPattern | undefined {
   return undefined;
 }
 
-function jsResultPermission(permission: unknown): [JsResultAction, WorkerPattern] | undefined {
+function jsResultPermission(permission: unknown, kind = 'js_result'): [JsResultAction, WorkerPattern] | undefined {
   const variant = variantOf(permission);
-  if (variant?.[0] !== 'js_result') return undefined;
+  if (variant?.[0] !== kind) return undefined;
   const inner = variantOf(variant[1]);
   if (!inner || !JS_RESULT_ACTIONS.includes(inner[0] as JsResultAction) || typeof inner[1] !== 'string') return undefined;
   return [inner[0] as JsResultAction, parseWorkerPattern(inner[1])];
@@ -62,6 +72,12 @@ function jsWorkerPermission(permission: unknown): JsWorkerAction | undefined {
   const variant = variantOf(permission);
   if (variant?.[0] !== 'js_worker' || typeof variant[1] !== 'string') return undefined;
   return JS_WORKER_ACTIONS.includes(variant[1] as JsWorkerAction) ? (variant[1] as JsWorkerAction) : undefined;
+}
+
+function crontabPermission(permission: unknown): CrontabAction | undefined {
+  const variant = variantOf(permission);
+  if (variant?.[0] !== 'crontab' || typeof variant[1] !== 'string') return undefined;
+  return CRONTAB_ACTIONS.includes(variant[1] as CrontabAction) ? (variant[1] as CrontabAction) : undefined;
 }
 
 /**
@@ -75,16 +91,25 @@ export function readTokenLimits(raw: unknown): TokenLimit[] {
     const permissions = Array.isArray(limit.permissions) ? limit.permissions : [];
     const jsResult: Record<JsResultAction, WorkerPattern[]> = { read: [], delete: [] };
     const jsWorker = new Set<JsWorkerAction>();
+    const crontab = new Set<CrontabAction>();
+    const crontabResult: Record<JsResultAction, WorkerPattern[]> = { read: [], delete: [] };
     for (const permission of permissions) {
       const parsed = jsResultPermission(permission);
       if (parsed) jsResult[parsed[0]].push(parsed[1]);
       const action = jsWorkerPermission(permission);
       if (action) jsWorker.add(action);
+      const cron = crontabPermission(permission);
+      if (cron) crontab.add(cron);
+      const cronResult = jsResultPermission(permission, 'crontab_result');
+      if (cronResult) crontabResult[cronResult[0]].push(cronResult[1]);
     }
     return {
       workerScopes: scopes.map(scopePattern).filter((p): p is WorkerPattern => p !== undefined),
       jsResult,
       jsWorker,
+      global: scopes.includes('global'),
+      crontab,
+      crontabResult,
     };
   });
 }
@@ -108,11 +133,15 @@ function checkPermission(permission: unknown, at: string): void {
   if (variant[0] === 'js_worker' && typeof variant[1] !== 'string') {
     refuse(`${at}.js_worker: expected a permission name such as "run_defined_js_worker", got ${describeJson(variant[1])}`);
   }
-  if (variant[0] !== 'js_result') return;
+  if (variant[0] === 'crontab' && typeof variant[1] !== 'string') {
+    refuse(`${at}.crontab: expected "read", "write" or "delete", got ${describeJson(variant[1])}`);
+  }
+  if (variant[0] !== 'js_result' && variant[0] !== 'crontab_result') return;
+  const kind = variant[0];
   const inner = variantOf(variant[1]);
-  if (!inner) refuse(`${at}.js_result: expected an object with one key such as {"read": "name*"}, got ${describeJson(variant[1])}`);
+  if (!inner) refuse(`${at}.${kind}: expected an object with one key such as {"read": "name*"}, got ${describeJson(variant[1])}`);
   if (JS_RESULT_ACTIONS.includes(inner[0] as JsResultAction) && typeof inner[1] !== 'string') {
-    refuse(`${at}.js_result.${inner[0]}: expected a worker name or a pattern ending in *, got ${describeJson(inner[1])}`);
+    refuse(`${at}.${kind}.${inner[0]}: expected a ${kind === 'js_result' ? 'worker' : 'job'} name or a pattern ending in *, got ${describeJson(inner[1])}`);
   }
 }
 

@@ -35,7 +35,58 @@ function guardOver(rows: Token[], ttlMs = 1_000) {
   return { sut: new TokenAuthenticator(store, config, new TokenChanges(), budget), lookups, budget };
 }
 
+/** An authenticator whose password logins come from a client, over a throttle whose statements are counted. */
+async function clientLoginsOver(rows: Token[]) {
+  let statements = 0;
+  const query = (async (text: string) => {
+    statements++;
+    return text.includes('address_blocked_until') ? [{ address_blocked_until: '0', username_counted: 1, username_blocked_until: null }] : [];
+  }) as DataSource['query'];
+  const { sut, lookups } = guardOver(rows, 60_000);
+  const budget = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS, tokenCacheTtlMs: 60_000 }, { query } as DataSource);
+  const changes = new TokenChanges();
+  const config = { tokenCacheTtlMs: 60_000, scryptCost: TEST_SCRYPT_COST } as AppConfig;
+  const store = (sut as unknown as { tokens: TokenService }).tokens;
+  const authenticator = new TokenAuthenticator(store, config, changes, budget);
+  const login = (credential: string) => authenticator.authenticate(credential, { peer: '192.0.2.7', accounts: new Set() });
+  return { login, changes, statements: () => statements, lookups, hashes: () => budget.hashStats.completed };
+}
+
 describe(TokenAuthenticator.name, () => {
+  describe('a client repeating a password login (a dashboard sending username|password with every call)', () => {
+    it('reaches neither the throttle, the database nor a hash while the verified password is cached', async () => {
+      const rows = [tokenRow({ username: 'alice', passwordHash: await hashPassword('pw:1|x', scryptParams(TEST_SCRYPT_COST)) })];
+      const t = await clientLoginsOver(rows);
+      await expect(t.login('alice|pw:1|x')).resolves.toMatchObject({ kind: 'limited' });
+      const [statements, lookups, hashes] = [t.statements(), t.lookups.length, t.hashes()];
+
+      await expect(t.login('alice|pw:1|x')).resolves.toMatchObject({ kind: 'limited' });
+      expect([t.statements(), t.lookups.length, t.hashes()]).toEqual([statements, lookups, hashes]);
+    });
+
+    it('checks a wrong password the whole way, and the next right one too', async () => {
+      const rows = [tokenRow({ username: 'alice', passwordHash: await hashPassword('right', scryptParams(TEST_SCRYPT_COST)) })];
+      const t = await clientLoginsOver(rows);
+      await t.login('alice|right');
+      const hashes = t.hashes();
+      await expect(t.login('alice|wrong')).rejects.toThrow('Invalid credentials');
+      expect(t.hashes()).toBe(hashes + 1);
+      const statements = t.statements();
+      await expect(t.login('alice|right')).resolves.toMatchObject({ kind: 'limited' });
+      expect(t.statements()).toBeGreaterThan(statements);
+    });
+
+    it('stops repeating once the account changes: the new password is checked, the old one refused', async () => {
+      const rows = [tokenRow({ username: 'alice', passwordHash: await hashPassword('old', scryptParams(TEST_SCRYPT_COST)) })];
+      const t = await clientLoginsOver(rows);
+      await t.login('alice|old');
+      rows[0] = tokenRow({ username: 'alice', passwordHash: await hashPassword('new', scryptParams(TEST_SCRYPT_COST)) });
+      t.changes.changed(rows[0].id);
+      await expect(t.login('alice|old')).rejects.toThrow('Invalid credentials');
+      await expect(t.login('alice|new')).resolves.toMatchObject({ kind: 'limited' });
+    });
+  });
+
   it('holds permissions only inside the time window, both bounds inclusive', async () => {
     const { sut } = guardOver([tokenRow({ timestampFrom: 1000, timestampTo: 2000 })]);
     const limitsAt = async (now: number) => {

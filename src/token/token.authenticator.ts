@@ -109,7 +109,12 @@ export class TokenAuthenticator implements OnModuleDestroy {
     const verified =
       credentials.mode === 'token'
         ? await this.keyVerified(credentials, storable)
-        : await this.budget.verify(credentials.username, origin, (hash) => this.accountEntryVerified(credentials, storable, hash));
+        : await this.budget.verify(
+            credentials.username,
+            origin,
+            (hash) => this.accountEntryVerified(credentials, storable, hash),
+            () => (storable ? this.repeatedLogin(credentials) : null),
+          );
     if (verified === null) throw invalidCredentials();
     return this.authFor(verified.token, verified.limits, now);
   }
@@ -142,6 +147,25 @@ export class TokenAuthenticator implements OnModuleDestroy {
     const fresh = await this.readIfChanged(cacheKey, () => this.tokens.findByUsernameIfChanged(username, entry.token!.passwordHash));
     // Hashed again only if the password changed meanwhile (rare): a refusal costs one scrypt as a rule.
     return fresh !== null && (await this.accountVerified(password, fresh.token, hash)) ? verifiedOf(fresh) : null;
+  }
+
+  /**
+   * The account, if this password is the one verified at its last check and
+   * the cached row is still trusted: what a repeat needs, with no statement
+   * and no hash. Anything else (a wrong or unproven password, an old kind of
+   * hash, a stale entry) goes the whole way.
+   */
+  private repeatedLogin({ username, password }: AccountCredentials): VerifiedToken | null {
+    const entry = this.cache.get(`u:${username}`);
+    if (entry?.token == null || Date.now() - entry.fetchedAt >= this.config.tokenCacheTtlMs) return null;
+    const storedHash = entry.token.passwordHash;
+    if (!storedHash || isNodeGetPasswordHash(storedHash) || needsRehash(storedHash, this.scrypt)) return null;
+    const known = this.verifiedPasswords.get(storedHash);
+    return known !== undefined && timingSafeEqual(known, this.passwordProof(password)) ? verifiedOf(entry) : null;
+  }
+
+  private passwordProof(password: string): Buffer {
+    return createHash('sha256').update(this.pepper).update(password).digest();
   }
 
   private authFor(token: Token, limits: TokenLimit[], now: number): Auth {
@@ -219,7 +243,7 @@ export class TokenAuthenticator implements OnModuleDestroy {
 
   private async passwordVerified(password: string, token: Token | null, hash: HashRunner): Promise<boolean> {
     const storedHash = token?.passwordHash ?? null;
-    const proof = createHash('sha256').update(this.pepper).update(password).digest();
+    const proof = this.passwordProof(password);
     const known = storedHash ? this.verifiedPasswords.get(storedHash) : undefined;
     let ok = known !== undefined && timingSafeEqual(known, proof);
     if (!ok) {

@@ -22,6 +22,15 @@ import {
   TokenListParams,
   TokenTargetParams,
 } from './token.params';
+import {
+  TOKEN_CHANGE_PASSWORD_DOC,
+  TOKEN_CREATE_DOC,
+  TOKEN_DELETE_DOC,
+  TOKEN_EDIT_DOC,
+  TOKEN_GET_DOC,
+  TOKEN_LIST_DOC,
+  TOKEN_ROLL_SECRET_DOC,
+} from './token.openrpc';
 import { targetName, tokenNotFound, type TokenObject, TokenService, toTokenObject } from './token.service';
 
 /**
@@ -41,7 +50,7 @@ export class TokenRpcController {
    * token): the token `token` names, by key or username, or by a full
    * credential, which is then checked like any other.
    */
-  @RpcMethod('token_get', { params: GET_PARAM_NAMES })
+  @RpcMethod('token_get', { params: GET_PARAM_NAMES, doc: TOKEN_GET_DOC })
   async get(@RpcParams() params: TokenGetParams, @RpcAuth() auth: Auth): Promise<TokenObject> {
     if (params.supertoken === undefined || params.supertoken === null) return this.objectOf(auth.tokenId, targetName(params.token));
     if (auth.kind !== 'super') throw new DomainError(DomainErrorCode.PermissionDenied, 'supertoken is not the SuperToken');
@@ -52,7 +61,7 @@ export class TokenRpcController {
     return toTokenObject((await this.tokens.findTarget(params.token)).token);
   }
 
-  @RpcMethod('token_create', { params: CREATE_PARAM_NAMES })
+  @RpcMethod('token_create', { params: CREATE_PARAM_NAMES, doc: TOKEN_CREATE_DOC })
   @UseGuards(SuperTokenGuard)
   async create(
     @RpcParams() params: TokenCreateParams,
@@ -63,31 +72,31 @@ export class TokenRpcController {
     return { key, secret };
   }
 
-  @RpcMethod('token_edit', { params: EDIT_PARAM_NAMES })
+  @RpcMethod('token_edit', { params: EDIT_PARAM_NAMES, doc: TOKEN_EDIT_DOC })
   @UseGuards(SuperTokenGuard)
   edit(@RpcParams() params: TokenEditParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation) {
     return this.tokens.edit(params.target, params.limits, rpcAction(invocation, auth.tokenKey));
   }
 
-  @RpcMethod('token_delete', { params: TARGET_PARAM_NAMES })
+  @RpcMethod('token_delete', { params: TARGET_PARAM_NAMES, doc: TOKEN_DELETE_DOC })
   @UseGuards(SuperTokenGuard)
   delete(@RpcParams() params: TokenTargetParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation) {
     return this.tokens.delete(params.target, rpcAction(invocation, auth.tokenKey));
   }
 
-  @RpcMethod('token_change_password', { params: CHANGE_PASSWORD_PARAM_NAMES })
+  @RpcMethod('token_change_password', { params: CHANGE_PASSWORD_PARAM_NAMES, doc: TOKEN_CHANGE_PASSWORD_DOC })
   @UseGuards(SuperTokenGuard)
   changePassword(@RpcParams() params: TokenChangePasswordParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation) {
     return this.tokens.changePassword(params.target, params.newPassword, rpcAction(invocation, auth.tokenKey));
   }
 
-  @RpcMethod('token_roll_token_secret', { params: TARGET_PARAM_NAMES })
+  @RpcMethod('token_roll_token_secret', { params: TARGET_PARAM_NAMES, doc: TOKEN_ROLL_SECRET_DOC })
   @UseGuards(SuperTokenGuard)
   rollSecret(@RpcParams() params: TokenTargetParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation) {
     return this.tokens.rollSecret(params.target, rpcAction(invocation, auth.tokenKey));
   }
 
-  @RpcMethod('token_list_all_tokens', { params: LIST_PARAM_NAMES })
+  @RpcMethod('token_list_all_tokens', { params: LIST_PARAM_NAMES, doc: TOKEN_LIST_DOC })
   @UseGuards(SuperTokenGuard)
   async listAll(@RpcParams() _params: TokenListParams): Promise<{ tokens: TokenObject[] }> {
     return { tokens: (await this.tokens.list()).map(toTokenObject) };

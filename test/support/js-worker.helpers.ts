@@ -14,6 +14,7 @@ export interface WorkerOptions {
   max_run_time?: number | null;
   max_stack_size?: number | null;
   max_heap_size?: number | null;
+  route_name?: string | null;
 }
 
 export function createWorker(app: NestFastifyApplication, token: string, name: string, source: string, options: WorkerOptions = {}) {

@@ -13,6 +13,7 @@ import {
   DEFAULT_LOGIN_LIMITS,
   DEFAULT_RESPONSE_LIMITS,
   DEFAULT_RETENTION_SWEEP_INTERVAL_MS,
+  DEFAULT_WORKER_ROUTE_SETTINGS,
   DEFAULT_WS_IDLE_TIMEOUT_MS,
 } from '../../src/config/app.config';
 import { JsResult } from '../../src/js-result/js-result.entity';
@@ -62,6 +63,7 @@ export function testConfig(database: DatabaseTarget, overrides: Partial<AppConfi
     logs: DEFAULT_LOG_SETTINGS,
     trustProxy: false,
     metrics: {},
+    workerRoutes: DEFAULT_WORKER_ROUTE_SETTINGS,
     ...overrides,
   };
 }

@@ -10,6 +10,7 @@ import { AddServerUuid1796215000000 } from './1796215000000-AddServerUuid';
 import { AddJsWorkerRoute1796215000001 } from './1796215000001-AddJsWorkerRoute';
 import { CreateLoginThrottle1796220000000 } from './1796220000000-CreateLoginThrottle';
 import { AddJsResultTextBytes1796413730095 } from './1796413730095-AddJsResultTextBytes';
+import { CreateCrontab1796500000000 } from './1796500000000-CreateCrontab';
 
 /** In order of application; listed explicitly so compiled and test runs see the same set. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   AddJsWorkerRoute1796215000001,
   CreateLoginThrottle1796220000000,
   AddJsResultTextBytes1796413730095,
+  CreateCrontab1796500000000,
 ];

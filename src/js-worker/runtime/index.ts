@@ -14,3 +14,11 @@ export {
   type RunOutcome,
   type ScriptValidation,
 } from './runtime.types';
+export {
+  type HostAnswer,
+  type HostCallKind,
+  type HostSettings,
+  type RunHost,
+  type WorkerLogLine,
+  WORKER_LOG_LEVELS,
+} from './host-calls';

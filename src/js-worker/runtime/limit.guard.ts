@@ -29,6 +29,11 @@ export class LimitGuard {
     return this.breach;
   }
 
+  /** When the run's wall clock ends (performance.now() ms). */
+  get deadlineAt(): number {
+    return this.deadline;
+  }
+
   get timedOut(): boolean {
     return performance.now() > this.deadline;
   }

@@ -48,6 +48,45 @@ function errorOf(outcome: RunOutcome): string {
 }
 
 describe(RunnerPool.name, () => {
+  describe('inline calls', () => {
+    let sut: RunnerPool;
+
+    afterEach(async () => {
+      await sut.close();
+    });
+
+    /** A host that answers each inlineCall by running the callee on the same pool, as the service does. */
+    function chainJob(pool: RunnerPool, script: string): RunJob {
+      const host = {
+        call: async (_kind: string, payload: string) => {
+          const { params } = JSON.parse(payload) as { params: number };
+          const outcome = await pool.run(jobFor(script, { handler: 'onInlineCall', params, host, inline: true }));
+          return outcome.ok ? { ok: true as const, json: JSON.stringify(outcome.result) } : { ok: false as const, error: outcome.error };
+        },
+        log: () => undefined,
+      };
+      return jobFor(script, { params: 0, host });
+    }
+
+    it('runs a chain of inline calls on a pool of one thread, on threads lent while callers wait', async () => {
+      sut = new RunnerPool({ size: 1, maxInlineThreads: 2 });
+      const script = 'const next = (n) => (n < 2 ? inlineCall("self", n + 1).then((r) => [n, ...r]) : [n]); export default { onCall: next, onInlineCall: next }';
+
+      expect(await sut.run(chainJob(sut, script))).toEqual({ ok: true, result: [0, 1, 2], console: [] });
+    });
+
+    it("ends a caller whose callee cannot get a thread at the caller's own wall clock", async () => {
+      sut = new RunnerPool({ size: 1, maxInlineThreads: 0 });
+      const script = 'export default { onCall: () => inlineCall("self", 1), onInlineCall: () => 1 }';
+
+      expect(await sut.run({ ...chainJob(sut, script), limits: { maxRunTimeMs: 300 } })).toEqual({
+        ok: false,
+        error: 'max_run_time exceeded: script ran longer than 300 ms',
+        console: [],
+      });
+    });
+  });
+
   describe('running scripts', () => {
     let sut: RunnerPool;
 

@@ -1,13 +1,26 @@
+import type { HostSettings, RunHost } from './host-calls';
+import type { RouteRequest, RouteResponse } from './route.types';
+
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-export type HandlerName = 'onCall' | 'onCron';
+export type HandlerName = 'onCall' | 'onCron' | 'onInlineCall' | 'onRoute';
 
-export const HANDLER_NAMES: readonly HandlerName[] = ['onCall', 'onCron'];
+export const HANDLER_NAMES: readonly HandlerName[] = ['onCall', 'onCron', 'onInlineCall', 'onRoute'];
 
+/**
+ * A handler's third argument: NodeGet's fields (`runType`, `workerName`, `inlineCaller`; the
+ * guest adds `inlineCall`) beside this service's earlier ones (`run_type`, `js_result_id`,
+ * `worker_name`), kept for scripts written against them.
+ */
 export interface RunContext {
   run_type: string;
-  js_result_id: number;
+  /** null for a worker route's run, which has no js_result row. */
+  js_result_id: number | null;
   worker_name: string;
+  runType?: HandlerName;
+  workerName?: string;
+  /** The calling worker's name for an inline call; null at the top. */
+  inlineCaller?: string | null;
 }
 
 export interface RunLimits {
@@ -26,10 +39,22 @@ export interface RunJob {
   env: unknown;
   ctx: RunContext;
   limits?: RunLimits;
+  /** Answers the run's injected API calls; without it they are refused. */
+  host?: RunHost;
+  /** Settings the sandbox thread applies itself (log level, whether fetch exists). */
+  hostSettings?: HostSettings;
+  /**
+   * An inline call's run: queued ahead of other runs, and may start on an extra thread while
+   * threads are held by runs waiting for their inline calls (see RunnerPool).
+   */
+  inline?: boolean;
+  /** For `onRoute`: the HTTP request its Request is built from (params are then unused). */
+  route?: RouteRequest;
 }
 
 export type RunOutcome =
-  | { ok: true; result: JsonValue; console: string[] }
+  /** route: what an onRoute run's Response held (its result is null). */
+  | { ok: true; result: JsonValue; console: string[]; route?: RouteResponse }
   | { ok: false; error: string; console: string[] };
 
 export type ScriptValidation = { ok: true; handlers: HandlerName[] } | { ok: false; message: string };
@@ -49,4 +74,9 @@ export interface RunnerPoolOptions {
    * (a negative value lets tests make the watchdog fire first).
    */
   watchdogGraceMs?: number;
+  /**
+   * Threads beyond `size` that inline runs may borrow while callers wait for them (see RunnerPool).
+   * Default max(8, size): a chain as deep as INLINE_CALL_MAX_DEPTH's default runs even on one thread.
+   */
+  maxInlineThreads?: number;
 }

@@ -100,11 +100,16 @@ export const PRELUDE_SOURCE = `(function (emit) {
       }
       return found;
     },
+    // ctx arrives built (an object from the injected API), or as JSON text.
     invoke(ns, name, params, env, ctx) {
       const d = defaultExport(ns);
-      const result = apply(d[name], d, [decode(params), decode(env), decode(ctx)]);
+      const context = typeof ctx === 'string' ? decode(ctx) : ctx;
+      const result = apply(d[name], d, [decode(params), decode(env), context]);
       return isObjectLike(result) && typeof result.then === 'function' ? resolvePromise(result) : result;
     },
+    // For the onRoute helper (sandbox.route.ts), built only on route runs.
+    defaultExport: defaultExport,
+    show: show,
     // undefined means "not representable as JSON"; cycles and BigInt throw.
     serialise(value) {
       if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return undefined;

@@ -1,5 +1,7 @@
+import { type HostAnswer, type HostCallKind, type HostSettings, NO_HOST_SETTINGS, type WorkerLogLine } from './host-calls';
 import type { HandlerArgs } from './quickjs.sandbox';
 import { resolveLimits, type ResolvedLimits } from './run-limits';
+import type { RouteRequest } from './route.types';
 import type { HandlerName, RunJob, RunOutcome, ScriptValidation } from './runtime.types';
 
 /** A job as it crosses into a worker: arguments already JSON text, limits already resolved. */
@@ -8,18 +10,40 @@ export interface SandboxRequest {
   handler: HandlerName;
   args: HandlerArgs;
   limits: ResolvedLimits;
+  /** Whether the main thread answers this run's host calls; without, the sandbox refuses them. */
+  hosted: boolean;
+  host: HostSettings;
+  /** For onRoute: the Request's method, URL and headers as JSON text, and its body. */
+  route?: SandboxRoute;
+}
+
+export interface SandboxRoute {
+  init: string;
+  body: Uint8Array;
 }
 
 /** What a worker is asked to do. */
 export type WorkerJob = { kind: 'run'; request: SandboxRequest } | { kind: 'validate'; source: string };
 
-export type WorkerInbound = WorkerJob & { id: number };
+/** The main thread's answer to a host call of job `id`. */
+export interface HostCallAnswer {
+  kind: 'answer';
+  id: number;
+  callId: number;
+  answer: HostAnswer;
+}
+
+export type WorkerInbound = (WorkerJob & { id: number }) | HostCallAnswer;
 
 export type WorkerOutbound =
   | { kind: 'ready' }
   /** recycle: the worker's QuickJS module should not be trusted or kept any longer. */
   | { kind: 'result'; id: number; outcome: RunOutcome; recycle: boolean }
-  | { kind: 'validated'; id: number; validation: ScriptValidation; recycle: boolean };
+  | { kind: 'validated'; id: number; validation: ScriptValidation; recycle: boolean }
+  /** A host call of the running job `id` (inlineCall, nodeget, fetch); answered by a HostCallAnswer. */
+  | { kind: 'call'; id: number; callId: number; call: HostCallKind; payload: string }
+  /** A nodegetLog line of the running job `id`, already filtered by level. */
+  | { kind: 'log'; id: number; line: WorkerLogLine };
 
 /**
  * Serialises on the caller's side so that values the sandbox could never receive (BigInt,
@@ -30,7 +54,9 @@ export type WorkerOutbound =
 export function toSandboxRequest(job: RunJob): SandboxRequest | string {
   if (typeof job.script !== 'string') return 'script must be a string';
   const args: (string | undefined)[] = [];
-  for (const [name, value] of [['params', job.params], ['env', job.env], ['ctx', job.ctx]] as const) {
+  // NodeGet's names for the context are derived here, so every caller gets them alike.
+  const ctx = { ...job.ctx, runType: job.handler, workerName: job.ctx.worker_name, inlineCaller: job.ctx.inlineCaller ?? null };
+  for (const [name, value] of [['params', job.params], ['env', job.env], ['ctx', ctx]] as const) {
     const json = toJson(value);
     if (json instanceof Error) return `${name} is not JSON-serialisable (${json.message})`;
     args.push(json);
@@ -40,7 +66,14 @@ export function toSandboxRequest(job: RunJob): SandboxRequest | string {
     handler: job.handler,
     args: [args[0], args[1], args[2]],
     limits: resolveLimits(job.limits),
+    hosted: job.host !== undefined,
+    host: job.hostSettings ?? NO_HOST_SETTINGS,
+    ...(job.route === undefined ? {} : { route: toSandboxRoute(job.route) }),
   };
+}
+
+function toSandboxRoute({ method, url, headers, body }: RouteRequest): SandboxRoute {
+  return { init: JSON.stringify({ method, url, headers }), body };
 }
 
 function toJson(value: unknown): string | undefined | Error {

@@ -11,7 +11,7 @@ describe(runScript.name, () => {
     engine = await loadQuickJS(256 * 1024 * 1024);
   });
 
-  function sut(script: string, overrides: Partial<RunJob> = {}): RunOutcome {
+  function sut(script: string, overrides: Partial<RunJob> = {}): Promise<RunOutcome> {
     const job: RunJob = {
       script,
       handler: 'onCall',
@@ -31,8 +31,8 @@ describe(runScript.name, () => {
   }
 
   describe('results', () => {
-    it('returns a sync result and captures console output with levels', () => {
-      const outcome = sut(`export default {
+    it('returns a sync result and captures console output with levels', async () => {
+      const outcome = await sut(`export default {
         onCall(params, env, ctx) {
           console.log('hi', params);
           console.warn(1, true, undefined, null);
@@ -57,7 +57,7 @@ describe(runScript.name, () => {
     });
 
     it('awaits an async handler, including pending promise chains', async () => {
-      const outcome = sut(`export default {
+      const outcome = await sut(`export default {
         async onCall(params) {
           const doubled = await Promise.resolve(params.n).then((n) => n * 2);
           console.log('done');
@@ -68,12 +68,12 @@ describe(runScript.name, () => {
       expect(outcome).toEqual({ ok: true, result: { doubled: 42 }, console: ['[log] done'] });
     });
 
-    it('treats null as a successful result', () => {
-      expect(sut('export default { onCall() { return null } }')).toEqual({ ok: true, result: null, console: [] });
+    it('treats null as a successful result', async () => {
+      expect(await sut('export default { onCall() { return null } }')).toEqual({ ok: true, result: null, console: [] });
     });
 
-    it('runs onCron and passes undefined params through', () => {
-      const outcome = sut('export default { onCron(params) { return typeof params } }', {
+    it('runs onCron and passes undefined params through', async () => {
+      const outcome = await sut('export default { onCron(params) { return typeof params } }', {
         handler: 'onCron',
         params: undefined,
       });
@@ -81,23 +81,23 @@ describe(runScript.name, () => {
       expect(outcome).toEqual({ ok: true, result: 'undefined', console: [] });
     });
 
-    it('supports top-level await in the module', () => {
-      const outcome = sut('const base = await Promise.resolve(2); export default { onCall: () => base }');
+    it('supports top-level await in the module', async () => {
+      const outcome = await sut('const base = await Promise.resolve(2); export default { onCall: () => base }');
 
       expect(outcome).toEqual({ ok: true, result: 2, console: [] });
     });
 
-    it('hands the handler deep copies, so mutating them cannot leak between runs', () => {
+    it('hands the handler deep copies, so mutating them cannot leak between runs', async () => {
       const params = { list: [1] };
-      sut('export default { onCall(p) { p.list.push(2); return p } }', { params });
+      await sut('export default { onCall(p) { p.list.push(2); return p } }', { params });
 
       expect(params).toEqual({ list: [1] });
     });
   });
 
   describe('failures', () => {
-    it('reports a thrown error with name, message and line', () => {
-      const outcome = sut(`export default {
+    it('reports a thrown error with name, message and line', async () => {
+      const outcome = await sut(`export default {
         onCall() {
           throw new Error('boom');
         },
@@ -106,14 +106,14 @@ describe(runScript.name, () => {
       expect(errorOf(outcome)).toBe('Error: boom at line 3');
     });
 
-    it('keeps console output captured before the failure', () => {
-      const outcome = sut("export default { onCall() { console.log('before'); throw new RangeError('x') } }");
+    it('keeps console output captured before the failure', async () => {
+      const outcome = await sut("export default { onCall() { console.log('before'); throw new RangeError('x') } }");
 
       expect(outcome).toEqual({ ok: false, error: 'RangeError: x at line 1', console: ['[log] before'] });
     });
 
-    it('reports a rejected promise', () => {
-      const outcome = sut(`export default {
+    it('reports a rejected promise', async () => {
+      const outcome = await sut(`export default {
         async onCall() {
           await null;
           throw new TypeError('nope');
@@ -123,28 +123,28 @@ describe(runScript.name, () => {
       expect(errorOf(outcome)).toBe('TypeError: nope at line 4');
     });
 
-    it('reports a thrown non-Error value', () => {
-      expect(errorOf(sut("export default { onCall() { throw { code: 1 } } }"))).toBe('Uncaught {"code":1}');
+    it('reports a thrown non-Error value', async () => {
+      expect(errorOf(await sut("export default { onCall() { throw { code: 1 } } }"))).toBe('Uncaught {"code":1}');
     });
 
-    it('reports a missing handler', () => {
-      expect(errorOf(sut('export default { onCall() {} }', { handler: 'onCron' }))).toBe(
+    it('reports a missing handler', async () => {
+      expect(errorOf(await sut('export default { onCall() {} }', { handler: 'onCron' }))).toBe(
         'handler onCron is not defined',
       );
     });
 
-    it('reports a handler that is not a function as missing', () => {
-      expect(errorOf(sut('export default { onCall: 42 }'))).toBe('handler onCall is not defined');
+    it('reports a handler that is not a function as missing', async () => {
+      expect(errorOf(await sut('export default { onCall: 42 }'))).toBe('handler onCall is not defined');
     });
 
-    it('reports a syntax error with line and column', () => {
-      expect(errorOf(sut('export default {\n  onCall() { return 1 +; }\n}'))).toMatch(
+    it('reports a syntax error with line and column', async () => {
+      expect(errorOf(await sut('export default {\n  onCall() { return 1 +; }\n}'))).toMatch(
         /^SyntaxError: .+ at line 2, column \d+$/,
       );
     });
 
-    it('reports an error thrown while the module is evaluated', () => {
-      expect(errorOf(sut("const x = 1;\nthrow new Error('top level');\nexport default {}"))).toBe(
+    it('reports an error thrown while the module is evaluated', async () => {
+      expect(errorOf(await sut("const x = 1;\nthrow new Error('top level');\nexport default {}"))).toBe(
         'Error: top level at line 2',
       );
     });
@@ -153,58 +153,58 @@ describe(runScript.name, () => {
       ['undefined', 'return undefined'],
       ['a function', 'return () => 1'],
       ['a symbol', "return Symbol('s')"],
-    ])('rejects %s as a result', (_, body) => {
-      expect(errorOf(sut(`export default { onCall() { ${body} } }`))).toBe('result is not JSON-serialisable');
+    ])('rejects %s as a result', async (_, body) => {
+      expect(errorOf(await sut(`export default { onCall() { ${body} } }`))).toBe('result is not JSON-serialisable');
     });
 
     it.each([
       ['a cycle', 'const a = {}; a.self = a; return a'],
       ['a BigInt', 'return { big: 1n }'],
-    ])('rejects %s as a result, saying why', (_, body) => {
-      expect(errorOf(sut(`export default { onCall() { ${body} } }`))).toMatch(
+    ])('rejects %s as a result, saying why', async (_, body) => {
+      expect(errorOf(await sut(`export default { onCall() { ${body} } }`))).toMatch(
         /^result is not JSON-serialisable \(TypeError: .+\)$/,
       );
     });
 
-    it('refuses params that cannot be passed in as JSON', () => {
+    it('refuses params that cannot be passed in as JSON', async () => {
       expect(toSandboxRequest({ ...baseJob(), params: { n: 1n } })).toMatch(/^params is not JSON-serialisable/);
     });
   });
 
   describe('limits', () => {
-    it('interrupts an endless loop at max_run_time', () => {
+    it('interrupts an endless loop at max_run_time', async () => {
       const started = Date.now();
-      const outcome = sut('export default { onCall() { while (true) {} } }', { limits: { maxRunTimeMs: 300 } });
+      const outcome = await sut('export default { onCall() { while (true) {} } }', { limits: { maxRunTimeMs: 300 } });
 
       expect(errorOf(outcome)).toMatch(/^max_run_time exceeded/);
       expect(Date.now() - started).toBeLessThan(2000);
     });
 
-    it('interrupts an endless loop during module evaluation', () => {
-      const outcome = sut('for (;;) {}\nexport default {}', { limits: { maxRunTimeMs: 300 } });
+    it('interrupts an endless loop during module evaluation', async () => {
+      const outcome = await sut('for (;;) {}\nexport default {}', { limits: { maxRunTimeMs: 300 } });
 
       expect(errorOf(outcome)).toMatch(/^max_run_time exceeded/);
     });
 
-    it('does not let the script catch the interrupt', () => {
-      const outcome = sut('export default { onCall() { try { for (;;) {} } catch (e) { return "caught" } } }', {
+    it('does not let the script catch the interrupt', async () => {
+      const outcome = await sut('export default { onCall() { try { for (;;) {} } catch (e) { return "caught" } } }', {
         limits: { maxRunTimeMs: 300 },
       });
 
       expect(errorOf(outcome)).toMatch(/^max_run_time exceeded/);
     });
 
-    it('interrupts an endless microtask chain', () => {
-      const outcome = sut('export default { async onCall() { for (;;) await null } }', {
+    it('interrupts an endless microtask chain', async () => {
+      const outcome = await sut('export default { async onCall() { for (;;) await null } }', {
         limits: { maxRunTimeMs: 300 },
       });
 
       expect(errorOf(outcome)).toMatch(/^max_run_time exceeded/);
     });
 
-    it('ends a handler whose promise can never settle without waiting out the clock', () => {
+    it('ends a handler whose promise can never settle without waiting out the clock', async () => {
       const started = Date.now();
-      const outcome = sut('export default { onCall() { return new Promise(() => {}) } }');
+      const outcome = await sut('export default { onCall() { return new Promise(() => {}) } }');
 
       expect(errorOf(outcome)).toMatch(/^max_run_time: onCall returned a promise that can never settle/);
       expect(Date.now() - started).toBeLessThan(1000);
@@ -215,29 +215,29 @@ describe(runScript.name, () => {
       ['many small arrays', 'const keep = []; for (;;) keep.push(new Array(1000).fill(1))'],
       ['map entries the heap estimate cannot see', "const m = new Map(); for (let i = 0; ; i++) m.set(i, 'x'.repeat(1e5) + i)"],
       ['strings kept in an array', "const keep = []; for (let i = 0; ; i++) keep.push('x'.repeat(1e5) + i)"],
-    ])('stops %s at max_heap_size', (_, body) => {
-      const outcome = sut(`export default { onCall() { ${body} } }`, { limits: { maxRunTimeMs: 10_000 } });
+    ])('stops %s at max_heap_size', async (_, body) => {
+      const outcome = await sut(`export default { onCall() { ${body} } }`, { limits: { maxRunTimeMs: 10_000 } });
 
       expect(errorOf(outcome)).toMatch(/^max_heap_size exceeded/);
     });
 
-    it('keeps the QuickJS module usable after a heap failure', () => {
-      sut('export default { onCall() { const keep = []; for (;;) keep.push({ a: [1, 2, 3] }) } }');
+    it('keeps the QuickJS module usable after a heap failure', async () => {
+      await sut('export default { onCall() { const keep = []; for (;;) keep.push({ a: [1, 2, 3] }) } }');
 
-      expect(sut('export default { onCall: () => 1 }')).toEqual({ ok: true, result: 1, console: [] });
+      expect(await sut('export default { onCall: () => 1 }')).toEqual({ ok: true, result: 1, console: [] });
     });
 
     it.each([
       ['plain recursion', 'function f() { return f() + 1 } return f()'],
       ['recursion through valueOf', 'const o = { valueOf() { return +o } }; return +o'],
-    ])('stops %s at max_stack_size', (_, body) => {
-      const outcome = sut(`export default { onCall() { ${body} } }`, { limits: { maxStackBytes: 64 * 1024 } });
+    ])('stops %s at max_stack_size', async (_, body) => {
+      const outcome = await sut(`export default { onCall() { ${body} } }`, { limits: { maxStackBytes: 64 * 1024 } });
 
       expect(errorOf(outcome)).toMatch(/^max_stack_size exceeded/);
     });
 
-    it('lets a script recover from a stack overflow it catches itself', () => {
-      const outcome = sut(
+    it('lets a script recover from a stack overflow it catches itself', async () => {
+      const outcome = await sut(
         'export default { onCall() { function f() { return f() } try { f() } catch (e) { return "recovered" } } }',
         { limits: { maxStackBytes: 64 * 1024 } },
       );
@@ -245,15 +245,15 @@ describe(runScript.name, () => {
       expect(outcome).toEqual({ ok: true, result: 'recovered', console: [] });
     });
 
-    it('truncates console output past the line budget', () => {
-      const outcome = sut('export default { onCall() { for (let i = 0; i < 5000; i++) console.log(i); return 1 } }');
+    it('truncates console output past the line budget', async () => {
+      const outcome = await sut('export default { onCall() { for (let i = 0; i < 5000; i++) console.log(i); return 1 } }');
 
       expect(outcome.console).toHaveLength(CONSOLE_MAX_LINES + 1);
       expect(outcome.console.at(-1)).toBe(CONSOLE_TRUNCATED_LINE);
     });
 
-    it('truncates console output past the byte budget', () => {
-      const outcome = sut("export default { onCall() { for (let i = 0; i < 100; i++) console.log('x'.repeat(10000)); return 1 } }");
+    it('truncates console output past the byte budget', async () => {
+      const outcome = await sut("export default { onCall() { for (let i = 0; i < 100; i++) console.log('x'.repeat(10000)); return 1 } }");
 
       expect(outcome.console.length).toBeLessThan(10);
       expect(outcome.console.at(-1)).toBe(CONSOLE_TRUNCATED_LINE);
@@ -265,56 +265,61 @@ describe(runScript.name, () => {
       ['require', "return typeof require"],
       ['process', "return typeof process"],
       ['process.env via globalThis', "return typeof globalThis.process"],
-      ['fetch', "return typeof fetch"],
       ['setTimeout', "return typeof setTimeout"],
-    ])('has no %s', (_, body) => {
-      expect(sut(`export default { onCall() { ${body} } }`)).toEqual({ ok: true, result: 'undefined', console: [] });
+    ])('has no %s', async (_, body) => {
+      expect(await sut(`export default { onCall() { ${body} } }`)).toEqual({ ok: true, result: 'undefined', console: [] });
     });
 
-    it('fails on require("fs")', () => {
-      expect(errorOf(sut("export default { onCall() { return require('fs') } }"))).toMatch(
+    it('has a fetch that refuses when the server allows no hosts', async () => {
+      const outcome = await sut('export default { onCall() { return fetch("http://127.0.0.1/").then(() => "fetched", (e) => e.message) } }');
+
+      expect(outcome).toEqual({ ok: true, result: expect.stringMatching(/^fetch: disabled: .*WORKER_FETCH_ALLOW/), console: [] });
+    });
+
+    it('fails on require("fs")', async () => {
+      expect(errorOf(await sut("export default { onCall() { return require('fs') } }"))).toMatch(
         /^ReferenceError: 'require' is not defined/,
       );
     });
 
-    it('fails on process.env', () => {
-      expect(errorOf(sut('export default { onCall() { return process.env } }'))).toMatch(
+    it('fails on process.env', async () => {
+      expect(errorOf(await sut('export default { onCall() { return process.env } }'))).toMatch(
         /^ReferenceError: 'process' is not defined/,
       );
     });
 
-    it('cannot reach the host through the Function constructor', () => {
-      const outcome = sut(
+    it('cannot reach the host through the Function constructor', async () => {
+      const outcome = await sut(
         "export default { onCall() { return globalThis.constructor.constructor('return typeof process')() } }",
       );
 
       expect(outcome).toEqual({ ok: true, result: 'undefined', console: [] });
     });
 
-    it('refuses dynamic import', () => {
-      const outcome = sut("export default { async onCall() { const fs = await import('fs'); return Object.keys(fs) } }");
+    it('refuses dynamic import', async () => {
+      const outcome = await sut("export default { async onCall() { const fs = await import('fs'); return Object.keys(fs) } }");
 
       expect(errorOf(outcome)).toMatch(/^Error: module loading is disabled in the sandbox \(requested "fs"\)/);
     });
 
-    it('refuses static import', () => {
-      expect(errorOf(sut("import fs from 'fs';\nexport default { onCall() { return 1 } }"))).toMatch(
+    it('refuses static import', async () => {
+      expect(errorOf(await sut("import fs from 'fs';\nexport default { onCall() { return 1 } }"))).toMatch(
         /module loading is disabled/,
       );
     });
 
-    it('starts every run with fresh globals', () => {
-      sut('globalThis.leak = 1; export default { onCall() { return 1 } }');
+    it('starts every run with fresh globals', async () => {
+      await sut('globalThis.leak = 1; export default { onCall() { return 1 } }');
 
-      expect(sut('export default { onCall() { return typeof leak } }')).toEqual({
+      expect(await sut('export default { onCall() { return typeof leak } }')).toEqual({
         ok: true,
         result: 'undefined',
         console: [],
       });
     });
 
-    it('cannot break result delivery by replacing JSON', () => {
-      const outcome = sut('JSON.stringify = () => "{not json"; export default { onCall() { return { a: 1 } } }');
+    it('cannot break result delivery by replacing JSON', async () => {
+      const outcome = await sut('JSON.stringify = () => "{not json"; export default { onCall() { return { a: 1 } } }');
 
       expect(outcome).toEqual({ ok: true, result: { a: 1 }, console: [] });
     });

@@ -5,7 +5,7 @@ import type { ResolvedLimits } from './run-limits';
 import type { ScriptValidation } from './runtime.types';
 import { SandboxFailure } from './sandbox.errors';
 
-export const DEFAULT_EXPORT_MESSAGE = 'default export must be an object with onCall or onCron';
+export const DEFAULT_EXPORT_MESSAGE = 'default export must be an object with onCall, onCron, onInlineCall or onRoute';
 
 /**
  * Validation runs on a sandbox thread (RunnerPool.validate), yet a store is not a run: its
@@ -20,16 +20,17 @@ export const VALIDATION_LIMITS: ResolvedLimits = Object.freeze({
 });
 
 /**
- * Checks that the source parses as an ES module and default-exports an object with an
- * onCall and/or onCron function, by evaluating it in a fresh QuickJS sandbox, synchronously.
+ * Checks that the source parses as an ES module and default-exports an object with at least one
+ * handler (onCall, onCron, onInlineCall, onRoute), by evaluating it in a fresh QuickJS sandbox.
+ * The injected API refuses every call here: storing a script runs nothing on its behalf.
  * Script failures (syntax, a throw, a limit) come back as `{ ok: false }`.
  *
  * @throws anything but SandboxFailure on a host fault: the QuickJS module may be corrupt and must be discarded.
  */
-export function validateScript(engine: QuickJSEngine, source: string): ScriptValidation {
+export async function validateScript(engine: QuickJSEngine, source: string): Promise<ScriptValidation> {
   const sandbox = Sandbox.open(engine, VALIDATION_LIMITS, new ConsoleCapture());
   try {
-    const handlers = sandbox.handlersOf(sandbox.evaluateModule(source));
+    const handlers = sandbox.handlersOf(await sandbox.evaluateModule(source));
     return handlers !== null && handlers.length > 0 ? { ok: true, handlers } : { ok: false, message: DEFAULT_EXPORT_MESSAGE };
   } catch (error) {
     if (error instanceof SandboxFailure) return { ok: false, message: error.message };

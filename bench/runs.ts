@@ -1,0 +1,176 @@
+/**
+ * `npm run bench:runs`: trivial worker runs per second through the real service (issue 21,
+ * "Worker runs fast enough to keep up"), and whether throughput and RSS hold over a long series.
+ *
+ * The built service runs as its own process on PostgreSQL. Each run is a js-worker_run of a
+ * trivial onCall worker and a js-result_wait for it; `--concurrency` (400) runs are in flight at
+ * once. After a warm-up, `--runs` (100,000) are timed; the first and last `--window` runs give the
+ * throughput at the start and after the series, beside the server's RSS (worker threads included)
+ * after each window, and the server's CPU time per run (all its threads; unlike runs/s it hardly
+ * depends on what else the machine is doing). Prints a JSON line and writes `--out`/results.json.
+ * DATABASE_URL, else postgres://postgres@127.0.0.1:5432/jsr_runs_bench (created if missing).
+ */
+import 'reflect-metadata';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTokens, ensureDatabase } from './database';
+import { flagReader } from './options';
+import { residentBytes, startService, type ServerProcess } from './processes';
+
+interface Options {
+  runs: number;
+  window: number;
+  warmup: number;
+  concurrency: number;
+  outDir: string;
+  databaseUrl: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const value = flagReader(argv);
+  const runs = Number(value('--runs', '100000'));
+  return {
+    runs,
+    window: Math.min(runs, Number(value('--window', '5000'))),
+    warmup: Number(value('--warmup', '5000')),
+    concurrency: Number(value('--concurrency', '400')),
+    outDir: value('--out', 'bench/results/runs'),
+    databaseUrl: process.env.DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/jsr_runs_bench',
+  };
+}
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const TRIVIAL_WORKER = 'export default { onCall: (params) => params }';
+
+interface RpcAnswer {
+  result?: any;
+  error?: { code: number; message: string };
+}
+
+async function rpc(url: string, method: string, params: unknown): Promise<any> {
+  const res = await fetch(`${url}/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  const answer = (await res.json()) as RpcAnswer;
+  if (answer.error !== undefined) throw new Error(`${method}: ${answer.error.code} ${answer.error.message}`);
+  return answer.result;
+}
+
+/** One run as a client sees it: started, then waited for until its row is finished. */
+async function runOnce(url: string, token: string, worker: string, n: number): Promise<void> {
+  const { id } = (await rpc(url, 'js-worker_run', { token, js_script_name: worker, params: n })) as { id: number };
+  const row = (await rpc(url, 'js-result_wait', { token, id, timeout_ms: 60_000 })) as { finish_time?: unknown; error_message?: unknown } | null;
+  if (row === null || row.finish_time === null || row.error_message !== null) throw new Error(`run ${id} did not succeed: ${JSON.stringify(row)}`);
+}
+
+/** `count` runs, `concurrency` in flight; calls `onDone` with the number finished so far. */
+async function runMany(url: string, token: string, worker: string, count: number, concurrency: number, onDone?: (done: number) => void): Promise<number> {
+  let started = 0;
+  let done = 0;
+  const began = performance.now();
+  const lane = async () => {
+    while (started < count) {
+      const n = started++;
+      await runOnce(url, token, worker, n);
+      onDone?.(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  return count / ((performance.now() - began) / 1000);
+}
+
+interface SeriesResult {
+  runs: number;
+  runsPerSecond: number;
+  firstWindowRunsPerSecond: number;
+  lastWindowRunsPerSecond: number;
+  rssStartBytes: number;
+  rssEndBytes: number;
+  /** Server CPU (user + system, every thread) per measured run, in ms. */
+  serverCpuMsPerRun: number;
+  /** RSS after each window. */
+  rssByWindowBytes: number[];
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** User + system CPU time of a process and all its threads, in ms, from /proc (Linux). */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of stat; fields[0] here is field 3.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function measure(options: Options, token: string): Promise<SeriesResult> {
+  const server: ServerProcess = await startService({ databaseUrl: options.databaseUrl, poolSize: 10 });
+  try {
+    const worker = `runs_bench_${Date.now()}`;
+    await rpc(server.url, 'js-worker_create', { token, name: worker, js_script_base64: Buffer.from(TRIVIAL_WORKER).toString('base64') });
+    await runMany(server.url, token, worker, options.warmup, options.concurrency);
+    const { runs } = options;
+    const rssStartBytes = residentBytes(server.pid) ?? 0;
+    const cpuStart = cpuMs(server.pid);
+    const rssByWindowBytes: number[] = [];
+    let windowStartedAt = performance.now();
+    let firstWindow = 0;
+    let lastWindow = 0;
+    const runsPerSecond = await runMany(server.url, token, worker, runs, options.concurrency, (done) => {
+      if (done % options.window !== 0 && done !== runs) return;
+      const now = performance.now();
+      const rate = (done % options.window || options.window) / ((now - windowStartedAt) / 1000);
+      windowStartedAt = now;
+      if (firstWindow === 0) firstWindow = rate;
+      lastWindow = rate;
+      rssByWindowBytes.push(residentBytes(server.pid) ?? 0);
+      log(`  ${done}/${runs} runs, ${rate.toFixed(0)} runs/s, RSS ${mib(residentBytes(server.pid))}`);
+    });
+    const serverCpuMsPerRun = (cpuMs(server.pid) - cpuStart) / runs;
+    log(`  server CPU ${serverCpuMsPerRun.toFixed(2)} ms a run`);
+    return {
+      runs,
+      runsPerSecond,
+      firstWindowRunsPerSecond: firstWindow,
+      lastWindowRunsPerSecond: lastWindow,
+      rssStartBytes,
+      rssEndBytes: residentBytes(server.pid) ?? 0,
+      serverCpuMsPerRun,
+      rssByWindowBytes,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+const mib = (bytes: number | undefined) => (bytes === undefined ? '?' : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  await ensureDatabase(options.databaseUrl);
+  const tokens = await createTokens(options.databaseUrl);
+  log(`runs bench: ${options.runs} runs (window ${options.window}), ${options.concurrency} in flight, ${cpus().length} CPUs`);
+  const series = await measure(options, tokens.super);
+  const summary = {
+    date: new Date().toISOString(),
+    options: { ...options, databaseUrl: undefined },
+    series,
+    throughputAfterRunsRatio: series.lastWindowRunsPerSecond / series.firstWindowRunsPerSecond,
+    // From the end of the first window: by then the heaps have grown to their working size.
+    rssAfterRunsRatio: series.rssByWindowBytes.length > 0 && series.rssByWindowBytes[0] > 0 ? series.rssEndBytes / series.rssByWindowBytes[0] : null,
+  };
+  await mkdir(options.outDir, { recursive: true });
+  await writeFile(join(options.outDir, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  log(JSON.stringify(summary));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
