@@ -28,7 +28,7 @@ import {
   storableText,
 } from './js-worker.rules';
 import { JsWorkerRunner, type RunTicket } from './js-worker.runner';
-import type { HandlerName, RunJob, RunOutcome } from './runtime';
+import type { HandlerName, RunJob, RunLimits, RunOutcome } from './runtime';
 
 export const SHUTDOWN_MESSAGE = 'interrupted: server shut down';
 const POOL_CLOSED = 'runner pool closed';
@@ -198,9 +198,9 @@ export class JsWorkerService implements OnModuleDestroy {
   /**
    * Writes the js_result row (running) and returns its id at once; the script
    * runs on a sandbox thread and its outcome is recorded when it ends. A full
-   * queue is refused before anything is written.
+   * queue is refused before anything is written. `requestId` is the call's,
+   * carried by the lines the run logs after the call is answered.
    */
-  /** `requestId`: the call's, carried by the lines the run logs after the call is answered. */
   async run(input: RunWorkerParamsDto, auth: Auth, requestId?: string): Promise<{ id: number }> {
     this.authorise(auth, 'run_defined_js_worker', input.name);
     const worker = await this.find(input.name);
@@ -208,18 +208,12 @@ export class JsWorkerService implements OnModuleDestroy {
     const { ticket, id } = await this.startRow(worker, input.runType, input.params);
     const route = input.runType === 'route' ? routeRequestFromParams(input.params as Record<string, unknown>) : undefined;
     const outcome = this.runner.start(ticket, {
-      script: worker.jsScript,
-      handler: HANDLERS[input.runType],
-      params: route === undefined ? forSandbox(input.params) : undefined,
+      ...this.job(worker, HANDLERS[input.runType], { run_type: input.runType, js_result_id: id }, route === undefined ? input.params : undefined),
       route,
       env: forSandbox({ ...worker.env, ...input.env }),
-      ctx: { run_type: input.runType, js_result_id: id, worker_name: worker.name },
-      limits: runLimits(worker),
       ...this.hosted(worker.name, id, auth, undefined, requestId),
     });
-    const recorded = outcome.then((o) => this.record(id, route === undefined ? o : storedRouteOutcome(o), requestId));
-    this.inFlight.add(recorded);
-    void recorded.finally(() => this.inFlight.delete(recorded));
+    this.recordWhenDone(id, route === undefined ? outcome : outcome.then(storedRouteOutcome), requestId);
     return { id };
   }
 
@@ -246,17 +240,10 @@ export class JsWorkerService implements OnModuleDestroy {
   startRecorded(ticket: RunTicket, id: number, workerRow: Record<string, unknown>, params: unknown): void {
     const worker = toWorker(workerRow);
     const outcome = this.runner.start(ticket, {
-      script: worker.jsScript,
-      handler: 'onCron',
-      params: forSandbox(params),
-      env: forSandbox(worker.env),
-      ctx: { run_type: 'cron', js_result_id: id, worker_name: worker.name },
-      limits: runLimits(worker),
+      ...this.job(worker, 'onCron', { run_type: 'cron', js_result_id: id }, params),
       ...this.hosted(worker.name, id, undefined),
     });
-    const recorded = outcome.then((o) => this.record(id, o));
-    this.inFlight.add(recorded);
-    void recorded.finally(() => this.inFlight.delete(recorded));
+    this.recordWhenDone(id, outcome);
   }
 
   /**
@@ -270,21 +257,10 @@ export class JsWorkerService implements OnModuleDestroy {
     const worker = await this.find(name);
     checkStorable('params', params);
     const { ticket, id } = await this.startRow(worker, 'inline_call', params);
-    const limits = runLimits(worker);
-    if (timeoutMs !== undefined) limits.maxRunTimeMs = Math.max(1, Math.min(limits.maxRunTimeMs, Math.ceil(timeoutMs)));
-    const outcome = this.runner.start(ticket, {
-      script: worker.jsScript,
-      handler: 'onInlineCall',
-      params: forSandbox(params),
-      env: forSandbox(worker.env),
-      ctx: { run_type: 'inline_call', js_result_id: id, worker_name: worker.name, inlineCaller: caller.workerName },
-      limits,
-      ...this.hosted(worker.name, id, caller.auth, caller),
-      inline: true,
-    });
-    const recorded = outcome.then((o) => this.record(id, o, caller.requestId));
-    this.inFlight.add(recorded);
-    void recorded.finally(() => this.inFlight.delete(recorded));
+    const job = this.job(worker, 'onInlineCall', { run_type: 'inline_call', js_result_id: id, inlineCaller: caller.workerName }, params);
+    if (timeoutMs !== undefined) job.limits.maxRunTimeMs = Math.max(1, Math.min(job.limits.maxRunTimeMs, Math.ceil(timeoutMs)));
+    const outcome = this.runner.start(ticket, { ...job, ...this.hosted(worker.name, id, caller.auth, caller), inline: true });
+    this.recordWhenDone(id, outcome, caller.requestId);
     return outcome;
   }
 
@@ -297,18 +273,37 @@ export class JsWorkerService implements OnModuleDestroy {
   async runRoute(worker: JsWorker, request: RouteRequest, requestId?: string): Promise<RouteRunOutcome> {
     const ticket = this.runner.admit();
     const outcome = await this.runner.start(ticket, {
-      script: worker.jsScript,
-      handler: 'onRoute',
-      params: undefined,
+      ...this.job(worker, 'onRoute', { run_type: 'route', js_result_id: null }, undefined),
       route: request,
-      env: forSandbox(worker.env),
-      ctx: { run_type: 'route', js_result_id: null, worker_name: worker.name },
-      limits: runLimits(worker),
       ...this.hosted(worker.name, null, undefined, undefined, requestId),
     });
     if (!outcome.ok) return { ok: false, error: outcome.error };
     if (outcome.route === undefined) return { ok: false, error: 'onRoute returned no Response' };
     return { ok: true, response: outcome.route };
+  }
+
+  /** What every run of a stored worker starts from: its script, stored env and limits, and the handler's input. */
+  private job(
+    worker: JsWorker,
+    handler: HandlerName,
+    { run_type, js_result_id, ...caller }: Omit<RunJob['ctx'], 'worker_name'>,
+    params: unknown,
+  ): RunJob & { limits: Required<RunLimits> } {
+    return {
+      script: worker.jsScript,
+      handler,
+      params: forSandbox(params),
+      env: forSandbox(worker.env),
+      ctx: { run_type, js_result_id, worker_name: worker.name, ...caller },
+      limits: runLimits(worker),
+    };
+  }
+
+  /** Records the run's end when it comes; shutdown waits for every record still in flight. */
+  private recordWhenDone(id: number, outcome: Promise<RunOutcome>, requestId?: string): void {
+    const recorded = outcome.then((o) => this.record(id, o, requestId));
+    this.inFlight.add(recorded);
+    void recorded.finally(() => this.inFlight.delete(recorded));
   }
 
   /** The injected API of one run; an inline run joins its caller's chain. */

@@ -32,7 +32,7 @@ function guardOver(rows: Token[], ttlMs = 1_000) {
   // System logins only: the throttle's database is never reached.
   const budget = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS }, {} as DataSource);
   const config = { tokenCacheTtlMs: ttlMs, scryptCost: TEST_SCRYPT_COST } as AppConfig;
-  return { sut: new TokenAuthenticator(store, config, new TokenChanges(), budget), lookups, budget };
+  return { sut: new TokenAuthenticator(store, config, new TokenChanges(), budget), lookups, budget, store };
 }
 
 /** An authenticator whose password logins come from a client, over a throttle whose statements are counted. */
@@ -42,11 +42,10 @@ async function clientLoginsOver(rows: Token[]) {
     statements++;
     return text.includes('address_blocked_until') ? [{ address_blocked_until: '0', username_counted: 1, username_blocked_until: null }] : [];
   }) as DataSource['query'];
-  const { sut, lookups } = guardOver(rows, 60_000);
+  const { lookups, store } = guardOver(rows, 60_000);
   const budget = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS, tokenCacheTtlMs: 60_000 }, { query } as DataSource);
   const changes = new TokenChanges();
   const config = { tokenCacheTtlMs: 60_000, scryptCost: TEST_SCRYPT_COST } as AppConfig;
-  const store = (sut as unknown as { tokens: TokenService }).tokens;
   const authenticator = new TokenAuthenticator(store, config, changes, budget);
   const login = (credential: string) => authenticator.authenticate(credential, { peer: '192.0.2.7', accounts: new Set() });
   return { login, changes, statements: () => statements, lookups, hashes: () => budget.hashStats.completed };
