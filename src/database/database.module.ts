@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { dataSourceOptions, initializeDataSource } from './data-source.factory';
+import { Database } from './database';
 import { PreparedStatements } from './prepared-statements';
 
 /**
@@ -16,7 +17,11 @@ import { PreparedStatements } from './prepared-statements';
 })
 export class PreparedStatementsModule {}
 
-/** The app's single DataSource: opened, locked (embedded) and migrated before anything uses it. */
+/**
+ * The app's single DataSource: opened, locked (embedded) and migrated before anything uses it;
+ * repositories run their statements through its Database.
+ */
+@Global()
 @Module({
   imports: [
     PreparedStatementsModule,
@@ -32,6 +37,7 @@ export class PreparedStatementsModule {}
       dataSourceFactory: async (options) => initializeDataSource(options!),
     }),
   ],
-  exports: [PreparedStatementsModule],
+  providers: [Database],
+  exports: [PreparedStatementsModule, Database],
 })
 export class DatabaseModule {}
