@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityTarget, ObjectLiteral, QueryRunner, SelectQueryBuilder } from 'typeorm';
+import { JSR_DATA_SOURCE } from './data-source.name';
 import { withDatabase } from './database.errors';
 import { JSON_AS_TEXT } from './json-as-text';
 import { PreparedStatements } from './prepared-statements';
@@ -29,7 +30,7 @@ type Executor = (text: string, values: unknown[]) => Promise<unknown>;
 @Injectable()
 export class Database {
   constructor(
-    @InjectDataSource() readonly dataSource: DataSource,
+    @InjectDataSource(JSR_DATA_SOURCE) readonly dataSource: DataSource,
     private readonly statements: PreparedStatements,
   ) {}
 
