@@ -17,12 +17,12 @@ import { CUSTOM_PLANS_OPTION, namingClient, type PreparedStatements } from '../s
 import { toRecord } from '../src/js-result/js-result.record';
 import { authoriseWorkers, grantsNothing } from '../src/js-result/js-result.access';
 import { parseQuery } from '../src/js-result/js-result.params';
-import type { JsResultStatements } from '../src/js-result/js-result.statements';
+import type { RowsStatements } from './rows-statements';
 import { WorkerNamesCache } from '../src/js-result/worker-names.cache';
 import { parseJson, stringifyJson } from '../src/json-rpc/json-rpc.codec';
 import type { Auth } from '../src/token/auth';
 import { readTokenLimits, type TokenLimit } from '../src/token/token-limit';
-import { parseCredentials } from '../src/token/token.credentials';
+import { parseCredentials } from '../src/common/credentials';
 import { secretMatches, UNKNOWN_KEY_HASH } from '../src/token/token.secrets';
 import { ACTION_OF, type CallMethod, openBenchStatements, statementForCall } from './call-sql';
 
@@ -98,7 +98,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
  */
 export function createBareHandler(
   pool: Pool,
-  statements: JsResultStatements,
+  statements: RowsStatements,
   tokenCacheTtlMs: number,
   workerNamesCacheTtlMs = tokenCacheTtlMs,
 ) {
@@ -148,7 +148,7 @@ export function createBareHandler(
     const access = authoriseWorkers(selection, auth, ACTION_OF[method]);
     const outcome = (deleted: number) => ({ success: true, deleted, condition_count: selection.conditionCount });
     if (grantsNothing(access)) return method === 'js-result_query' ? [] : outcome(0);
-    const resolvesNames = method === 'js-result_query' && access.kind === 'some' && access.prefixes.length > 0;
+    const resolvesNames = method === 'js-result_query' && access.kind === 'patterns' && access.prefixes.length > 0;
     const prefixed = resolvesNames ? await workerNames.under(access.prefixes) : [];
     const action = { origin: 'rpc' as const, tokenKey: auth.tokenKey, method, params };
     const statement = statementForCall(statements, method, selection, access, prefixed, 'rows', action);

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
-import type { JsResultStatements } from '../src/js-result/js-result.statements';
+import type { RowsStatements } from './rows-statements';
 import { openBenchStatements } from './call-sql';
 import { applySchema, createTokens, dataShape, ensureDatabase, type Log, repairInterruptedDelete, seedIfNeeded } from './database';
 import { explain } from './explain';
@@ -25,7 +25,7 @@ async function stopAll(servers: Partial<Servers>): Promise<void> {
 
 async function explainAll(
   options: BenchOptions,
-  statements: JsResultStatements,
+  statements: RowsStatements,
   rows: number,
 ): Promise<{ plans: PlanRecord[]; explainFile: string }> {
   const chosen = SCENARIOS.filter((s) => options.scenarios.includes(s.id));

@@ -2,8 +2,9 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../src/database/data-source.factory';
 import { PreparedStatements } from '../src/database/prepared-statements';
 import { DEFAULT_QUERY_CAP, type Selection } from '../src/js-result/conditions/condition.types';
-import { JsResultStatements, knownWorkers, type Statement, type WorkerScope } from '../src/js-result/js-result.statements';
-import type { AuditAction } from '../src/audit/audit.statements';
+import { distinctNames, type Statement, type WorkerScope } from '../src/js-result/js-result.statements';
+import { RowsStatements } from './rows-statements';
+import type { AuditAction } from '../src/database/audited-change';
 import type { WorkerAccess } from '../src/token/auth';
 import type { JsResultAction } from '../src/token/token-limit';
 
@@ -22,7 +23,7 @@ export const ACTION_OF: Record<CallMethod, JsResultAction> = {
  * and `registry` holds the names the texts were given.
  */
 export interface BenchStatements {
-  statements: JsResultStatements;
+  statements: RowsStatements;
   registry: PreparedStatements;
   close(): Promise<void>;
 }
@@ -31,7 +32,7 @@ export async function openBenchStatements(databaseUrl: string): Promise<BenchSta
   const registry = new PreparedStatements();
   const options = dataSourceOptions({ database: { kind: 'postgres', url: databaseUrl }, poolSize: 1, statementTimeoutMs: 60_000 }, registry);
   const dataSource = await new DataSource(options).initialize();
-  return { statements: new JsResultStatements(dataSource, registry), registry, close: () => dataSource.destroy() };
+  return { statements: new RowsStatements(dataSource, registry), registry, close: () => dataSource.destroy() };
 }
 
 /**
@@ -43,7 +44,7 @@ export async function openBenchStatements(databaseUrl: string): Promise<BenchSta
  * prefixes), while a delete resolves them inside its statement.
  */
 export function statementForCall(
-  statements: JsResultStatements,
+  statements: RowsStatements,
   method: CallMethod,
   selection: Selection,
   access: WorkerAccess,
@@ -53,9 +54,9 @@ export function statementForCall(
 ): Statement | undefined {
   // A delete writes its audit entry in the same statement, as the service's does.
   if (method === 'js-result_delete') return statements.delete(selection.filters, access, selection.limit, action);
-  const scope: WorkerScope = access.kind === 'all' ? access : knownWorkers(access.names, prefixedNames);
+  const scope: WorkerScope = access.kind === 'all' ? access : distinctNames(access.names, prefixedNames);
   // No worker to read: the service answers [] without asking the database.
-  if (scope.kind === 'workers' && scope.names.length === 0) return undefined;
+  if (scope.kind === 'listed-names' && scope.names.length === 0) return undefined;
   const limit = selection.limit ?? DEFAULT_QUERY_CAP;
   return form === 'service' && limit > DEFAULT_QUERY_CAP
     ? statements.selectJson(selection.filters, scope, limit)

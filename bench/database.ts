@@ -143,7 +143,7 @@ export async function createTokens(url: string): Promise<BenchTokens> {
 /** createTokens on an open DataSource, whatever its backend (the embedded bench opens its own). */
 export async function createTokensOn(dataSource: DataSource): Promise<BenchTokens> {
   await dataSource.query('DELETE FROM token WHERE id <> 1');
-  const service = new TokenService(dataSource);
+  const service = TokenService.on(dataSource);
   const superToken = formatToken(await service.rollSuperToken());
   const limits = tokenLimitsFor();
   return {

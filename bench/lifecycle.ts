@@ -10,7 +10,7 @@ import 'reflect-metadata';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import type { PageKey } from '../src/js-result/js-result.statements';
+import type { RowKey } from '../src/js-result/row-key';
 import { prepareDatabase } from './bench';
 import { openBenchStatements } from './call-sql';
 import { createTokens, type Log, seedIfNeeded } from './database';
@@ -76,11 +76,11 @@ interface WalkFigures {
   /** p50 of the deep page ÷ p50 of the first: 1 means the same cost at any depth. */
   ratio: number;
   /** The position the deep page starts after (for EXPLAIN). */
-  deepKey?: PageKey;
+  deepKey?: RowKey;
 }
 
 /** The position inside a cursor (`p1.<base64url "start:id">.<mac>`): the bench reads it to EXPLAIN that page. */
-function positionIn(cursor: string): PageKey {
+function positionIn(cursor: string): RowKey {
   const [startTime, id] = Buffer.from(cursor.split('.')[1], 'base64url').toString().split(':');
   return { startTime: startTime === '' ? null : startTime, id };
 }

@@ -82,7 +82,7 @@ async function serverWithAccount(tree: Tree): Promise<Running> {
   // The first start migrates; the super token is then set directly, as the bench does for its roles.
   await (await start(tree.main, databaseUrl)).stop();
   const dataSource = await openDataSource({ database: { kind: 'postgres', url: databaseUrl }, poolSize: 1, statementTimeoutMs: 60_000 });
-  const superToken = formatToken(await new TokenService(dataSource).rollSuperToken());
+  const superToken = formatToken(await TokenService.on(dataSource).rollSuperToken());
   await dataSource.destroy();
   const server = await start(tree.main, databaseUrl);
   const created = await rpc(server.url, 'token_create', {

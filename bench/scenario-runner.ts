@@ -1,4 +1,4 @@
-import type { JsResultStatements } from '../src/js-result/js-result.statements';
+import type { RowsStatements } from './rows-statements';
 import { type CpuUse, startCpuMeter, waitForQuietCpu } from './cpu';
 import { DELETE_WORKER, DELETE_WORKER_INDEX } from './dataset';
 import { type Log, type Refiller, restoreWorker, startRefiller } from './database';
@@ -39,7 +39,7 @@ export interface RunSettings {
   bare: HttpTarget;
   tokens: BenchTokens;
   /** Builds the statement pgbench runs, as the service builds it. */
-  statements: JsResultStatements;
+  statements: RowsStatements;
   log: Log;
 }
 

@@ -1,7 +1,8 @@
 import { parseConditions } from '../src/js-result/conditions/condition.parser';
 import { DEFAULT_QUERY_CAP } from '../src/js-result/conditions/condition.types';
 import { authoriseWorkers } from '../src/js-result/js-result.access';
-import type { JsResultStatements, Statement } from '../src/js-result/js-result.statements';
+import type { Statement } from '../src/js-result/js-result.statements';
+import type { RowsStatements } from './rows-statements';
 import { type Auth, canAccessWorker } from '../src/token/auth';
 import { readTokenLimits } from '../src/token/token-limit';
 import { ACTION_OF, type CallMethod, statementForCall } from './call-sql';
@@ -114,12 +115,12 @@ export function requestFrame(scenario: Scenario, tokens: BenchTokens): (id: numb
  * The SQL the service runs for one call of the scenario, derived through the
  * same parser, access rules and statement builder; pgbench and EXPLAIN use it.
  */
-export function scenarioStatement(statements: JsResultStatements, scenario: Scenario, rows: number): Statement {
+export function scenarioStatement(statements: RowsStatements, scenario: Scenario, rows: number): Statement {
   const selection = parseConditions(scenario.conditions);
   const access = authoriseWorkers(selection, authFor(scenario.role), ACTION_OF[scenario.method]);
   // The names the service finds under the token's prefixes: the dataset's workers present at this size.
   const present = ALL_WORKER_NAMES.slice(0, Math.min(rows, ALL_WORKER_NAMES.length));
-  const prefixed = access.kind === 'some' ? present.filter((name) => access.prefixes.some((p) => name.startsWith(p))) : [];
+  const prefixed = access.kind === 'patterns' ? present.filter((name) => access.prefixes.some((p) => name.startsWith(p))) : [];
   const statement = statementForCall(statements, scenario.method, selection, access, prefixed);
   if (statement === undefined) throw new Error(`${scenario.id}: its token reaches no worker at ${rows} rows`);
   return statement;

@@ -2,11 +2,14 @@ import 'reflect-metadata';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { DataSource } from 'typeorm';
 import packageJson from '../package.json';
-import { operatorAction } from './audit/audit.statements';
+import { APP_ENTITIES } from './app.entities';
+import { operatorAction } from './database/audited-change';
 import { DomainError } from './common/domain.error';
 import { ConfigError, loadConfig } from './config/app.config';
 import { DataDirLockedError } from './database/data-dir.lock';
 import { dataSourceOptions, initializeDataSource, openDataSource } from './database/data-source.factory';
+import { Database } from './database/database';
+import { PreparedStatements } from './database/prepared-statements';
 import { BackupError, backupEmbedded, restoreEmbedded } from './database/embedded-backup';
 import { stringifyJson } from './json-rpc/json-rpc.codec';
 import { importNodeGetCrontabs } from './crontab/crontab.import';
@@ -42,8 +45,9 @@ function postgresUrlOption(value: string): string {
   return value;
 }
 
-async function withDatabase<T>(work: (dataSource: DataSource) => Promise<T>): Promise<T> {
-  const dataSource: DataSource = await openDataSource(loadConfig());
+/** The commands' DataSource, told of every entity: their repositories build statements on them. */
+async function withDataSource<T>(work: (dataSource: DataSource) => Promise<T>): Promise<T> {
+  const dataSource: DataSource = await openDataSource(loadConfig(), undefined, APP_ENTITIES);
   try {
     return await work(dataSource);
   } finally {
@@ -51,7 +55,10 @@ async function withDatabase<T>(work: (dataSource: DataSource) => Promise<T>): Pr
   }
 }
 
-const withTokens = <T>(work: (tokens: TokenService) => Promise<T>) => withDatabase((dataSource) => work(new TokenService(dataSource)));
+const withTokens = <T>(work: (tokens: TokenService) => Promise<T>) => withDataSource((dataSource) => work(TokenService.on(dataSource)));
+
+/** A command's statements run unnamed: a command is over before a parsed statement would pay off. */
+const databaseOn = (dataSource: DataSource) => new Database(dataSource, new PreparedStatements());
 
 const printLine = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -193,7 +200,8 @@ function addOperationsCommands(program: Command): void {
     .description('apply pending migrations and exit (a release step before starting a new version); prints {"applied":[...]}')
     .action(async () => {
       const applied: string[] = [];
-      const dataSource = await initializeDataSource(dataSourceOptions(loadConfig()), applied);
+      // Migrations are plain SQL: no entities.
+      const dataSource = await initializeDataSource(dataSourceOptions(loadConfig(), undefined, []), applied);
       await dataSource.destroy();
       printJson({ applied });
     });
@@ -244,9 +252,9 @@ function buildProgram(): Command {
     .requiredOption('--from <url>', "the NodeGet database's postgres:// URL", postgresUrlOption)
     .action(async (options: { from: string }) =>
       printJson(
-        await withDatabase(async (dataSource) => ({
+        await withDataSource(async (dataSource) => ({
           ...(await importNodeGetTokens(options.from, dataSource)),
-          crontab: await importNodeGetCrontabs(options.from, dataSource),
+          crontab: await importNodeGetCrontabs(options.from, databaseOn(dataSource)),
         })),
       ),
     );

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { Client } from 'pg';
-import { deleteBatch, MIN_ID } from '../src/retention/retention.statements';
+import { MIN_ID } from '../src/js-result/row-key';
+import { deleteBatch } from '../src/retention/retention.statements';
 import { RetentionSweeper } from '../src/retention/retention.sweeper';
 import { T0 } from './support/fixtures';
 import { modelPatternMatches, newestFirst, type ModelRow } from './support/js-result.model';

@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LosslessNumber, parse, stringify } from 'lossless-json';
 import { DataSource } from 'typeorm';
 import { createApp } from '../src/app.factory';
+import { dataSourceOf } from '../src/testing';
 import { openDataSource } from '../src/database/data-source.factory';
 import { migrations } from '../src/database/migrations';
 import { formatToken, TokenService } from '../src/token/token.service';
@@ -76,7 +77,7 @@ describe(`a v0.1.0 database upgrades in place (${backendName})`, () => {
   it('the current app starts on it, and applies no migration again', async () => {
     // Pending migrations run at start-up; one applied again would fail here (its tables exist).
     app = await createApp(testConfig(database.target));
-    ds = app.get(DataSource);
+    ds = dataSourceOf(app);
 
     const applied: { id: unknown; timestamp: unknown; name: string }[] = await ds.query(
       'SELECT id, "timestamp", name FROM migrations ORDER BY id',

@@ -1,5 +1,5 @@
 import { DEFAULT_RESPONSE_LIMITS } from '../src/config/app.config';
-import { operatorAction } from '../src/audit/audit.statements';
+import { operatorAction } from '../src/database/audited-change';
 import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
 import { JsonText } from '../src/common/json-text';
@@ -12,7 +12,10 @@ import { authoriseWorkers, grantsNothing } from '../src/js-result/js-result.acce
 import { JsResult } from '../src/js-result/js-result.entity';
 import { type JsResultRecord, toRecord } from '../src/js-result/js-result.record';
 import { JsResultService } from '../src/js-result/js-result.service';
-import { JsResultStatements, knownWorkers, type Statement, type WorkerScope } from '../src/js-result/js-result.statements';
+import { JsResultRepository } from '../src/js-result/js-result.repository';
+import { distinctNames, type Statement } from '../src/js-result/js-result.statements';
+import { Database } from '../src/database/database';
+import { RowsStatements } from './support/rows-statements';
 import type { Auth } from '../src/token/auth';
 import { readTokenLimits } from '../src/token/token-limit';
 import { T0, toModelRow } from './support/fixtures';
@@ -86,15 +89,16 @@ const modelWithStrictFrom: Model = (rows, conds, lims, action) =>
 describe(`statements match the contract model (${backendName})`, () => {
   let database: TestDatabase;
   let dataSource: DataSource;
-  let statements: JsResultStatements;
+  let statements: RowsStatements;
   let service: JsResultService;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     const registry = new PreparedStatements();
     dataSource = await openDataSource({ database: database.target, poolSize: 2, statementTimeoutMs: 10_000 }, registry);
-    statements = new JsResultStatements(dataSource, registry);
-    service = new JsResultService(dataSource, { workerNamesCacheTtlMs: 0, responses: DEFAULT_RESPONSE_LIMITS }, registry);
+    statements = new RowsStatements(dataSource, registry);
+    const db = new Database(dataSource, registry);
+    service = new JsResultService(new JsResultRepository(db), db, { workerNamesCacheTtlMs: 0, responses: DEFAULT_RESPONSE_LIMITS });
   });
 
   afterAll(async () => {
@@ -146,7 +150,7 @@ describe(`statements match the contract model (${backendName})`, () => {
     if (access.kind === 'all') return [await rowsOf(statements.selectRows(selection.filters, access, limit)), asJson];
     const names = statements.workerNames(access.prefixes);
     const prefixed = access.prefixes.length > 0 ? await dataSource.query<{ name: string }[]>(names.text, names.values) : [];
-    const known: WorkerScope = knownWorkers(access.names, prefixed.map((r) => r.name));
+    const known = distinctNames(access.names, prefixed.map((r) => r.name));
     const fromKnown = known.names.length > 0 ? await rowsOf(statements.selectRows(selection.filters, known, limit)) : [];
     return [await rowsOf(statements.selectRows(selection.filters, access, limit)), fromKnown, asJson];
   }

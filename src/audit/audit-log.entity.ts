@@ -1,8 +1,6 @@
 import { Column, Entity, Generated, Index, PrimaryColumn } from 'typeorm';
 import { bigintAsNumber } from '../common/bigint.transformer';
-
-/** Who changed something: a JSON-RPC call, the operator's CLI, or the server itself (first start). */
-export type AuditOrigin = 'rpc' | 'cli' | 'server';
+import type { AuditOrigin } from '../database/audited-change';
 
 /** One recorded change; written in the statement that makes the change, never rewritten. */
 @Entity({ name: 'audit_log' })

@@ -1,10 +1,9 @@
 import { describeJson } from '../common/describe-json';
 import { invalidParams } from '../common/domain.error';
 import { ParsedBy } from '../json-rpc/rpc-params.validator';
+import { Positional } from '../json-rpc/rpc-params.positions';
 import type { WithToken } from '../token/token.guard';
 import { TokenParam } from '../token/token.param';
-
-export const AUDIT_QUERY_PARAM_NAMES = ['token', 'from', 'to', 'method', 'limit'] as const;
 
 export const DEFAULT_AUDIT_LIMIT = 100;
 export const MAX_AUDIT_LIMIT = 1_000;
@@ -31,18 +30,23 @@ function parseLimit(raw: unknown): number {
 
 /** Params of `audit_query`, checked in this order, the token last. */
 export class AuditQueryParams implements WithToken {
+  @Positional(1)
   @ParsedBy(parseTimestamp('from'))
   from?: number;
 
+  @Positional(2)
   @ParsedBy(parseTimestamp('to'))
   to?: number;
 
+  @Positional(3)
   @ParsedBy(parseMethod)
   method?: string;
 
+  @Positional(4)
   @ParsedBy(parseLimit)
   limit: number;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }

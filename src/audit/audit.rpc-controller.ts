@@ -5,7 +5,7 @@ import { RpcMethod } from '../json-rpc/rpc-method.decorator';
 import { SuperTokenGuard } from '../token/super-token.guard';
 import { TokenGuard } from '../token/token.guard';
 import { AUDIT_QUERY_DOC } from './audit.openrpc';
-import { AUDIT_QUERY_PARAM_NAMES, AuditQueryParams } from './audit.params';
+import { AuditQueryParams } from './audit.params';
 import { type AuditRecord, AuditService } from './audit.service';
 
 /** `audit_query`: the audit log, for the super token only. */
@@ -14,7 +14,7 @@ import { type AuditRecord, AuditService } from './audit.service';
 export class AuditRpcController {
   constructor(private readonly audit: AuditService) {}
 
-  @RpcMethod('audit_query', { params: AUDIT_QUERY_PARAM_NAMES, doc: AUDIT_QUERY_DOC })
+  @RpcMethod('audit_query', { doc: AUDIT_QUERY_DOC })
   async query(@RpcParams() params: AuditQueryParams): Promise<{ entries: AuditRecord[] }> {
     return { entries: await this.audit.query(params) };
   }

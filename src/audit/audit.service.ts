@@ -1,61 +1,24 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
-import { withDatabase } from '../database/database.errors';
-import { AuditLogEntry } from './audit-log.entity';
+import { type AuditFilter, AuditLogRepository, type AuditRecord } from './audit-log.repository';
 
-/** An entry as `audit_query` answers it. */
-export interface AuditRecord {
-  id: number;
-  at: number;
-  token_key: string | null;
-  origin: AuditLogEntry['origin'];
-  method: string;
-  params: Record<string, unknown>;
-  affected: number;
-}
-
-export interface AuditFilter {
-  from?: number;
-  to?: number;
-  method?: string;
-  limit: number;
-}
+export type { AuditFilter, AuditRecord };
 
 const DAY_MS = 86_400_000;
 const PRUNE_BATCH = 5_000;
 const PRUNE_EVERY_MS = 3_600_000;
 
-function toRecord(entry: AuditLogEntry): AuditRecord {
-  return {
-    id: entry.id,
-    at: entry.at,
-    token_key: entry.tokenKey,
-    origin: entry.origin,
-    method: entry.method,
-    params: entry.params,
-    affected: entry.affected,
-  };
-}
-
 /**
  * Reads the audit log and keeps it to its retention. Entries are written by
- * the statements that make the changes (audit.statements.ts), not here.
+ * the statements that make the changes (database/audited-change.ts), not here.
  */
 @Injectable()
 export class AuditService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly entries: AuditLogRepository) {}
 
   /** Newest first; `from` and `to` bound `at` (ms, inclusive). */
-  async query(filter: AuditFilter): Promise<AuditRecord[]> {
-    const qb = this.dataSource.getRepository(AuditLogEntry).createQueryBuilder('a');
-    if (filter.from !== undefined) qb.andWhere('a.at >= :from', { from: filter.from });
-    if (filter.to !== undefined) qb.andWhere('a.at <= :to', { to: filter.to });
-    if (filter.method !== undefined) qb.andWhere('a.method = :method', { method: filter.method });
-    qb.orderBy('a.at', 'DESC').addOrderBy('a.id', 'DESC').take(filter.limit);
-    const entries = await withDatabase(() => qb.getMany());
-    return entries.map(toRecord);
+  query(filter: AuditFilter): Promise<AuditRecord[]> {
+    return this.entries.query(filter);
   }
 
   /**
@@ -66,12 +29,7 @@ export class AuditService {
     const before = now - keepDays * DAY_MS;
     let pruned = 0;
     for (;;) {
-      const [, deleted] = await withDatabase(() =>
-        this.dataSource.query<[unknown[], number]>(
-          `DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT ${PRUNE_BATCH})`,
-          [before],
-        ),
-      );
+      const deleted = await this.entries.deleteOlder(before, PRUNE_BATCH);
       pruned += deleted;
       if (deleted < PRUNE_BATCH) return pruned;
     }

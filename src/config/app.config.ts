@@ -15,10 +15,12 @@ import {
   type ValidatorConstraintInterface,
   validateSync,
 } from 'class-validator';
-import { DEFAULT_SCRYPT_COST } from '../token/token.secrets';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy';
 
 /** Where the records live: an embedded PGlite directory or a PostgreSQL server. */
+/** OWASP's minimum for scrypt (N = 2^17, r = 8, p = 1): SCRYPT_COST when unset, and the least it may be set to. */
+export const DEFAULT_SCRYPT_COST = 17;
+
 export type DatabaseTarget =
   | { kind: 'embedded'; dataDir: string }
   | { kind: 'postgres'; url: string };
@@ -89,6 +91,8 @@ export interface AppConfig {
   metrics: MetricsSettings;
   /** Workers' unauthenticated HTTP routes (`/nodeget/worker-route/...`): see WorkerRouteSettings. */
   workerRoutes: WorkerRouteSettings;
+  /** Whether pending migrations are applied at start; only an embedding application turns it off (default true). */
+  migrationsRun?: boolean;
 }
 
 /** What the worker HTTP routes may take of the server. */
@@ -206,7 +210,7 @@ export const DEFAULT_RESPONSE_LIMITS: ResponseLimits = {
   // Two reads of the largest answer at once, as the earlier two-slot limit allowed.
   largeReadMemoryBytes: 32 * MiB,
   // Half the cores: the database assembles each such answer at a core's full speed, and the
-  // other half keeps serving everyone else (two at once on two cores took S1's p99 from 21 to 58 ms).
+  // other half keeps serving everyone else (short reads' tail latency grows with each one at once: bench/README.md).
   largeReadMaxConcurrent: Math.max(1, Math.floor(availableParallelism() / 2)),
   // An eighth of the 1 GiB the process is held to under hostile load (the chaos suite's ceiling): each
   // queued byte also costs its frame's copy and the garbage of the sends, and a quarter let 60

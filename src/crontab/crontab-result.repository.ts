@@ -1,13 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, SelectQueryBuilder } from 'typeorm';
-import { type AuditAction, audited } from '../audit/audit.statements';
-import { withDatabase } from '../database/database.errors';
+import type { SelectQueryBuilder } from 'typeorm';
+import { type AuditAction, audited } from '../database/audited-change';
+import { Database } from '../database/database';
 import { applyConditionTerms } from '../js-result/conditions/condition.terms';
-import { queryRows } from '../js-worker/js-worker.sql';
 import type { JobNameAccess } from './crontab.access';
 import { CrontabResult } from './crontab-result.entity';
 import { CRONTAB_RESULT_TERMS, type CrontabResultFilter } from './crontab-result.conditions';
+import { JOB_NAME_SCOPE } from './crontab-result.fragments';
 import { type CrontabResultRecord, toCrontabResultRecord } from './crontab.record';
 
 /**
@@ -17,7 +16,7 @@ import { type CrontabResultRecord, toCrontabResultRecord } from './crontab.recor
  */
 @Injectable()
 export class CrontabResultRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly db: Database) {}
 
   async query(filters: readonly CrontabResultFilter[], access: JobNameAccess, limit: number): Promise<CrontabResultRecord[]> {
     const qb = this.matching(filters, access)
@@ -27,29 +26,30 @@ export class CrontabResultRepository {
       .addOrderBy('r.id', 'DESC')
       .limit(limit);
     const [text, values] = qb.getQueryAndParameters();
-    const rows = await withDatabase(() => this.dataSource.query<Record<string, unknown>[]>(text, values));
-    return rows.map(toCrontabResultRecord);
+    return (await this.db.rows({ text, values })).map(toCrontabResultRecord);
   }
 
   /** Deletes the matches (the newest `limit` of them, when given) in one statement with its audit entry. */
   async delete(filters: readonly CrontabResultFilter[], access: JobNameAccess, limit: number | undefined, action: AuditAction): Promise<number> {
     const chosen = this.matching(filters, access).select('r.id');
     if (limit !== undefined) chosen.orderBy('r.runTime', 'DESC').addOrderBy('r.id', 'DESC').limit(limit);
-    const [text, values] = chosen.getQueryAndParameters();
-    const statement = audited({ text: `DELETE FROM crontab_result WHERE id IN (${text}) RETURNING id`, values }, action, 'count');
-    const [row] = await withDatabase(() => queryRows<{ affected: string | number }>(this.dataSource, statement.text, statement.values));
+    const [text, values] = this.db.dataSource
+      .createQueryBuilder()
+      .delete()
+      .from(CrontabResult)
+      .where(`id IN (${chosen.getQuery()})`)
+      .setParameters(chosen.getParameters())
+      .returning('id')
+      .getQueryAndParameters();
+    const [row] = await this.db.rows<{ affected: string | number }>(audited({ text, values }, action, 'count'));
     return Number(row.affected);
   }
 
   private matching(filters: readonly CrontabResultFilter[], access: JobNameAccess): SelectQueryBuilder<CrontabResult> {
-    const qb = this.dataSource.createQueryBuilder(CrontabResult, 'r');
+    const qb = this.db.select(CrontabResult, 'r');
     applyConditionTerms(qb, filters, CRONTAB_RESULT_TERMS, { alias: 'r' });
-    if (access.kind === 'some') {
-      // A prefix is compared as text, so `%`, `_` and `\` in it are literal.
-      qb.andWhere(
-        '(r.cronName = ANY(:jobNames::varchar[]) OR EXISTS (SELECT 1 FROM unnest(:jobPrefixes::text[]) AS p(prefix) WHERE starts_with(r.cronName, p.prefix)))',
-        { jobNames: access.names, jobPrefixes: access.prefixes },
-      );
+    if (access.kind === 'patterns') {
+      qb.andWhere(JOB_NAME_SCOPE, { jobNames: access.names, jobPrefixes: access.prefixes });
     }
     return qb;
   }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { AuditAction } from '../audit/audit.statements';
+import type { AuditAction } from '../database/audited-change';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import type { ParsedConditions } from '../js-result/conditions/condition.parser';
 import { DEFAULT_QUERY_CAP } from '../js-result/conditions/condition.types';
@@ -46,4 +46,4 @@ function authorise(selection: Selection, auth: Auth, action: JsResultAction): Jo
   return access;
 }
 
-const grantsNothing = (access: JobNameAccess) => access.kind === 'some' && access.names.length === 0 && access.prefixes.length === 0;
+const grantsNothing = (access: JobNameAccess) => access.kind === 'patterns' && access.names.length === 0 && access.prefixes.length === 0;

@@ -24,7 +24,7 @@ export function requireRunWorker(auth: Auth, workerName: string): void {
 }
 
 /** The job names a caller may read or delete firing records of: all, or these patterns. */
-export type JobNameAccess = { kind: 'all' } | { kind: 'some'; names: string[]; prefixes: string[] };
+export type JobNameAccess = { kind: 'all' } | { kind: 'patterns'; names: string[]; prefixes: string[] };
 
 /** From `{"crontab_result": {action: P}}` permissions under `global`. */
 export function jobNameAccess(auth: Auth, action: JsResultAction): JobNameAccess {
@@ -33,7 +33,7 @@ export function jobNameAccess(auth: Auth, action: JsResultAction): JobNameAccess
   const prefixes = [...new Set(patterns.flatMap((p) => (p.kind === 'prefix' ? [p.prefix] : [])))];
   if (prefixes.includes('')) return { kind: 'all' };
   const names = [...new Set(patterns.flatMap((p) => (p.kind === 'exact' ? [p.name] : [])))];
-  return { kind: 'some', names, prefixes };
+  return { kind: 'patterns', names, prefixes };
 }
 
 export function mayJobName(access: JobNameAccess, name: string): boolean {

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
-import { withDatabase } from '../database/database.errors';
+import { Database } from '../database/database';
+import { insertRunningRows, NEXT_RUN_ID } from '../js-result/js-result.sql';
 
 /** One due time of one job, as the scheduler saw the job when it computed it. */
 export interface DueFiring {
@@ -60,11 +59,10 @@ WITH due AS (
     cl.cron_type -> 'server' -> 'js_worker' ->> 0 AS wanted,
     NULLIF(cl.cron_type -> 'server' -> 'js_worker' -> 1, 'null'::jsonb) AS params,
     w.id AS worker_id, w.name AS worker_name, to_jsonb(w) AS worker,
-    CASE WHEN w.id IS NOT NULL AND cl.refusal IS NULL THEN nextval(pg_get_serial_sequence('js_result', 'id')) END AS run_id
+    CASE WHEN w.id IS NOT NULL AND cl.refusal IS NULL THEN ${NEXT_RUN_ID} END AS run_id
   FROM claimed cl LEFT JOIN js_worker w ON w.name = cl.cron_type -> 'server' -> 'js_worker' ->> 0
 ), started AS (
-  INSERT INTO js_result (id, js_worker_id, js_worker_name, run_type, start_time, param)
-  SELECT run_id, worker_id, worker_name, 'cron', $6, params FROM planned WHERE run_id IS NOT NULL
+  ${insertRunningRows({ id: 'run_id', workerId: 'worker_id', workerName: 'worker_name', runType: "'cron'", startTime: '$6', param: 'params', source: 'planned WHERE run_id IS NOT NULL' })}
 ), tracked AS (
   INSERT INTO js_worker_active_run (js_result_id, instance_id) SELECT run_id, $7 FROM planned WHERE run_id IS NOT NULL
 ), recorded AS (
@@ -82,13 +80,14 @@ SELECT id, due, run_id, CASE WHEN run_id IS NOT NULL THEN worker END AS worker, 
 /** Writes firings: the claim, the run's row and the firing record, in one statement. */
 @Injectable()
 export class CrontabFirings {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly db: Database) {}
 
   async fire(batch: readonly DueFiring[], now: number, ownerId: number): Promise<ClaimedFiring[]> {
     const column = <T>(pick: (f: DueFiring) => T) => batch.map(pick);
     const text = (value: number | null) => (value === null ? null : String(value));
-    const rows = await withDatabase(() =>
-      this.dataSource.query<Record<string, unknown>[]>(FIRE, [
+    const rows = await this.db.rows({
+      text: FIRE,
+      values: [
         column((f) => String(f.id)),
         column((f) => String(f.due)),
         column((f) => text(f.seenRun)),
@@ -96,8 +95,8 @@ export class CrontabFirings {
         column((f) => f.refusal ?? null),
         now,
         ownerId,
-      ]),
-    );
+      ],
+    });
     return rows.map((row) => ({
       id: Number(row.id),
       due: Number(row.due),

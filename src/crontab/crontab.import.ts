@@ -1,7 +1,10 @@
 import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
-import { audited, operatorAction } from '../audit/audit.statements';
-import { isUniqueViolation, withDatabase } from '../database/database.errors';
+import { audited, operatorAction } from '../database/audited-change';
+import type { Database } from '../database/database';
+import { isUniqueViolation } from '../database/database.errors';
+import { Crontab } from './crontab.entity';
+import { CRON_TYPE_AS_JSONB } from './crontab.fragments';
+import { INSERT_RESULTS_FROM_ARRAYS } from './crontab-result.fragments';
 
 /** What the import did with NodeGet's schedules and firing records. */
 export interface CrontabImportReport {
@@ -35,7 +38,7 @@ const RESULTS_PER_STATEMENT = 1_000;
  * relative_id is kept as NodeGet wrote it: it names a row of NodeGet's
  * js_result table (or, for an agent job, a task), not of this database's.
  */
-export async function importNodeGetCrontabs(from: string, into: DataSource): Promise<CrontabImportReport> {
+export async function importNodeGetCrontabs(from: string, into: Database): Promise<CrontabImportReport> {
   const report: CrontabImportReport = { imported: 0, skipped_name_taken: 0, skipped_agent: 0, results_imported: 0 };
   const source = new Client({ connectionString: from, connectionTimeoutMillis: 10_000 });
   await source.connect();
@@ -61,18 +64,27 @@ export async function importNodeGetCrontabs(from: string, into: DataSource): Pro
   return report;
 }
 
-async function importJob(job: NodeGetCrontab, into: DataSource): Promise<'skipped_name_taken' | 'skipped_agent' | number> {
+async function importJob(job: NodeGetCrontab, into: Database): Promise<'skipped_name_taken' | 'skipped_agent' | number> {
   if (!Object.prototype.hasOwnProperty.call(JSON.parse(job.cron_type) ?? {}, 'server')) return 'skipped_agent';
-  const statement = audited(
-    {
-      text: `INSERT INTO crontab (name, enable, cron_expression, cron_type, last_run_time, schedule_from)
-             VALUES ($1, $2, $3, $4::jsonb, $5, NULL) ON CONFLICT (name) DO NOTHING RETURNING id`,
-      values: [job.name, job.enable, job.cron_expression, job.cron_type, job.last_run_time],
-    },
-    operatorAction('import_nodeget', { crontab: job.name }),
-  );
+  // Only the name can clash (the id is the identity's), so "do nothing on a conflict" is "skip a taken name".
+  const [text, values] = into.dataSource
+    .createQueryBuilder()
+    .insert()
+    .into(Crontab)
+    .values({
+      name: job.name,
+      enable: job.enable,
+      cronExpression: job.cron_expression,
+      cronType: () => CRON_TYPE_AS_JSONB,
+      lastRunTime: job.last_run_time === null ? null : Number(job.last_run_time),
+      scheduleFrom: null,
+    })
+    .setParameter('cronType', job.cron_type)
+    .orIgnore()
+    .returning('id')
+    .getQueryAndParameters();
   try {
-    const [row] = await withDatabase(() => into.query<{ id: string }[]>(statement.text, statement.values));
+    const row = await into.first<{ id: string }>(audited({ text, values }, operatorAction('import_nodeget', { crontab: job.name })));
     return row === undefined ? 'skipped_name_taken' : Number(row.id);
   } catch (error) {
     if (isUniqueViolation(error)) return 'skipped_name_taken';
@@ -81,7 +93,7 @@ async function importJob(job: NodeGetCrontab, into: DataSource): Promise<'skippe
 }
 
 /** The records of the imported jobs, in pages by id, each page one audited insert. */
-async function importResults(source: Client, into: DataSource, newIds: Map<string, string>): Promise<number> {
+async function importResults(source: Client, into: Database, newIds: Map<string, string>): Promise<number> {
   if (newIds.size === 0) return 0;
   const oldIds = [...newIds.keys()];
   let imported = 0;
@@ -96,15 +108,13 @@ async function importResults(source: Client, into: DataSource, newIds: Map<strin
     const column = (name: string) => rows.map((row) => (name === 'cron_id' ? newIds.get(String(row.cron_id)) : row[name]));
     const statement = audited(
       {
-        text: `INSERT INTO crontab_result (cron_id, cron_name, relative_id, run_time, success, message)
-               SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::bigint[], $4::bigint[], $5::boolean[], $6::varchar[])
-               RETURNING id`,
+        text: INSERT_RESULTS_FROM_ARRAYS,
         values: ['cron_id', 'cron_name', 'relative_id', 'run_time', 'success', 'message'].map(column),
       },
       operatorAction('import_nodeget', { crontab_result_after_id: after }),
       'count',
     );
-    const [{ affected }] = await withDatabase(() => into.query<{ affected: string }[]>(statement.text, statement.values));
+    const [{ affected }] = await into.rows<{ affected: string }>(statement);
     imported += Number(affected);
   }
 }

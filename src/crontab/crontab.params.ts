@@ -4,6 +4,7 @@ import { describeJson } from '../common/describe-json';
 import { invalidParams } from '../common/domain.error';
 import { type ParsedConditions, parseConditionList } from '../js-result/conditions/condition.parser';
 import { Param, ParsedBy } from '../json-rpc/rpc-params.validator';
+import { Positional } from '../json-rpc/rpc-params.positions';
 import type { WithToken } from '../token/token.guard';
 import { TokenParam } from '../token/token.param';
 import { CRONTAB_RESULT_CONDITIONS, type CrontabResultFilter } from './crontab-result.conditions';
@@ -13,12 +14,6 @@ import { CRONTAB_RESULT_CONDITIONS, type CrontabResultFilter } from './crontab-r
  * checked here (-32602, before credentials); the rules on names, expressions
  * and jobs are the service's (108, 101), after the caller is known.
  */
-
-export const CRONTAB_WRITE_PARAM_NAMES = ['token', 'name', 'cron_expression', 'cron_type'] as const;
-export const CRONTAB_GET_PARAM_NAMES = ['token'] as const;
-export const CRONTAB_NAMED_PARAM_NAMES = ['token', 'name'] as const;
-export const CRONTAB_SET_ENABLE_PARAM_NAMES = ['token', 'name', 'enable'] as const;
-export const CRONTAB_RESULT_PARAM_NAMES = ['token', 'query'] as const;
 
 /** What a job runs: a stored worker with params (the only kind here), or NodeGet's agent kind, refused by the service. */
 export type CronTypeParam = { kind: 'server'; workerName: string; params: unknown } | { kind: 'agent' };
@@ -61,48 +56,60 @@ export function parseCrontabResultQuery(query: unknown): ParsedConditions<Cronta
 
 /** `crontab_create` and `crontab_edit`. */
 export class CrontabWriteParams implements WithToken {
+  @Positional(1)
   @text('name', 'a job name (a string)')
   name: string;
 
+  @Positional(2)
   @text('cron_expression', 'a cron expression (a string)')
   cronExpression: string;
 
+  @Positional(3)
   @ParsedBy(parseCronType, 'cron_type')
   cronType: CronTypeParam;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 export class CrontabGetParams implements WithToken {
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 export class CrontabNamedParams implements WithToken {
+  @Positional(1)
   @text('name', 'a job name (a string)')
   name: string;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 export class CrontabSetEnableParams implements WithToken {
+  @Positional(1)
   @text('name', 'a job name (a string)')
   name: string;
 
+  @Positional(2)
   @Param('enable')
   @IsBoolean({ message: ({ value }: ValidationArguments) => `enable: expected true or false, got ${describeJson(value)}` })
   enable: boolean;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 export class CrontabResultParams implements WithToken {
+  @Positional(1)
   @ParsedBy(parseCrontabResultQuery, 'query')
   selection: ParsedConditions<CrontabResultFilter>;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
-import { type AuditAction, audited } from '../audit/audit.statements';
-import { withDatabase } from '../database/database.errors';
-import type { Statement } from '../database/statement';
-import { queryRows } from '../js-worker/js-worker.sql';
+import type { SelectQueryBuilder } from 'typeorm';
+import { type AuditAction, audited } from '../database/audited-change';
+import { Database } from '../database/database';
+import { fill, type Shape, Slot, toShape } from '../database/statement-shapes';
+import { Crontab } from './crontab.entity';
+import { CRON_TYPE_AS_JSONB, INSERT_WITHIN_MAX_JOBS, SCHEDULE_FROM_ON_ENABLE } from './crontab.fragments';
 
 type Row = Record<string, unknown>;
 
@@ -18,8 +18,16 @@ export interface ScheduledRow {
   scheduleFrom: number | null;
 }
 
-const RECORD_COLUMNS = 'id, name, enable, cron_expression, cron_type, last_run_time';
-const SCHEDULED_COLUMNS = 'id, name, enable, cron_expression, last_run_time, schedule_from';
+/** The columns of a job as the methods answer it, under their own names. */
+const RECORD_COLUMNS: [keyof Crontab, string][] = [
+  ['id', 'id'],
+  ['name', 'name'],
+  ['enable', 'enable'],
+  ['cronExpression', 'cron_expression'],
+  ['cronType', 'cron_type'],
+  ['lastRunTime', 'last_run_time'],
+];
+const SCHEDULED_COLUMNS: (keyof Crontab)[] = ['id', 'name', 'enable', 'cronExpression', 'lastRunTime', 'scheduleFrom'];
 
 const num = (value: unknown) => (value === null || value === undefined ? null : Number(value));
 
@@ -28,28 +36,32 @@ function toScheduled(row: Row): ScheduledRow {
     id: Number(row.id),
     name: row.name as string,
     enable: row.enable as boolean,
-    cronExpression: row.cron_expression as string,
-    lastRunTime: num(row.last_run_time),
-    scheduleFrom: num(row.schedule_from),
+    cronExpression: row.cronExpression as string,
+    lastRunTime: num(row.lastRunTime),
+    scheduleFrom: num(row.scheduleFrom),
   };
 }
 
-/** The `crontab` table. Every change names the job by its unique name, as the methods do. */
+type Reads = Record<'list' | 'find' | 'scheduled' | 'scheduledOf', Shape>;
+
+/**
+ * The `crontab` table. Every change names the job by its unique name, as the
+ * methods do, and carries its audit entry in the same statement (audited).
+ * Reads are built once and run with each call's values.
+ */
 @Injectable()
 export class CrontabRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  private reads?: Reads;
+
+  constructor(private readonly db: Database) {}
 
   /** Every job, by id, with `cron_type` as the database's JSON text, so 64-bit integers in its params stay exact. */
   list(): Promise<Row[]> {
-    return this.rows({
-      text: 'SELECT id, name, enable, cron_expression, cron_type::text AS cron_type, last_run_time FROM crontab ORDER BY id',
-      values: [],
-    });
+    return this.db.rows(fill(this.shapes().list, []));
   }
 
-  async find(name: string): Promise<Row | undefined> {
-    const [row] = await this.rows({ text: `SELECT ${RECORD_COLUMNS} FROM crontab WHERE name = $1`, values: [name] });
-    return row;
+  find(name: string): Promise<Row | undefined> {
+    return this.db.first(fill(this.shapes().find, [name]));
   }
 
   /**
@@ -57,65 +69,63 @@ export class CrontabRepository {
    * already (the count and the insert are one statement).
    */
   async insert(name: string, expression: string, cronTypeJson: string, now: number, maxJobs: number, action: AuditAction): Promise<number | undefined> {
-    const [row] = await this.rows(
-      audited(
-        {
-          text: `INSERT INTO crontab (name, enable, cron_expression, cron_type, last_run_time, schedule_from)
-                 SELECT $1, true, $2, $3::jsonb, NULL, $4 WHERE (SELECT count(*) FROM crontab) < $5
-                 RETURNING id`,
-          values: [name, expression, cronTypeJson, now, maxJobs],
-        },
-        action,
-      ),
-    );
+    const [row] = await this.db.rows(audited({ text: INSERT_WITHIN_MAX_JOBS, values: [name, expression, cronTypeJson, now, maxJobs] }, action));
     return row === undefined ? undefined : Number(row.id);
   }
 
   /** Replaces expression and kind; the schedule starts again from the edit. */
   async update(name: string, expression: string, cronTypeJson: string, now: number, action: AuditAction): Promise<number | undefined> {
-    const [row] = await this.rows(
-      audited(
-        {
-          text: `UPDATE crontab SET cron_expression = $2, cron_type = $3::jsonb, schedule_from = $4 WHERE name = $1 RETURNING id`,
-          values: [name, expression, cronTypeJson, now],
-        },
-        action,
-      ),
-    );
+    const qb = this.db.dataSource
+      .createQueryBuilder()
+      .update(Crontab)
+      .set({ cronExpression: expression, cronType: () => CRON_TYPE_AS_JSONB, scheduleFrom: now })
+      .where('name = :name', { name, cronType: cronTypeJson })
+      .returning('id');
+    const [row] = await this.change(qb.getQueryAndParameters(), action);
     return row === undefined ? undefined : Number(row.id);
   }
 
   async delete(name: string, action: AuditAction): Promise<boolean> {
-    const rows = await this.rows(audited({ text: 'DELETE FROM crontab WHERE name = $1 RETURNING id', values: [name] }, action));
-    return rows.length > 0;
+    const qb = this.db.dataSource.createQueryBuilder().delete().from(Crontab).where('name = :name', { name }).returning('id');
+    return (await this.change(qb.getQueryAndParameters(), action)).length > 0;
   }
 
   /** A disabled job that is enabled is scheduled from `now`: the times it was disabled for are not replayed. */
   async setEnable(name: string, enable: boolean, now: number, action: AuditAction): Promise<{ id: number; enable: boolean } | undefined> {
-    const [row] = await this.rows(
-      audited(
-        {
-          text: `UPDATE crontab SET enable = $2,
-                   schedule_from = CASE WHEN NOT enable AND $2 THEN $3::bigint ELSE schedule_from END
-                 WHERE name = $1 RETURNING id, enable`,
-          values: [name, enable, now],
-        },
-        action,
-      ),
-    );
+    const qb = this.db.dataSource
+      .createQueryBuilder()
+      .update(Crontab)
+      .set({ enable, scheduleFrom: () => SCHEDULE_FROM_ON_ENABLE })
+      .where('name = :name', { name, enable, now })
+      .returning('id, enable');
+    const [row] = await this.change(qb.getQueryAndParameters(), action);
     return row === undefined ? undefined : { id: Number(row.id), enable: row.enable as boolean };
   }
 
   /** The jobs as the scheduler needs them: all, or those of `ids`. */
   async scheduled(ids?: readonly number[]): Promise<ScheduledRow[]> {
-    const rows =
-      ids === undefined
-        ? await this.rows({ text: `SELECT ${SCHEDULED_COLUMNS} FROM crontab`, values: [] })
-        : await this.rows({ text: `SELECT ${SCHEDULED_COLUMNS} FROM crontab WHERE id = ANY($1::bigint[])`, values: [ids.map(String)] });
-    return rows.map(toScheduled);
+    const statement = ids === undefined ? fill(this.shapes().scheduled, []) : fill(this.shapes().scheduledOf, [ids.map(String)]);
+    return (await this.db.rows(statement)).map(toScheduled);
   }
 
-  private rows(statement: Statement): Promise<Row[]> {
-    return withDatabase(() => queryRows(this.dataSource, statement.text, statement.values));
+  private change([text, values]: [string, unknown[]], action: AuditAction): Promise<Row[]> {
+    return this.db.rows(audited({ text, values }, action));
+  }
+
+  private shapes(): Reads {
+    this.reads ??= {
+      // cron_type as text: the reply writes it as the database gave it (crontabsJsonText).
+      list: toShape(this.columns(RECORD_COLUMNS.filter(([property]) => property !== 'cronType')).addSelect('CAST(c.cronType AS text)', 'cron_type').orderBy('c.id')),
+      find: toShape(this.columns(RECORD_COLUMNS).where('c.name = :name', { name: new Slot(0) })),
+      scheduled: toShape(this.columns(SCHEDULED_COLUMNS.map((property) => [property, property]))),
+      scheduledOf: toShape(this.columns(SCHEDULED_COLUMNS.map((property) => [property, property])).where('c.id = ANY(:ids::bigint[])', { ids: new Slot(0) })),
+    };
+    return this.reads;
+  }
+
+  private columns(columns: readonly [keyof Crontab, string][]): SelectQueryBuilder<Crontab> {
+    const qb = this.db.select(Crontab, 'c').select([]);
+    for (const [property, alias] of columns) qb.addSelect(`c.${property}`, alias);
+    return qb;
   }
 }

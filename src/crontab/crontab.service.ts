@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AuditAction } from '../audit/audit.statements';
+import type { AuditAction } from '../database/audited-change';
 import { APP_CONFIG, type AppConfig, DEFAULT_CRONTAB_MAX_JOBS } from '../config/app.config';
 import { isUniqueViolation } from '../database/database.errors';
 import { stringifyJson } from '../json-rpc/json-rpc.codec';

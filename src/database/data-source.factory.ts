@@ -1,12 +1,5 @@
-import { AuditLogEntry } from '../audit/audit-log.entity';
-import { DataSource, type DataSourceOptions } from 'typeorm';
+import { DataSource, type DataSourceOptions, getMetadataArgsStorage } from 'typeorm';
 import { type AppConfig, DEFAULT_DB_POOL_WAIT_MS } from '../config/app.config';
-import { Crontab } from '../crontab/crontab.entity';
-import { CrontabResult } from '../crontab/crontab-result.entity';
-import { JsResult } from '../js-result/js-result.entity';
-import { JsWorker } from '../js-worker/js-worker.entity';
-import { Token } from '../token/token.entity';
-import { RetentionPolicy } from '../retention/retention-policy.entity';
 import { lockDataDir } from './data-dir.lock';
 import { CUSTOM_PLANS_OPTION, namingClient, PreparedStatements } from './prepared-statements';
 import { migrations } from './migrations';
@@ -16,7 +9,18 @@ import { isNewCluster, templateFile, unpackTemplate } from './pglite.template';
 import { PgliteThread, type ThreadEvents } from './pglite.thread';
 import { postgresDriver } from './postgres.driver';
 
-export const entities = [JsResult, Token, JsWorker, AuditLogEntry, RetentionPolicy, Crontab, CrontabResult];
+/** The entity classes a DataSource is told of. */
+export type Entities = NonNullable<DataSourceOptions['entities']>;
+
+/**
+ * The entity classes this process has loaded (TypeORM records each `@Entity`
+ * class as its module is imported): what a DataSource opened outside Nest
+ * without a list of its own knows, so that a test or script that imports an
+ * entity can build statements on it. The server's DataSource does not use
+ * this: each module registers its own (TypeOrmModule.forFeature), and the
+ * operator commands name theirs (src/app.entities.ts).
+ */
+export const loadedEntities = (): Entities => getMetadataArgsStorage().tables.map((table) => table.target);
 
 /** An in-memory embedded database, for tests and throw-away runs. */
 export const IN_MEMORY = 'memory://';
@@ -25,7 +29,6 @@ export type DatabaseSettings = Pick<AppConfig, 'database' | 'poolSize' | 'statem
 
 const shared = {
   type: 'postgres',
-  entities,
   migrations,
   migrationsTableName: 'migrations',
   synchronize: false,
@@ -36,16 +39,22 @@ const shared = {
 /**
  * TypeORM options for the configured backend; one code path, two ways to connect.
  * Texts registered in `statements` run as named statements, on a server's
- * connections and on the embedded database's one session alike.
+ * connections and on the embedded database's one session alike. The database
+ * floor knows no feature: `entities` are the caller's (see loadedEntities).
  */
-export function dataSourceOptions(settings: DatabaseSettings, statements = new PreparedStatements()): DataSourceOptions {
+export function dataSourceOptions(
+  settings: DatabaseSettings,
+  statements = new PreparedStatements(),
+  entities: Entities = loadedEntities(),
+): DataSourceOptions {
   const target = settings.database;
   if (target.kind === 'embedded') {
-    return { ...shared, driver: pgliteDriver((events) => openEmbedded(target.dataDir, events), statements) } as DataSourceOptions;
+    return { ...shared, entities, driver: pgliteDriver((events) => openEmbedded(target.dataDir, events), statements) } as DataSourceOptions;
   }
   const poolWaitMs = settings.poolWaitMs ?? DEFAULT_DB_POOL_WAIT_MS;
   return {
     ...shared,
+    entities,
     driver: postgresDriver(namingClient(statements)),
     url: target.url,
     poolSize: settings.poolSize,
@@ -105,8 +114,8 @@ export async function initializeDataSource(options: DataSourceOptions, applied: 
   return dataSource;
 }
 
-export const openDataSource = (settings: DatabaseSettings, statements?: PreparedStatements) =>
-  initializeDataSource(dataSourceOptions(settings, statements));
+export const openDataSource = (settings: DatabaseSettings, statements?: PreparedStatements, entities?: Entities) =>
+  initializeDataSource(dataSourceOptions(settings, statements, entities));
 
 async function migrate(dataSource: DataSource, embedded: boolean): Promise<string[]> {
   if (embedded) {

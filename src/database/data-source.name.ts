@@ -4,4 +4,4 @@
  * `TypeOrmModule.forFeature([...], JSR_DATA_SOURCE)`) uses this, so that a
  * host application's own default DataSource can sit beside it.
  */
-export const JSR_DATA_SOURCE = 'default';
+export const JSR_DATA_SOURCE = 'jsResultService';

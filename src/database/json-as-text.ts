@@ -6,8 +6,7 @@ import { JSON_OID, JSONB_OID } from './pglite.protocol';
  * the caller as their JSON text, unparsed: the reply copies them as they are
  * (see recordsJsonText). Asking for it on the client, not with `::text` in the
  * SQL, leaves the database its plain jsonb output: the cast costs it an extra
- * conversion and copy per value: in pgbench, 3% of S2's statement's throughput
- * and about 10% of S1's.
+ * conversion and copy per value (measured in bench/README.md).
  * The mark travels in the text because TypeORM's `query(text, values)` passes
  * nothing else to the driver's client; it is a comment to the database.
  */

@@ -4,8 +4,8 @@ import { PG_JSON_AS_TEXT_TYPES, readsJsonAsText } from './json-as-text';
 
 /**
  * Names for the statements a service runs over and over, so each pooled
- * connection parses them once. Parsing and analysing took about half of the
- * database's time per call in the benchmark's S1 and S3 (bench/README.md).
+ * connection parses them once: for short reads, parsing and analysing were a
+ * large share of the database's time per call (bench/README.md).
  *
  * Builders register the texts they make; the pool's client (namingClient)
  * sends a registered text under its name. Every name keeps a server-side

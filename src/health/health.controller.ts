@@ -1,5 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { JSR_DATA_SOURCE } from '../database/data-source.name';
 import { ReadinessIndicator } from './readiness.indicator';
 
 /**
@@ -14,6 +17,8 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly readiness: ReadinessIndicator,
+    // Named: terminus would look for the default DataSource, which an embedding application may own.
+    @InjectDataSource(JSR_DATA_SOURCE) private readonly dataSource: DataSource,
   ) {}
 
   @Get('live')
@@ -27,7 +32,7 @@ export class HealthController {
   ready() {
     return this.health.check([
       () => this.readiness.accepting(),
-      this.database.pingCheck('database').withTimeout(2_000),
+      this.database.pingCheck('database', { connection: this.dataSource }).withTimeout(2_000),
       this.readiness.migrations(),
       () => this.readiness.listeners(),
     ]);

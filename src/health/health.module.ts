@@ -1,15 +1,9 @@
 import { Module } from '@nestjs/common';
-import { TerminusModule } from '@nestjs/terminus';
-import { ResultEventsModule } from '../result-events/result-events.module';
-import { TokenModule } from '../token/token.module';
-import { HealthController } from './health.controller';
-import { ReadinessIndicator } from './readiness.indicator';
 import { ShutdownState } from './shutdown.state';
 
+/** Whether the service is stopping: what the scheduler and the readiness probe consult. No routes. */
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false }), TokenModule, ResultEventsModule],
-  controllers: [HealthController],
-  providers: [ReadinessIndicator, ShutdownState],
+  providers: [ShutdownState],
   exports: [ShutdownState],
 })
 export class HealthModule {}

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { JSR_DATA_SOURCE } from '../database/data-source.name';
 import { ResultFinishedListener } from '../result-events/result-finished.listener';
 import { TokenChangesListener } from '../token/token-changes.listener';
 import { ShutdownState } from './shutdown.state';
@@ -18,7 +19,8 @@ const CHECK_TIMEOUT_MS = 2_000;
 export class ReadinessIndicator {
   constructor(
     private readonly indicators: HealthIndicatorService,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    // The DataSource itself: readiness compares the applied migrations with the ones it was built with.
+    @InjectDataSource(JSR_DATA_SOURCE) private readonly dataSource: DataSource,
     private readonly tokenChanges: TokenChangesListener,
     private readonly resultsFinished: ResultFinishedListener,
     private readonly shutdown: ShutdownState,

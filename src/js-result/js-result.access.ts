@@ -26,5 +26,5 @@ export function authoriseWorkers(selection: Selection, auth: Auth, action: JsRes
 
 /** A restricted access that reaches no worker: the call touches nothing, without asking the database. */
 export function grantsNothing(access: WorkerAccess): boolean {
-  return access.kind === 'some' && access.names.length === 0 && access.prefixes.length === 0;
+  return access.kind === 'patterns' && access.names.length === 0 && access.prefixes.length === 0;
 }

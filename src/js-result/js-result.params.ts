@@ -2,27 +2,14 @@ import { describeJson } from '../common/describe-json';
 import { invalidParams } from '../common/domain.error';
 import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import { ParsedBy } from '../json-rpc/rpc-params.validator';
+import { Positional } from '../json-rpc/rpc-params.positions';
 import type { WithToken } from '../token/token.guard';
 import { TokenParam } from '../token/token.param';
 import { firstCap, parseConditions } from './conditions/condition.parser';
 import type { Selection } from './conditions/condition.types';
-import type { RecordField } from './js-result.statements';
+import { RECORD_FIELDS, type RecordField } from './js-result.columns';
 
-export const JS_RESULT_PARAM_NAMES = ['token', 'query'] as const;
-export const JS_RESULT_QUERY_PARAM_NAMES = ['token', 'query', 'fields'] as const;
-export const JS_RESULT_PAGE_PARAM_NAMES = ['token', 'query', 'cursor', 'page_size', 'fields'] as const;
-
-export const RECORD_FIELDS: readonly RecordField[] = [
-  'id',
-  'js_worker_id',
-  'js_worker_name',
-  'run_type',
-  'start_time',
-  'finish_time',
-  'param',
-  'result',
-  'error_message',
-];
+export { RECORD_FIELDS };
 
 export const DEFAULT_PAGE_SIZE = 1_000;
 export const MAX_PAGE_SIZE = 10_000;
@@ -81,39 +68,49 @@ function parseCursor(raw: unknown): string | undefined {
  * a call with bad params and a bad token is reported as bad params.
  */
 export class JsResultParams implements WithToken {
+  @Positional(1)
   @ParsedBy(parseQuery, 'query')
   selection: Selection;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 /** `js-result_query`: the shared params and an optional projection (declared anew, so the token stays last). */
 export class JsResultQueryParams implements WithToken {
+  @Positional(1)
   @ParsedBy(parseQuery, 'query')
   selection: Selection;
 
+  @Positional(2)
   @ParsedBy(parseFields)
   fields?: RecordField[];
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 /** `js-result_page`, checked in this order, the token last. */
 export class JsResultPageParams implements WithToken {
+  @Positional(1)
   @ParsedBy(parsePageQuery, 'query')
   selection: PageSelection;
 
+  @Positional(2)
   @ParsedBy(parseCursor)
   cursor?: string;
 
+  @Positional(3)
   @ParsedBy(parsePageSize, 'page_size')
   pageSize: number;
 
+  @Positional(4)
   @ParsedBy(parseFields)
   fields?: RecordField[];
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }

@@ -1,5 +1,5 @@
 import { UseGuards } from '@nestjs/common';
-import { rpcAction } from '../audit/audit.statements';
+import { rpcAction } from '../database/audited-change';
 import type { ReplyBudget } from '../common/reply-budget';
 import { RpcAuth, type RpcInvocation, RpcInvocationInfo, RpcParams, RpcReplies } from '../json-rpc/rpc-args.decorator';
 import { RpcController } from '../json-rpc/rpc-controller.decorator';
@@ -9,9 +9,6 @@ import { TokenGuard } from '../token/token.guard';
 import { JS_RESULT_COUNT_DOC, JS_RESULT_DELETE_DOC, JS_RESULT_PAGE_DOC, JS_RESULT_QUERY_DOC } from './js-result.openrpc';
 import type { DeleteOutcome } from './js-result.record';
 import {
-  JS_RESULT_PAGE_PARAM_NAMES,
-  JS_RESULT_PARAM_NAMES,
-  JS_RESULT_QUERY_PARAM_NAMES,
   JsResultPageParams,
   JsResultParams,
   JsResultQueryParams,
@@ -25,22 +22,22 @@ import { type JsResultRecords, JsResultService } from './js-result.service';
 export class JsResultRpcController {
   constructor(private readonly service: JsResultService) {}
 
-  @RpcMethod('js-result_query', { params: JS_RESULT_QUERY_PARAM_NAMES, doc: JS_RESULT_QUERY_DOC })
+  @RpcMethod('js-result_query', { doc: JS_RESULT_QUERY_DOC })
   query(@RpcParams() params: JsResultQueryParams, @RpcAuth() auth: Auth, @RpcReplies() replies: ReplyBudget): Promise<JsResultRecords> {
     return this.service.query(params.selection, auth, params.fields, replies);
   }
 
-  @RpcMethod('js-result_count', { params: JS_RESULT_PARAM_NAMES, doc: JS_RESULT_COUNT_DOC })
+  @RpcMethod('js-result_count', { doc: JS_RESULT_COUNT_DOC })
   count(@RpcParams() params: JsResultParams, @RpcAuth() auth: Auth): Promise<{ count: number }> {
     return this.service.count(params.selection, auth);
   }
 
-  @RpcMethod('js-result_page', { params: JS_RESULT_PAGE_PARAM_NAMES, doc: JS_RESULT_PAGE_DOC })
+  @RpcMethod('js-result_page', { doc: JS_RESULT_PAGE_DOC })
   page(@RpcParams() params: JsResultPageParams, @RpcAuth() auth: Auth, @RpcReplies() replies: ReplyBudget): Promise<JsonText> {
     return this.service.page(params, auth, replies);
   }
 
-  @RpcMethod('js-result_delete', { params: JS_RESULT_PARAM_NAMES, doc: JS_RESULT_DELETE_DOC })
+  @RpcMethod('js-result_delete', { doc: JS_RESULT_DELETE_DOC })
   delete(@RpcParams() params: JsResultParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation): Promise<DeleteOutcome> {
     return this.service.delete(params.selection, auth, rpcAction(invocation, auth.tokenKey));
   }

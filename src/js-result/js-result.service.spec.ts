@@ -1,5 +1,5 @@
 import { DEFAULT_RESPONSE_LIMITS } from '../config/app.config';
-import { operatorAction } from '../audit/audit.statements';
+import { operatorAction } from '../database/audited-change';
 import type { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../test/support/test-database';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
@@ -7,13 +7,16 @@ import { JsonText } from '../common/json-text';
 import { parseJson as parseExact } from '../json-rpc/json-rpc.codec';
 import { ReplyBudget } from '../common/reply-budget';
 import { openDataSource } from '../database/data-source.factory';
+import { Database } from '../database/database';
 import { PreparedStatements } from '../database/prepared-statements';
+import type { Statement } from '../database/statement';
 import type { Auth } from '../token/auth';
 import { readTokenLimits } from '../token/token-limit';
 import { parseConditions } from './conditions/condition.parser';
 import { JsResult } from './js-result.entity';
 import { parsePageQuery } from './js-result.params';
 import type { JsResultRecord } from './js-result.record';
+import { JsResultRepository } from './js-result.repository';
 import { type JsResultRecords, JsResultService } from './js-result.service';
 
 const MiB = 1024 * 1024;
@@ -30,6 +33,18 @@ async function records(reply: Promise<JsResultRecords>): Promise<JsResultRecord[
   return (answer instanceof JsonText ? JSON.parse(answer.text) : answer) as JsResultRecord[];
 }
 
+/** The database of the service below: its statements go through `dataSource.query`, which some tests wrap to watch them. */
+class WatchedDatabase extends Database {
+  override rows<T>({ text, values }: Statement): Promise<T[]> {
+    return this.dataSource.query<T[]>(text, values);
+  }
+}
+
+function serviceOver(dataSource: DataSource, config: ConstructorParameters<typeof JsResultService>[2], statements = new PreparedStatements()): JsResultService {
+  const database = new WatchedDatabase(dataSource, statements);
+  return new JsResultService(new JsResultRepository(database), database, config);
+}
+
 /** On a real database of the backend under test: the service's own rules, without HTTP around them. */
 describe(JsResultService.name, () => {
   let database: TestDatabase;
@@ -40,7 +55,7 @@ describe(JsResultService.name, () => {
     database = await createTestDatabase();
     const statements = new PreparedStatements();
     dataSource = await openDataSource({ database: database.target, poolSize: 2, statementTimeoutMs: 5_000 }, statements);
-    sut = new JsResultService(dataSource, { workerNamesCacheTtlMs: 0, responses: DEFAULT_RESPONSE_LIMITS }, statements);
+    sut = serviceOver(dataSource, { workerNamesCacheTtlMs: 0, responses: DEFAULT_RESPONSE_LIMITS }, statements);
   });
 
   afterAll(async () => {
@@ -96,7 +111,7 @@ describe(JsResultService.name, () => {
           },
         },
       }) as DataSource;
-      const service = new JsResultService(slow, { workerNamesCacheTtlMs: 0, responses: { ...DEFAULT_RESPONSE_LIMITS, largeReadMaxConcurrent } }, new PreparedStatements());
+      const service = serviceOver(slow, { workerNamesCacheTtlMs: 0, responses: { ...DEFAULT_RESPONSE_LIMITS, largeReadMaxConcurrent } });
       // Each may answer 1 MiB: the memory budget (32 MiB) would admit all four at once.
       const reads = await Promise.all(
         Array.from({ length: 4 }, () => records(service.query(parseConditions([{ limit }]), SUPER, undefined, new ReplyBudget(MiB, MiB)))),
@@ -147,7 +162,7 @@ describe(JsResultService.name, () => {
           },
         },
       }) as DataSource;
-      budgeted = new JsResultService(recording, { workerNamesCacheTtlMs: 0, responses: DEFAULT_RESPONSE_LIMITS }, new PreparedStatements());
+      budgeted = serviceOver(recording, { workerNamesCacheTtlMs: 0, responses: DEFAULT_RESPONSE_LIMITS });
       // Four results of 100,000 bytes of JSON text, which compress to almost nothing where they are stored.
       await dataSource.query(
         `INSERT INTO js_result (js_worker_id, js_worker_name, run_type, start_time, param, result)

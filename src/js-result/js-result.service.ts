@@ -1,28 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
 import { JsonText } from '../common/json-text';
 import { type ReplyBudget, unlimitedReplies } from '../common/reply-budget';
 import { Semaphore } from '../common/semaphore';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
-import type { AuditAction } from '../audit/audit.statements';
-import { withDatabase } from '../database/database.errors';
-import { PreparedStatements } from '../database/prepared-statements';
-import type { Auth, WorkerAccess } from '../token/auth';
+import type { AuditAction } from '../database/audited-change';
+import { Database } from '../database/database';
+import type { Auth } from '../token/auth';
 import { DEFAULT_QUERY_CAP, type Selection } from './conditions/condition.types';
 import { authoriseWorkers, grantsNothing } from './js-result.access';
 import type { PageSelection } from './js-result.params';
 import { type DeleteOutcome, type JsResultRecord, recordsJsonText, type TextRow } from './js-result.record';
-import {
-  JsResultStatements,
-  type KnownWorkers,
-  knownWorkers,
-  type PageKey,
-  type RecordField,
-  type Statement,
-  valueShare,
-  withheld,
-} from './js-result.statements';
+import { type AssembledPage, JsResultRepository } from './js-result.repository';
+import { type ListedNamesScope, distinctNames, type PatternScope, type RecordField, valueShare, withheld } from './js-result.statements';
+import type { RowKey } from './row-key';
 import { cursorBinding, PageCursors } from './page-cursor';
 import { WorkerNamesCache } from './worker-names.cache';
 
@@ -31,7 +21,7 @@ import { WorkerNamesCache } from './worker-names.cache';
  * and `result` came as text, for the usual short reads, or, above the default
  * cap, the JSON array PostgreSQL assembled. Measured (bench/README.md): for
  * 10 rows, building the JSON in PostgreSQL costs the database more than
- * writing it here (S1 9% slower); for 10,000 rows both cost the same overall,
+ * writing it here; for 10,000 rows both cost the same overall,
  * and one string holds a fraction of the memory of 10,000 row objects.
  */
 export type JsResultRecords = Partial<JsResultRecord>[] | JsonText;
@@ -49,26 +39,23 @@ export class JsResultService {
    * their reply is written. Each is admitted against LARGE_READ_MEMORY_BYTES
    * for the most its answer may be, so together they hold a bounded amount
    * whatever the requests ask. Running more than a couple of the largest at
-   * once adds memory, not throughput: in the benchmark's S7 (16 clients asking
-   * for 10,000 rows) two at a time kept RSS growth near 140 MB instead of
-   * 250-300 MB, at the same req/s. They also run at most
+   * once adds memory, not throughput (measured: bench/README.md, many clients
+   * asking for 10,000 rows each). They also run at most
    * LARGE_READ_MAX_CONCURRENT at once, for the CPU the database spends on each.
    */
   private readonly largeReads: Semaphore;
   private readonly largeReadSlots: Semaphore;
-  private readonly statements: JsResultStatements;
   private readonly workerNames: WorkerNamesCache;
   private cursors?: Promise<PageCursors>;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly results: JsResultRepository,
+    private readonly database: Database,
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'workerNamesCacheTtlMs' | 'responses'>,
-    @Inject(PreparedStatements) preparedStatements: PreparedStatements,
   ) {
     this.largeReads = new Semaphore(config.responses.largeReadMemoryBytes);
     this.largeReadSlots = new Semaphore(config.responses.largeReadMaxConcurrent);
-    this.statements = new JsResultStatements(dataSource, preparedStatements);
-    this.workerNames = new WorkerNamesCache((prefixes) => this.findWorkerNames(prefixes), config.workerNamesCacheTtlMs);
+    this.workerNames = new WorkerNamesCache((prefixes) => this.results.workerNamesUnder(prefixes), config.workerNamesCacheTtlMs);
   }
 
   /**
@@ -89,13 +76,13 @@ export class JsResultService {
   ): Promise<JsResultRecords> {
     const access = authoriseWorkers(selection, auth, 'read');
     if (grantsNothing(access)) return [];
-    const scope = access.kind === 'all' ? access : await this.knownWorkers(access);
-    if (scope.kind === 'workers' && scope.names.length === 0) return [];
+    const scope = access.kind === 'all' ? access : await this.listedNamesOf(access);
+    if (scope.kind === 'listed-names' && scope.names.length === 0) return [];
     const limit = selection.limit ?? DEFAULT_QUERY_CAP;
     if (limit <= DEFAULT_QUERY_CAP) {
       replies.ensureLeft();
       const share = valueShare(replies.allowance, limit, fields);
-      const rows = await this.run<TextRow[]>(this.statements.selectTextRows(selection.filters, scope, limit, fields, share));
+      const rows = await this.results.textRows(selection.filters, scope, limit, fields, share);
       if (!rows.some(withheld)) return new JsonText(recordsJsonText(rows, fields));
       // A value over its share: the read is measured, and assembled if it fits, in the database.
     }
@@ -103,9 +90,7 @@ export class JsResultService {
       // Read again once admitted: the batch's earlier calls may have used the request's budget meanwhile.
       replies.ensureLeft();
       const cap = replies.allowance;
-      const [{ json, bytes }] = await this.run<{ json: string | null; bytes: number }[]>(
-        this.statements.selectJson(selection.filters, scope, limit, fields, cap),
-      );
+      const { json, bytes } = await this.results.assembledJson(selection.filters, scope, limit, fields, cap);
       if (json !== null) return new JsonText(json);
       replies.check(Number(bytes));
       throw new Error(`the database withheld an answer of ${bytes} bytes, within the cap of ${cap}`);
@@ -121,8 +106,7 @@ export class JsResultService {
   async count(selection: Selection, auth: Auth): Promise<{ count: number }> {
     const access = authoriseWorkers(selection, auth, 'read');
     if (grantsNothing(access)) return { count: 0 };
-    const [{ count }] = await this.run<{ count: string | number }[]>(this.statements.count(selection.filters, access, selection.limit));
-    return { count: Number(count) };
+    return { count: await this.results.count(selection.filters, access, selection.limit) };
   }
 
   /**
@@ -144,7 +128,7 @@ export class JsResultService {
     if (pageSize <= DEFAULT_QUERY_CAP) {
       replies.ensureLeft();
       const share = valueShare(replies.allowance, size, fields);
-      const rows = await this.run<TextRow[]>(this.statements.page(selection.filters, access, after, size, fields, share));
+      const rows = await this.results.pageRows(selection.filters, access, after, size, fields, share);
       if (!rows.some(withheld)) {
         const last = rows.length > pageSize ? rows[pageSize - 1] : undefined;
         return pageJson(rows.slice(0, pageSize), fields, last === undefined ? null : cursors.issue(positionOf(last), binding));
@@ -154,7 +138,7 @@ export class JsResultService {
     return this.runLargeRead(async () => {
       replies.ensureLeft();
       const cap = replies.allowance;
-      const [page] = await this.run<AssembledPage[]>(this.statements.pageJson(selection.filters, access, after, size, fields, cap));
+      const page: AssembledPage = await this.results.assembledPage(selection.filters, access, after, size, fields, cap);
       if (page.json === null) {
         replies.check(Number(page.bytes));
         throw new Error(`the database withheld a page of ${page.bytes} bytes, within the cap of ${cap}`);
@@ -166,7 +150,7 @@ export class JsResultService {
 
   /** The signer of page cursors, with the key every instance on the database shares (read once). */
   private pageCursors(): Promise<PageCursors> {
-    this.cursors ??= this.run<{ value: string }[]>({ text: "SELECT value FROM server_secret WHERE name = 'page_cursor_key'", values: [] }).then(
+    this.cursors ??= this.database.rows<{ value: string }>({ text: "SELECT value FROM server_secret WHERE name = 'page_cursor_key'", values: [] }).then(
       ([row]) => new PageCursors(row.value),
       (err: unknown) => {
         this.cursors = undefined;
@@ -185,10 +169,7 @@ export class JsResultService {
       condition_count: selection.conditionCount,
     });
     if (grantsNothing(access)) return outcome(0);
-    const [{ affected }] = await this.run<{ affected: string | number }[]>(
-      this.statements.delete(selection.filters, access, selection.limit, action),
-    );
-    return outcome(Number(affected));
+    return outcome(await this.results.delete(selection.filters, access, selection.limit, action));
   }
 
   /**
@@ -197,29 +178,10 @@ export class JsResultService {
    * this: they resolve the names inside their statement, so a cached list can
    * never leave a new worker's rows behind.
    */
-  private async knownWorkers(access: Extract<WorkerAccess, { kind: 'some' }>): Promise<KnownWorkers> {
+  private async listedNamesOf(access: PatternScope): Promise<ListedNamesScope> {
     const prefixed = access.prefixes.length > 0 ? await this.workerNames.under(access.prefixes) : [];
-    return knownWorkers(access.names, prefixed);
+    return distinctNames(access.names, prefixed);
   }
-
-  private async findWorkerNames(prefixes: readonly string[]): Promise<string[]> {
-    const rows = await this.run<{ name: string }[]>(this.statements.workerNames(prefixes));
-    return rows.map((row) => row.name);
-  }
-
-  /** One statement through TypeORM's public API; the pool names the registered texts. */
-  private run<T>({ text, values }: Statement): Promise<T> {
-    return withDatabase(() => this.dataSource.query<T>(text, values));
-  }
-}
-
-/** A page the database assembled (see JsResultStatements.pageJson); positions as text, so 64-bit ones stay exact. */
-interface AssembledPage {
-  json: string | null;
-  bytes: number | string;
-  rows: number | string | bigint;
-  last_start: string | null;
-  last_id: string | null;
 }
 
 /**
@@ -235,6 +197,6 @@ function pageText(itemsJson: string, nextCursor: string | null): JsonText {
 }
 
 /** Where a walk stands after this row; integers as decimal text, exact whatever the driver gave. */
-function positionOf(row: TextRow): PageKey {
+function positionOf(row: TextRow): RowKey {
   return { startTime: row.start_time === null ? null : String(row.start_time), id: String(row.id) };
 }

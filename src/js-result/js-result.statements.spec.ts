@@ -1,4 +1,4 @@
-import { operatorAction } from '../audit/audit.statements';
+import { operatorAction } from '../database/audited-change';
 import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../test/support/test-database';
@@ -7,7 +7,8 @@ import { PreparedStatements } from '../database/prepared-statements';
 import type { WorkerAccess } from '../token/auth';
 import type { Filter } from './conditions/condition.types';
 import { JsResult } from './js-result.entity';
-import { applyFilters, JsResultStatements, knownWorkers, type Statement, valueShare, withheld } from './js-result.statements';
+import { RowsStatements } from '../../test/support/rows-statements';
+import { applyFilters, JsResultStatements, distinctNames, type Statement, valueShare, withheld } from './js-result.statements';
 
 /** Deletes here are recorded as the operator's. */
 const AUDIT = operatorAction('js-result_delete');
@@ -27,8 +28,8 @@ const ONE_OF_EACH: Filter[] = [
 ];
 
 const ALL: WorkerAccess = { kind: 'all' };
-const SOME: WorkerAccess = { kind: 'some', names: ['exact'], prefixes: ['pre'] };
-const WORKERS = knownWorkers(['a'], ['b', 'a']);
+const SOME: WorkerAccess = { kind: 'patterns', names: ['exact'], prefixes: ['pre'] };
+const WORKERS = distinctNames(['a'], ['b', 'a']);
 const FAILED_SINCE: Filter[] = [{ kind: 'is_failure' }, { kind: 'start_time_from', value: 100n }];
 
 /** The value bound to each placeholder the pattern's first group captures, in text order. */
@@ -44,7 +45,7 @@ describe(JsResultStatements.name, () => {
   let database: TestDatabase;
   let dataSource: DataSource;
   let registry: PreparedStatements;
-  let sut: JsResultStatements;
+  let sut: RowsStatements;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -58,7 +59,7 @@ describe(JsResultStatements.name, () => {
   });
 
   beforeEach(() => {
-    sut = new JsResultStatements(dataSource, registry);
+    sut = new RowsStatements(dataSource, registry);
   });
 
   describe('writes one text per shape', () => {
@@ -74,8 +75,8 @@ describe(JsResultStatements.name, () => {
 
     it.each([
       ['all', ALL],
-      ['some', SOME],
-      ['workers', WORKERS],
+      ['patterns', SOME],
+      ['listed-names', WORKERS],
     ])('for reads in scope %s, as JSON and as rows', (_kind, scope) => {
       expect(sut.selectJson(FAILED_SINCE, scope, 10).text).toMatchSnapshot('json');
       expect(sut.selectRows(FAILED_SINCE, scope, 10).text).toMatchSnapshot('rows');
@@ -90,7 +91,7 @@ describe(JsResultStatements.name, () => {
 
     it.each([
       ['all', ALL],
-      ['some', SOME],
+      ['patterns', SOME],
     ])('for deletes in scope %s, with and without a limit', (_kind, access) => {
       expect(sut.delete(FAILED_SINCE, access, 5, AUDIT).text).toMatchSnapshot('newest 5');
       expect(sut.delete(FAILED_SINCE, access, undefined, AUDIT).text).toMatchSnapshot('every match');
@@ -110,7 +111,7 @@ describe(JsResultStatements.name, () => {
       { kind: 'js_worker_name', value: 'second' },
       { kind: 'start_time_to', value: 2n ** 63n - 1n },
     ];
-    const statement = sut.selectJson(filters, { kind: 'some', names: ['exact'], prefixes: ['pre'] }, 7);
+    const statement = sut.selectJson(filters, { kind: 'patterns', names: ['exact'], prefixes: ['pre'] }, 7);
     expect(valuesAt(statement, /"j"\."js_worker_name" = \$(\d+)/g)).toEqual(['first', 'second']);
     expect(valuesAt(statement, /"j"\."start_time" >= \$(\d+)::bigint/g)).toEqual(['10']);
     expect(valuesAt(statement, /"j"\."start_time" <= \$(\d+)::bigint/g)).toEqual(['9223372036854775807']);
@@ -125,7 +126,7 @@ describe(JsResultStatements.name, () => {
     try {
       const first = sut.selectJson([{ kind: 'js_worker_name', value: 'a' }, { kind: 'is_success' }], WORKERS, 10);
       const builds = build.mock.calls.length;
-      const second = sut.selectJson([{ kind: 'js_worker_name', value: 'b' }, { kind: 'is_success' }], knownWorkers(['x'], []), 99);
+      const second = sut.selectJson([{ kind: 'js_worker_name', value: 'b' }, { kind: 'is_success' }], distinctNames(['x'], []), 99);
       expect(builds).toBeGreaterThan(0);
       expect(build).toHaveBeenCalledTimes(builds);
       expect(second.text).toBe(first.text);
@@ -148,7 +149,7 @@ describe(JsResultStatements.name, () => {
             return kind.startsWith('is_') ? ({ kind } as Filter) : ({ kind, value: number } as Filter);
           });
         const [a, b] = [withValues(), withValues()];
-        expect(sut.selectRows(b, SOME, 3).text).toBe(sut.selectRows(a, { kind: 'some', names: [], prefixes: ['q'] }, 1).text);
+        expect(sut.selectRows(b, SOME, 3).text).toBe(sut.selectRows(a, { kind: 'patterns', names: [], prefixes: ['q'] }, 1).text);
         expect(sut.delete(b, ALL, 2, AUDIT).text).toBe(sut.delete(a, ALL, 9, AUDIT).text);
       }),
       { numRuns: 200 },
@@ -157,7 +158,7 @@ describe(JsResultStatements.name, () => {
 
   it('registers every text it builds, so the pool sends it as a named statement', () => {
     const small = new PreparedStatements('t_', 1);
-    const statements = new JsResultStatements(dataSource, small);
+    const statements = new RowsStatements(dataSource, small);
     const first = statements.selectJson([], ALL, 1);
     const second = statements.selectRows([], ALL, 1);
     expect(small.nameOf(first.text)).toBe('t_0');

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { invalidParams } from '../common/domain.error';
-import type { PageKey } from './js-result.statements';
+import type { RowKey } from './row-key';
 
 const VERSION = 'p1';
 const POSITION = /^(-?\d{1,20})?:(-?\d{1,20})$/;
@@ -19,13 +19,13 @@ const refused = () =>
 export class PageCursors {
   constructor(private readonly key: string) {}
 
-  issue(position: PageKey, binding: string): string {
+  issue(position: RowKey, binding: string): string {
     const body = `${VERSION}.${Buffer.from(`${position.startTime ?? ''}:${position.id}`).toString('base64url')}`;
     return `${body}.${this.sign(body, binding)}`;
   }
 
   /** The position a cursor holds, or -32602 when it is not one this walk issued. */
-  read(cursor: string, binding: string): PageKey {
+  read(cursor: string, binding: string): RowKey {
     const dot = cursor.lastIndexOf('.');
     if (dot < 0) throw refused();
     const body = cursor.slice(0, dot);

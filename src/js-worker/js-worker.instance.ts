@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
-import { withDatabase } from '../database/database.errors';
-import { queryRows } from './js-worker.sql';
+import { JsResultRepository } from '../js-result/js-result.repository';
+import { TRY_LOCK_INSTANCE } from './js-worker.fragments';
+import { JsWorkerRepository } from './js-worker.repository';
 
 /** First key of this service's two-key advisory locks (the second is the instance number). */
 export const INSTANCE_LOCK_CLASS = 727_201_146;
@@ -44,8 +43,9 @@ export class JsWorkerInstance implements OnApplicationBootstrap {
   private closed = false;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly workers: JsWorkerRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly results: JsResultRepository,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -79,26 +79,19 @@ export class JsWorkerInstance implements OnApplicationBootstrap {
    * is, of processes that are gone. Returns the js_result ids it finished.
    */
   async sweep(now = Date.now()): Promise<number[]> {
-    const rows = await withDatabase(() =>
-      queryRows<{ id: string | number }>(
-        this.dataSource,
-        `WITH dead AS (
-           DELETE FROM js_worker_active_run a
+    // The dead instances' tracking rows go, and their runs' js_result rows end, in one statement.
+    const dead = {
+      text: `DELETE FROM js_worker_active_run a
            WHERE a.instance_id <> $1
              AND NOT EXISTS (
                SELECT 1 FROM pg_locks l
                WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                  AND l.classid = $2::integer::oid AND l.objid = a.instance_id::oid)
-           RETURNING a.js_result_id
-         )
-         UPDATE js_result r SET finish_time = $3, error_message = $4
-         FROM dead WHERE r.id = dead.js_result_id AND r.result IS NULL AND r.error_message IS NULL
-         RETURNING r.id`,
-        [this.instanceId ?? 0, INSTANCE_LOCK_CLASS, now, RESTART_MESSAGE],
-      ),
-    );
-    const ids = rows.map((row) => Number(row.id));
+           RETURNING a.js_result_id AS id`,
+      values: [this.instanceId ?? 0, INSTANCE_LOCK_CLASS],
+    };
+    const ids = (await this.results.interruptRuns(dead, now, RESTART_MESSAGE)).map(Number);
     if (ids.length > 0) this.logger.warn({ ids }, `finished ${ids.length} JS worker run(s) left running by a stopped server`);
     return ids;
   }
@@ -118,9 +111,7 @@ export class JsWorkerInstance implements OnApplicationBootstrap {
     if (client) {
       await client.end().catch(() => undefined); // ending the session releases its locks
     } else {
-      await this.dataSource
-        .query('SELECT pg_advisory_unlock($1, $2)', [INSTANCE_LOCK_CLASS, this.instanceId])
-        .catch(() => undefined);
+      await this.workers.unlockInstance(INSTANCE_LOCK_CLASS, this.instanceId).catch(() => undefined);
     }
   }
 
@@ -142,8 +133,8 @@ export class JsWorkerInstance implements OnApplicationBootstrap {
     if (this.closed) return;
     if (this.config.database.kind === 'embedded') {
       if (this.lockHeld) return;
-      const id = this.instanceId ?? (await this.nextInstanceId());
-      await withDatabase(() => this.dataSource.query('SELECT pg_advisory_lock($1, $2)', [INSTANCE_LOCK_CLASS, id]));
+      const id = this.instanceId ?? (await this.workers.nextInstanceId());
+      await this.workers.lockInstance(INSTANCE_LOCK_CLASS, id);
       this.instanceId = id;
       this.lockHeld = true;
       return;
@@ -175,10 +166,8 @@ export class JsWorkerInstance implements OnApplicationBootstrap {
     try {
       await client.connect();
       for (let attempt = 0; attempt < 5; attempt++) {
-        const id = this.instanceId ?? (await this.nextInstanceId());
-        const [{ locked }] = (
-          await client.query('SELECT pg_try_advisory_lock($1, $2) AS locked', [INSTANCE_LOCK_CLASS, id])
-        ).rows;
+        const id = this.instanceId ?? (await this.workers.nextInstanceId());
+        const [{ locked }] = (await client.query(TRY_LOCK_INSTANCE, [INSTANCE_LOCK_CLASS, id])).rows;
         if (locked) {
           if (this.closed) throw new Error('closed while locking');
           this.instanceId = id;
@@ -201,10 +190,5 @@ export class JsWorkerInstance implements OnApplicationBootstrap {
     this.lockClient = undefined;
     this.lockHeld = false;
     client?.end().catch(() => undefined);
-  }
-
-  private async nextInstanceId(): Promise<number> {
-    const [{ id }] = await withDatabase(() => this.dataSource.query(`SELECT nextval('js_worker_instance_seq')::integer AS id`));
-    return Number(id);
   }
 }

@@ -6,6 +6,7 @@ import { invalidParams } from '../common/domain.error';
 import type { NamedParams } from '../json-rpc/rpc-call';
 import { TokenParam } from '../token/token.param';
 import { Param, ParsedBy } from '../json-rpc/rpc-params.validator';
+import { ParamGroup, Positional, positionalParams } from '../json-rpc/rpc-params.positions';
 import type { WithToken } from '../token/token.guard';
 import { routeParamsError } from './js-worker.route-params';
 
@@ -32,26 +33,6 @@ export interface LimitParams {
   maxHeapSize: LimitParam;
 }
 
-export const CREATE_PARAM_NAMES = [
-  'token',
-  'name',
-  'description',
-  'js_script_base64',
-  'env',
-  'max_run_time',
-  'max_stack_size',
-  'max_heap_size',
-  // NodeGet has these two after js_script_base64; they are appended so that positional calls of the older list keep working.
-  'route_name',
-  'runtime_clean_time',
-] as const;
-export const UPDATE_PARAM_NAMES = CREATE_PARAM_NAMES;
-export const NAMED_PARAM_NAMES = ['token', 'name'] as const;
-export const LIST_PARAM_NAMES = ['token'] as const;
-export const RUN_PARAM_NAMES = ['token', 'js_script_name', 'run_type', 'params', 'env'] as const;
-export const RUN_CONSOLE_PARAM_NAMES = ['token', 'id'] as const;
-
-const UPDATABLE_FIELDS = CREATE_PARAM_NAMES.slice(2);
 const RUN_TYPES: readonly RunType[] = ['call', 'cron', 'route'];
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -137,12 +118,15 @@ const Limit = (wireName: string, unit: string) => ParsedBy(parseLimit(wireName, 
 
 /** The three limits, which the service takes together; checked in this order. */
 class LimitParamsDto implements LimitParams {
+  @Positional(5)
   @Limit('max_run_time', 'milliseconds')
   maxRunTime: LimitParam;
 
+  @Positional(6)
   @Limit('max_stack_size', 'bytes')
   maxStackSize: LimitParam;
 
+  @Positional(7)
   @Limit('max_heap_size', 'bytes')
   maxHeapSize: LimitParam;
 }
@@ -158,6 +142,7 @@ const LimitGroup = () =>
     Expose(),
     Transform(({ obj }) => plainToInstance(LimitParamsDto, obj as NamedParams, { excludeExtraneousValues: true })),
     ValidateNested(),
+    ParamGroup(LimitParamsDto),
   );
 
 /**
@@ -171,8 +156,11 @@ const SomethingToChange = () =>
       name: 'somethingToChange',
       validator: { validate: (_value: unknown, args?: ValidationArguments) => changesSomething(args?.object as UpdateWorkerParamsDto) },
     },
-    { message: `expected at least one field to change: ${UPDATABLE_FIELDS.join(', ')}` },
+    { message: () => `expected at least one field to change: ${updatableFields().join(', ')}` },
   );
+
+/** Every param of an update but the caller's token and the worker's name, in positional order. */
+const updatableFields = () => positionalParams(UpdateWorkerParamsDto).filter((name) => name !== 'token' && name !== 'name');
 
 function changesSomething({ scriptBase64, limits, description, env, routeName, runtimeCleanTime }: UpdateWorkerParamsDto): boolean {
   return [scriptBase64, limits.maxRunTime, limits.maxStackSize, limits.maxHeapSize, description, env, routeName, runtimeCleanTime].some(
@@ -190,28 +178,36 @@ const Int64 = (message: (args: ValidationArguments) => string) => ValidateBy({ n
 // One DTO per method.
 
 export class CreateWorkerParamsDto implements WithToken {
+  @Positional(1)
   @WorkerName('name')
   name: string;
 
+  @Positional(2)
   @ParsedBy(parseDescriptionOrNull)
   description: string | null;
 
+  @Positional(3)
   @Param('js_script_base64')
   @IsString({ message: expected('js_script_base64', BASE64_FORM) })
   scriptBase64: string;
 
+  // NodeGet has these two after js_script_base64; they come last positionally so that positional calls of the older list keep working.
+  @Positional(8)
   @ParsedBy(parseRouteName, 'route_name')
   routeName?: string | null;
 
+  @Positional(9)
   @ParsedBy(parseRuntimeCleanTime, 'runtime_clean_time')
   runtimeCleanTime?: number | bigint | null;
 
+  @Positional(4)
   @ParsedBy(parseEnvOrEmpty)
   env: Record<string, unknown>;
 
   @LimitGroup()
   limits: LimitParams;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }
@@ -219,10 +215,12 @@ export class CreateWorkerParamsDto implements WithToken {
 /** Absent fields are left as they are. Unlike create, the limits are checked before description and env. */
 export class UpdateWorkerParamsDto implements WithToken {
   // Decorators apply bottom-up, so the name's form is checked first, then whether the call changes anything.
+  @Positional(1)
   @SomethingToChange()
   @WorkerName('name')
   name: string;
 
+  @Positional(3)
   @Param('js_script_base64')
   @ValidateIf((_dto: object, value: unknown) => value !== undefined)
   @IsString({ message: expected('js_script_base64', BASE64_FORM) })
@@ -231,62 +229,77 @@ export class UpdateWorkerParamsDto implements WithToken {
   @LimitGroup()
   limits: LimitParams;
 
+  @Positional(2)
   @ParsedBy(parseDescription)
   description?: string | null;
 
+  @Positional(4)
   @ParsedBy(parseEnvChange)
   env?: Record<string, unknown>;
 
   /** Absent leaves it, null clears it. */
+  @Positional(8)
   @ParsedBy(parseRouteName, 'route_name')
   routeName?: string | null;
 
+  @Positional(9)
   @ParsedBy(parseRuntimeCleanTime, 'runtime_clean_time')
   runtimeCleanTime?: number | bigint | null;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 /** `js-worker_read` and `js-worker_delete`. */
 export class NamedWorkerParamsDto implements WithToken {
+  @Positional(1)
   @WorkerName('name')
   name: string;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 export class ListWorkersParamsDto implements WithToken {
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 export class RunWorkerParamsDto implements WithToken {
+  @Positional(1)
   @WorkerName('js_script_name')
   name: string;
 
+  @Positional(2)
   @ParsedBy(parseRunType, 'run_type')
   runType: RunType;
 
   /** Passed through as sent; `undefined` when the call gave none, so the handler's default parameter applies. */
+  @Positional(3)
   @Param()
   @RouteParamsWhenRoute()
   params: unknown;
 
   /** Merged over the worker's stored env for this run only. */
+  @Positional(4)
   @ParsedBy(parseEnv)
   env?: Record<string, unknown>;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 export class RunConsoleParamsDto implements WithToken {
+  @Positional(1)
   @Param()
   @Int64(expected('id', 'the js_result id (a 64-bit signed integer)'))
   id: number | bigint;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
-import { withDatabase } from '../database/database.errors';
-import { JsWorker } from './js-worker.entity';
+import type { JsWorker } from './js-worker.entity';
+import { JsWorkerRepository } from './js-worker.repository';
 import { checkRouteName } from './js-worker.route-name';
 import type { RouteResponse } from './runtime/route.types';
 
@@ -34,7 +32,7 @@ export class JsWorkerRoutes {
   private cachedScriptChars = 0;
   private generation = 0;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly workers: JsWorkerRepository) {}
 
   /** The worker whose route_name is `routeName`, or null; a name that could never be stored is not looked up. */
   async find(routeName: string): Promise<JsWorker | null> {
@@ -43,7 +41,7 @@ export class JsWorkerRoutes {
     const cached = this.cache.get(routeName);
     if (cached !== undefined && cached.expires > now) return cached.worker;
     const generation = this.generation;
-    const worker = await this.read(routeName);
+    const worker = (await this.workers.findByRouteName(routeName)) ?? null;
     if (generation === this.generation) this.keep(routeName, worker, now + ROUTE_CACHE_TTL_MS);
     return worker;
   }
@@ -66,13 +64,6 @@ export class JsWorkerRoutes {
   private clear(): void {
     this.cache.clear();
     this.cachedScriptChars = 0;
-  }
-
-  private async read(routeName: string): Promise<JsWorker | null> {
-    const rows: JsWorker[] = await withDatabase(() =>
-      this.dataSource.getRepository(JsWorker).find({ where: { routeName }, take: 1 }),
-    );
-    return rows[0] ?? null;
   }
 }
 

@@ -1,23 +1,22 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
-import { type AuditAction, audited } from '../audit/audit.statements';
+import type { AuditAction } from '../database/audited-change';
 import { DomainError, DomainErrorCode, notFoundInDatabase } from '../common/domain.error';
-import { isDatabaseUnavailable, isUniqueViolation, withDatabase } from '../database/database.errors';
+import { isDatabaseUnavailable, isUniqueViolation } from '../database/database.errors';
 import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import { type Auth, canAccessWorker, canUseWorker } from '../token/auth';
 import type { JsWorkerAction } from '../token/token-limit';
+import { type CompanionStep, JsResultRepository } from '../js-result/js-result.repository';
 import { JsWorker } from './js-worker.entity';
 import { type HostedRun, JsWorkerHost } from './js-worker.host';
 import { JsWorkerInstance } from './js-worker.instance';
 import type { CreateWorkerParamsDto, RunConsoleParamsDto, RunWorkerParamsDto, UpdateWorkerParamsDto } from './js-worker.params';
 import { type JsWorkerRecord, type JsWorkerSummary, type RunConsoleRecord, toWorkerRecord, toWorkerSummary } from './js-worker.record';
+import { JsWorkerRepository, type WorkerChanges, workerFromRow } from './js-worker.repository';
 import { checkRouteName, checkRuntimeCleanTime, routeNameTaken } from './js-worker.route-name';
 import { routeRequestFromParams, routeRunResult } from './js-worker.route-params';
 import { JsWorkerRoutes, type RouteRunOutcome } from './js-worker.routes';
 import type { RouteRequest } from './runtime/route.types';
 import {
-  type CheckedLimits,
   checkLimits,
   checkStorable,
   checkWorkerName,
@@ -45,25 +44,6 @@ const ACTION_NAMES: Record<JsWorkerAction, string> = {
 /** How long to wait between attempts to record a finished run while the database is away. */
 const RECORD_RETRY_MS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
 
-type WorkerRow = Record<string, unknown>;
-
-function toWorker(row: WorkerRow): JsWorker {
-  const worker = new JsWorker();
-  worker.id = Number(row.id);
-  worker.name = row.name as string;
-  worker.description = (row.description as string | null) ?? null;
-  worker.routeName = (row.route_name as string | null) ?? null;
-  worker.runtimeCleanTime = row.runtime_clean_time == null ? null : Number(row.runtime_clean_time);
-  worker.jsScript = row.js_script as string;
-  worker.env = (row.env as Record<string, unknown> | null) ?? {};
-  worker.maxRunTime = row.max_run_time === null ? null : Number(row.max_run_time);
-  worker.maxStackSize = row.max_stack_size === null ? null : Number(row.max_stack_size);
-  worker.maxHeapSize = row.max_heap_size === null ? null : Number(row.max_heap_size);
-  worker.createdAt = Number(row.created_at);
-  worker.updatedAt = Number(row.updated_at);
-  return worker;
-}
-
 /** JSON text for a jsonb parameter, exact for 64-bit integers (they arrive as BigInt). */
 const jsonb = (value: unknown) => stringifyJson(value);
 
@@ -85,11 +65,12 @@ export class JsWorkerService implements OnModuleDestroy {
   private closing = false;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly workers: JsWorkerRepository,
     private readonly runner: JsWorkerRunner,
     private readonly instance: JsWorkerInstance,
     private readonly routes: JsWorkerRoutes,
     private readonly host: JsWorkerHost,
+    private readonly results: JsResultRepository,
   ) {}
 
   async create(input: CreateWorkerParamsDto, auth: Auth, action: AuditAction): Promise<JsWorkerSummary> {
@@ -101,27 +82,25 @@ export class JsWorkerService implements OnModuleDestroy {
     checkStorable('description', input.description);
     checkStorable('env', input.env);
     const source = await this.checkedScript(input.scriptBase64);
-    const now = Date.now();
     try {
-      const [row] = await this.change(
-        `INSERT INTO js_worker (name, description, js_script, env, max_run_time, max_stack_size, max_heap_size, created_at, updated_at, route_name, runtime_clean_time)
-         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $8, $9, $10)
-         RETURNING *`,
-        [
-          input.name,
-          input.description,
-          source,
-          jsonb(input.env),
-          limits.maxRunTime ?? null,
-          limits.maxStackSize ?? null,
-          limits.maxHeapSize ?? null,
-          now,
-          routeName,
-          runtimeCleanTime,
-        ],
-        action,
+      const worker = await this.changing(
+        this.workers.insert(
+          {
+            name: input.name,
+            description: input.description ?? null,
+            jsScript: source,
+            env: input.env,
+            maxRunTime: limits.maxRunTime ?? null,
+            maxStackSize: limits.maxStackSize ?? null,
+            maxHeapSize: limits.maxHeapSize ?? null,
+            routeName,
+            runtimeCleanTime,
+          },
+          Date.now(),
+          action,
+        ),
       );
-      return toWorkerSummary(toWorker(row));
+      return toWorkerSummary(worker);
     } catch (err) {
       if (isUniqueViolation(err)) throw clash(err, input.name, routeName);
       throw err;
@@ -142,44 +121,40 @@ export class JsWorkerService implements OnModuleDestroy {
     checkStorable('description', input.description);
     checkStorable('env', input.env);
     const source = input.scriptBase64 === undefined ? undefined : await this.checkedScript(input.scriptBase64);
-    const sets: string[] = [];
-    const values: unknown[] = [input.name];
-    const set = (column: string, value: unknown, cast = '') => {
-      values.push(value);
-      sets.push(`${column} = $${values.length}${cast}`);
+    const changes: WorkerChanges = {
+      description: input.description,
+      jsScript: source,
+      env: input.env,
+      maxRunTime: limits.maxRunTime,
+      maxStackSize: limits.maxStackSize,
+      maxHeapSize: limits.maxHeapSize,
+      routeName,
+      runtimeCleanTime,
+      updatedAt: Date.now(),
     };
-    if (input.description !== undefined) set('description', input.description);
-    if (source !== undefined) set('js_script', source);
-    if (input.env !== undefined) set('env', jsonb(input.env), '::jsonb');
-    for (const [column, key] of LIMIT_COLUMNS) if (limits[key] !== undefined) set(column, limits[key]);
-    if (routeName !== undefined) set('route_name', routeName);
-    if (runtimeCleanTime !== undefined) set('runtime_clean_time', runtimeCleanTime);
-    set('updated_at', Date.now());
-    let rows: WorkerRow[];
+    let worker: JsWorker | undefined;
     try {
-      rows = await this.change(`UPDATE js_worker SET ${sets.join(', ')} WHERE name = $1 RETURNING *`, values, action);
+      worker = await this.changing(this.workers.update(input.name, changes, action));
     } catch (err) {
       if (isUniqueViolation(err)) throw clash(err, input.name, routeName ?? null);
       throw err;
     }
-    if (rows.length === 0) throw notFound(input.name);
+    if (worker === undefined) throw notFound(input.name);
     // NodeGet's update answers `success: true` beside the worker's fields.
-    return { success: true, ...toWorkerRecord(toWorker(rows[0])) };
+    return { success: true, ...toWorkerRecord(worker) };
   }
 
   /** Deletes the worker; the results of its runs stay, and runs under way finish. */
   async delete(name: string, auth: Auth, action: AuditAction): Promise<{ success: true }> {
     this.authorise(auth, 'delete', name);
-    const rows = await this.change('DELETE FROM js_worker WHERE name = $1 RETURNING id', [name], action);
-    if (rows.length === 0) throw notFound(name);
+    if (!(await this.changing(this.workers.delete(name, action)))) throw notFound(name);
     return { success: true };
   }
 
-  /** Runs a data-modifying statement (ending in RETURNING) that writes its own audit entry when it changes a row. */
-  private async change(text: string, values: unknown[], action: AuditAction): Promise<WorkerRow[]> {
-    const statement = audited({ text, values }, action);
+  /** Awaits a change of js_worker (it writes its own audit entry when it changes a row). */
+  private async changing<T>(change: Promise<T>): Promise<T> {
     try {
-      return await withDatabase(() => this.dataSource.query<WorkerRow[]>(statement.text, statement.values));
+      return await change;
     } finally {
       // Whatever happened (a failure may follow a commit), routes read the worker again.
       this.routes.forget();
@@ -189,10 +164,7 @@ export class JsWorkerService implements OnModuleDestroy {
   /** The names of the stored workers the caller may list, in byte order. */
   async listAll(auth: Auth): Promise<string[]> {
     if (auth.kind === 'limited' && !auth.limits.some((limit) => limit.jsWorker.has('list_all_js_worker'))) return [];
-    const rows: { name: string }[] = await withDatabase(() =>
-      this.dataSource.query('SELECT name FROM js_worker ORDER BY name'),
-    );
-    return rows.map((row) => row.name).filter((name) => canUseWorker(auth, 'list_all_js_worker', name));
+    return (await this.workers.names()).filter((name) => canUseWorker(auth, 'list_all_js_worker', name));
   }
 
   /**
@@ -238,7 +210,7 @@ export class JsWorkerService implements OnModuleDestroy {
    * read it there; the outcome is recorded as js-worker_run's is.
    */
   startRecorded(ticket: RunTicket, id: number, workerRow: Record<string, unknown>, params: unknown): void {
-    const worker = toWorker(workerRow);
+    const worker = workerFromRow(workerRow);
     const outcome = this.runner.start(ticket, {
       ...this.job(worker, 'onCron', { run_type: 'cron', js_result_id: id }, params),
       ...this.hosted(worker.name, id, undefined),
@@ -333,20 +305,8 @@ export class JsWorkerService implements OnModuleDestroy {
     const instanceId = await this.instance.currentId();
     const ticket = this.runner.admit();
     try {
-      const [row] = await withDatabase(() =>
-        this.dataSource.query(
-          `WITH started AS (
-             INSERT INTO js_result (js_worker_id, js_worker_name, run_type, start_time, param)
-             VALUES ($1, $2, $3, $4, $5::jsonb)
-             RETURNING id
-           ), tracked AS (
-             INSERT INTO js_worker_active_run (js_result_id, instance_id) SELECT id, $6 FROM started
-           )
-           SELECT id FROM started`,
-          [worker.id, worker.name, runType, Date.now(), params == null ? null : jsonb(params), instanceId],
-        ),
-      );
-      return { ticket, id: Number(row.id) };
+      const run = { workerId: worker.id, workerName: worker.name, runType, startTime: Date.now(), paramJson: params == null ? null : jsonb(params) };
+      return { ticket, id: await this.results.startRun(run, trackedBy(instanceId)) };
     } catch (err) {
       this.runner.cancel(ticket);
       throw err;
@@ -355,15 +315,7 @@ export class JsWorkerService implements OnModuleDestroy {
 
   /** The console output kept with a run; runs the caller may not read look the same as missing ones. */
   async runConsole(input: RunConsoleParamsDto, auth: Auth): Promise<RunConsoleRecord> {
-    const rows: { js_worker_name: string; running: boolean; lines: string[] | null }[] = await withDatabase(() =>
-      this.dataSource.query(
-        `SELECT r.js_worker_name, (r.result IS NULL AND r.error_message IS NULL) AS running, c.lines
-         FROM js_result r LEFT JOIN js_result_console c ON c.js_result_id = r.id
-         WHERE r.id = $1::bigint`,
-        [input.id.toString()],
-      ),
-    );
-    const row = rows[0];
+    const row = await this.results.runConsole(input.id.toString());
     if (!row || !canAccessWorker(auth, 'read', row.js_worker_name)) throw notAcceptable(`js_result ${input.id} not found`);
     return { id: input.id, js_worker_name: row.js_worker_name, finished: !row.running, lines: row.lines ?? [] };
   }
@@ -395,11 +347,9 @@ export class JsWorkerService implements OnModuleDestroy {
   }
 
   private async find(name: string): Promise<JsWorker> {
-    const rows: WorkerRow[] = await withDatabase(() =>
-      this.dataSource.query('SELECT * FROM js_worker WHERE name = $1', [name]),
-    );
-    if (rows.length === 0) throw notFound(name);
-    return toWorker(rows[0]);
+    const worker = await this.workers.findByName(name);
+    if (worker === undefined) throw notFound(name);
+    return worker;
   }
 
   /** Validated on a sandbox thread: a hostile top level costs this event loop nothing. */
@@ -456,23 +406,18 @@ export class JsWorkerService implements OnModuleDestroy {
     const result = outcome.ok ? JSON.stringify(outcome.result) : null;
     const error = outcome.ok ? null : outcome.error;
     const lines = outcome.console.length > 0 ? JSON.stringify(outcome.console) : null;
-    await this.dataSource.query(
-      `WITH finished AS (
-         UPDATE js_result SET finish_time = $2, result = $3::jsonb, error_message = $4
-         WHERE id = $1
-         RETURNING id
-       ), kept AS (
-         INSERT INTO js_result_console (js_result_id, lines)
-         SELECT id, $5::jsonb FROM finished WHERE $5::jsonb IS NOT NULL
-         ON CONFLICT (js_result_id) DO UPDATE SET lines = EXCLUDED.lines
-       ), untracked AS (
-         DELETE FROM js_worker_active_run WHERE js_result_id = $1
-       )
-       SELECT count(*)::integer AS finished FROM finished`,
-      [id, Date.now(), result, error, lines],
-    );
+    await this.results.finishRun(id, { finishTime: Date.now(), resultJson: result, errorMessage: error, consoleJson: lines }, untracked(id));
   }
 }
+
+/** A started run's tracking row, written in the statement that writes its js_result row (`run`): this instance runs it. */
+const trackedBy = (instanceId: number): CompanionStep => ({
+  text: 'INSERT INTO js_worker_active_run (js_result_id, instance_id) SELECT id, $1 FROM run',
+  values: [instanceId],
+});
+
+/** A finished run is no longer tracked, in the statement that records its end (even if its row was deleted meanwhile). */
+const untracked = (id: number): CompanionStep => ({ text: 'DELETE FROM js_worker_active_run WHERE js_result_id = $1', values: [id] });
 
 const HANDLERS: Record<RunWorkerParamsDto['runType'], HandlerName> = { call: 'onCall', cron: 'onCron', route: 'onRoute' };
 
@@ -482,12 +427,6 @@ function storedRouteOutcome(outcome: RunOutcome): RunOutcome {
   if (outcome.route === undefined) return { ok: false, error: 'onRoute returned no Response', console: outcome.console };
   return { ok: true, result: { ...routeRunResult(outcome.route) }, console: outcome.console };
 }
-
-const LIMIT_COLUMNS: [string, keyof CheckedLimits][] = [
-  ['max_run_time', 'maxRunTime'],
-  ['max_stack_size', 'maxStackSize'],
-  ['max_heap_size', 'maxHeapSize'],
-];
 
 /** NodeGet's wording, which its dashboard looks for (`js_worker not found`) before it creates its base worker. */
 function notFound(name: string): DomainError {

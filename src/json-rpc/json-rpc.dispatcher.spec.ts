@@ -16,12 +16,12 @@ function nested(depth: number): unknown[] {
 
 @RpcController()
 class UnwritableRpcController {
-  @RpcMethod('probe_unwritable', { params: [] })
+  @RpcMethod('probe_unwritable')
   unwritable(): unknown {
     return nested(20_000);
   }
 
-  @RpcMethod('probe_fine', { params: [] })
+  @RpcMethod('probe_fine')
   fine(): number {
     return 42;
   }

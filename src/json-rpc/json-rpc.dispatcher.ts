@@ -104,8 +104,8 @@ export class JsonRpcDispatcher {
   private readonly calls: RpcCallLog;
   /**
    * Whether requests run in a logging context (ACCESS_LOG): on Node 20 an
-   * AsyncLocalStorage in use costs every promise of the process a hook, 10-20%
-   * more CPU per call in a measurement, so it is only paid for when asked for.
+   * AsyncLocalStorage in use costs every promise of the process a hook (see
+   * bench/README.md for what that costs a call), so it is only paid for when asked for.
    */
   private readonly requestContexts: boolean;
 

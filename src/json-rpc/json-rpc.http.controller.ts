@@ -56,7 +56,7 @@ async function writeInPieces(res: ServerResponse, body: Buffer): Promise<void> {
 }
 
 /** Writes a JSON-RPC reply as the whole HTTP response, holding a client that stops reading to `sendTimeoutMs`. */
-function sendReply(res: ServerResponse, body: WrittenReply, sendTimeoutMs: number, requestId: string): void {
+export function sendReply(res: ServerResponse, body: WrittenReply, sendTimeoutMs: number, requestId: string): void {
   res.writeHead(200, { 'content-type': JSON_CONTENT_TYPE, 'content-length': replyBytes(body), [REQUEST_ID_HEADER]: requestId });
   if (typeof body !== 'string' && body.length > WRITE_CHUNK_BYTES) {
     dropUnlessTakenWithin(res, sendTimeoutMs);
@@ -86,7 +86,7 @@ export class JsonRpcHttpController {
     const requestId = reply.request.id;
     const answer = await this.dispatcher.handle(body, { peer, requestId });
     // The reply is finished JSON: it is written as it is, without Fastify's send pipeline
-    // (onSend hooks, serialisation, content-type sniffing), which cost about 10% of S1's throughput.
+    // (onSend hooks, serialisation, content-type sniffing), a measurable share of a short read's cost (bench/README.md).
     reply.hijack();
     if (answer === undefined) {
       // Only notifications: JSON-RPC says nothing is returned.

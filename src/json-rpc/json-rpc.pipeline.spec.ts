@@ -16,6 +16,7 @@ import { RpcAuth, RpcParams } from './rpc-args.decorator';
 import { RpcController } from './rpc-controller.decorator';
 import { RpcMethod } from './rpc-method.decorator';
 import { Param, ParsedBy } from './rpc-params.validator';
+import { Positional } from './rpc-params.positions';
 
 function parseCount(raw: unknown): number {
   if (typeof raw !== 'number' || !Number.isInteger(raw)) throw invalidParams(`count: expected an integer, got ${describeJson(raw)}`);
@@ -23,9 +24,11 @@ function parseCount(raw: unknown): number {
 }
 
 class ProbeParams {
+  @Positional(1)
   @ParsedBy(parseCount)
   count: number;
 
+  @Positional(0)
   @Param()
   @IsString({ message: ({ value }) => `token: expected a string, got ${describeJson(value)}` })
   token: string;
@@ -37,13 +40,13 @@ const seen: { params: ProbeParams; auth: Auth }[] = [];
 @RpcController()
 @UseGuards(TokenGuard)
 class ProbeRpcController {
-  @RpcMethod('probe_echo', { params: ['token', 'count'] })
+  @RpcMethod('probe_echo')
   echo(@RpcParams() params: ProbeParams, @RpcAuth() auth: Auth): { count: number; tokenId: number } {
     seen.push({ params, auth });
     return { count: params.count, tokenId: auth.tokenId };
   }
 
-  @RpcMethod('probe_fail', { params: ['token', 'count'] })
+  @RpcMethod('probe_fail')
   fail(@RpcParams() params: ProbeParams): never {
     if (params.count === 0) throw new DomainError(DomainErrorCode.NotAcceptable, 'zero is not acceptable');
     throw new Error('connect ECONNREFUSED 10.1.2.3:5432 password=hunter2');

@@ -1,6 +1,8 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, Optional } from '@nestjs/common';
 import packageJson from '../../package.json';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
+import { JSR_RESOLVED_OPTIONS } from '../config/config.module';
+import type { ResolvedServiceOptions } from '../config/service.options';
 import { JSON_RPC_PATHS } from './json-rpc.http.controller';
 import { COMPONENT_NAME, ERROR_DATA_SCHEMAS, RPC_ERRORS } from './openrpc.schemas';
 import type { JsonSchema, RpcErrorDoc, RpcMethodDoc } from './openrpc.types';
@@ -38,9 +40,9 @@ export interface OpenRpcMethod {
 }
 
 /** Where clients reach the service, as configured (a wildcard listen address is written `localhost`). */
-export function serversOf(config: Pick<AppConfig, 'host' | 'port'>): OpenRpcDocument['servers'] {
+export function serversOf(config: Pick<AppConfig, 'host' | 'port'>, paths: readonly string[] = JSON_RPC_PATHS): OpenRpcDocument['servers'] {
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
-  return JSON_RPC_PATHS.flatMap((path) => [
+  return paths.flatMap((path) => [
     { name: `http${path}`, url: `http://${host}:${config.port}${path}`, summary: 'JSON-RPC 2.0 over HTTP POST: single calls, batches, notifications' },
     { name: `ws${path}`, url: `ws://${host}:${config.port}${path}`, summary: 'JSON-RPC 2.0 over WebSocket: everything HTTP has, and subscriptions' },
   ]);
@@ -162,6 +164,8 @@ export class OpenRpcDocumentProvider implements OnApplicationBootstrap {
   constructor(
     private readonly explorer: RpcMethodExplorer,
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'host' | 'port'>,
+    // The paths an embedding application mounts JSON-RPC at (JsResultServiceModule); absent or empty, the server's.
+    @Optional() @Inject(JSR_RESOLVED_OPTIONS) private readonly mounted?: Pick<ResolvedServiceOptions, 'paths'>,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -178,7 +182,7 @@ export class OpenRpcDocumentProvider implements OnApplicationBootstrap {
   }
 
   private build(): { document: OpenRpcDocument; text: string } {
-    const document = buildOpenRpcDocument(this.explorer.registered(), serversOf(this.config));
+    const document = buildOpenRpcDocument(this.explorer.registered(), serversOf(this.config, this.mounted?.paths.length ? this.mounted.paths : JSON_RPC_PATHS));
     this.built = { document, text: JSON.stringify(document) };
     return this.built;
   }

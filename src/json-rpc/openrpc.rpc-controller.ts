@@ -34,7 +34,7 @@ export class OpenRpcRpcController {
 
   constructor(private readonly openRpc: OpenRpcDocumentProvider) {}
 
-  @RpcMethod('rpc.discover', { params: [], doc: DISCOVER_DOC })
+  @RpcMethod('rpc.discover', { doc: DISCOVER_DOC })
   discover(@RpcInvocationInfo() invocation: RpcInvocation): JsonText {
     // Positional params past none are refused by the dispatcher; named ones are refused here.
     const names = Object.keys(invocation.params);

@@ -1,6 +1,6 @@
 /**
  * How a JSON-RPC method describes itself, declared once beside its DTO (a
- * feature's `<feature>.openrpc.ts`) and handed to `@RpcMethod(name, { params, doc })`.
+ * feature's `<feature>.openrpc.ts`) and handed to `@RpcMethod(name, { doc })`.
  * The OpenRPC document is built from these at start; a method without one
  * still appears, with permissive schemas (see openrpc.document.ts).
  */
@@ -35,7 +35,7 @@ export interface RpcMethodDoc {
   auth: RpcAuthKind;
   /** Who may do what, in English (the API reference's "Permissions"). */
   permissions?: string;
-  /** The schema of each param, by its wire name; the order is the `@RpcMethod`'s `params`. */
+  /** The schema of each param, by its wire name; the order is the DTO's (`@Positional`). */
   params: Readonly<Record<string, JsonSchema>>;
   /** Params that must be given (the others may be left out or null). */
   required: readonly string[];

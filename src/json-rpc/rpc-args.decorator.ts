@@ -70,6 +70,14 @@ export function rpcParamsIndex(controller: object, methodName: string): number |
   return declared?.[Object.keys(declared).find((key) => key.startsWith(`${RpcArgType.Params}:`)) ?? '']?.index;
 }
 
+/** The DTO class of a handler's `@RpcParams()` parameter (its declared type), if it has one. */
+export function rpcParamsClass(controller: object, methodName: string): (new () => object) | undefined {
+  const index = rpcParamsIndex(controller, methodName);
+  if (index === undefined) return undefined;
+  const types: unknown[] | undefined = Reflect.getMetadata('design:paramtypes', controller, methodName);
+  return types?.[index] as (new () => object) | undefined;
+}
+
 /** Hands each declared argument its value from the call. */
 export const rpcArgsFactory: ParamsFactory = {
   exchangeKeyForValue(type: number, _data: unknown, [call]: [RpcCall]): unknown {

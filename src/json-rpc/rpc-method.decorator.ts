@@ -6,14 +6,22 @@ import { RpcMetricsInterceptor } from './rpc-metrics.interceptor';
 export const RPC_METHOD_METADATA = 'json-rpc:method';
 
 export interface RpcMethodOptions {
-  /** Names given to positional params, in order; more positional params than this are refused. */
-  params: readonly string[];
   /** Schemas, result, errors and examples for the OpenRPC document; without it the method is listed with permissive schemas. */
   doc?: RpcMethodDoc;
 }
 
-export interface RpcMethodMetadata extends RpcMethodOptions {
+/** What `@RpcMethod` records on the handler. */
+export interface RpcMethodDeclaration extends RpcMethodOptions {
   name: string;
+}
+
+export interface RpcMethodMetadata extends RpcMethodDeclaration {
+  /**
+   * Names given to positional params, in order; more positional params than
+   * this are refused. Read at start from the `@Positional` fields of the
+   * handler's `@RpcParams()` DTO (none without one).
+   */
+  params: readonly string[];
 }
 
 /**
@@ -22,9 +30,9 @@ export interface RpcMethodMetadata extends RpcMethodOptions {
  * returns the result; it throws domain errors, which the transport's one
  * exception filter maps to JSON-RPC errors. Every call is also measured.
  */
-export const RpcMethod = (name: string, options: RpcMethodOptions) =>
+export const RpcMethod = (name: string, options: RpcMethodOptions = {}) =>
   applyDecorators(
-    SetMetadata<string, RpcMethodMetadata>(RPC_METHOD_METADATA, { name, ...options }),
+    SetMetadata<string, RpcMethodDeclaration>(RPC_METHOD_METADATA, { name, ...options }),
     UseFilters(JsonRpcExceptionFilter),
     UseInterceptors(RpcMetricsInterceptor),
   );

@@ -1,12 +1,12 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import type { ClassConstructor } from 'class-transformer';
-import { rpcParamsIndex } from './rpc-args.decorator';
+import { rpcParamsClass } from './rpc-args.decorator';
 import { rpcCallOf } from './rpc-call';
 import { validateParams } from './rpc-params.validator';
 
 /**
  * Validates and transforms a call's params into the DTO its handler declares
- * with `@RpcParams()`. It is a guard, registered globally so that it runs
+ * with `@RpcParams()`. It is a guard, global to JSON-RPC methods (rpc-context.creator.ts) so that it runs
  * first, because the contract checks params before credentials (-32602 before
  * 101/102) and Nest runs guards before pipes: as a pipe it would only see the
  * params after the token guard had already judged the token.
@@ -27,10 +27,7 @@ export class RpcParamsGuard implements CanActivate {
     const handler = context.getHandler();
     let dtoClass = this.dtoClasses.get(handler);
     if (dtoClass === undefined) {
-      const prototype = context.getClass().prototype as object;
-      const index = rpcParamsIndex(prototype, handler.name);
-      const types: unknown[] | undefined = Reflect.getMetadata('design:paramtypes', prototype, handler.name);
-      dtoClass = index === undefined ? null : ((types?.[index] as ClassConstructor<object> | undefined) ?? null);
+      dtoClass = rpcParamsClass(context.getClass().prototype as object, handler.name) ?? null;
       this.dtoClasses.set(handler, dtoClass);
     }
     return dtoClass;

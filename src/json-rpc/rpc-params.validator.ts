@@ -3,6 +3,7 @@ import { ValidateBy, type ValidationError, validateSync } from 'class-validator'
 import { DomainError, DomainErrorCode, invalidParams } from '../common/domain.error';
 import { findUnstorableText } from '../common/storable-text';
 import type { NamedParams } from './rpc-call';
+import { recordWireName } from './rpc-params.positions';
 
 /**
  * Turns a call's named params into its DTO, or throws -32602 with the message
@@ -87,6 +88,7 @@ class ParseFailure {
 export function Param(wireName?: string): PropertyDecorator {
   return (target, key) => {
     const name = wireName ?? String(key);
+    recordWireName(target, key, name);
     Expose({ name })(target, key);
     Transform(({ obj }) => (obj as NamedParams)[name])(target, key);
   };
@@ -107,6 +109,7 @@ export function ParsedBy<T>(parse: (raw: unknown) => T, wireName?: string): Prop
   });
   return (target, key) => {
     const name = wireName ?? String(key);
+    recordWireName(target, key, name);
     Expose({ name })(target, key);
     Transform(({ obj }) => {
       try {

@@ -4,7 +4,7 @@ import { RpcController } from '../json-rpc/rpc-controller.decorator';
 import { RpcMethod } from '../json-rpc/rpc-method.decorator';
 import { TokenGuard } from '../token/token.guard';
 import { HELLO_DOC, LIST_ALL_AGENT_UUID_DOC, UUID_DOC, VERSION_DOC } from './nodeget-server.openrpc';
-import { LIST_ALL_AGENT_UUID_PARAM_NAMES, ListAllAgentUuidParamsDto, NO_PARAM_NAMES } from './nodeget-server.params';
+import { ListAllAgentUuidParamsDto } from './nodeget-server.params';
 import { HELLO, type NodeGetVersion, NodegetServerService } from './nodeget-server.service';
 
 /**
@@ -16,23 +16,23 @@ import { HELLO, type NodeGetVersion, NodegetServerService } from './nodeget-serv
 export class NodegetServerRpcController {
   constructor(private readonly service: NodegetServerService) {}
 
-  @RpcMethod('nodeget-server_hello', { params: NO_PARAM_NAMES, doc: HELLO_DOC })
+  @RpcMethod('nodeget-server_hello', { doc: HELLO_DOC })
   hello(): string {
     return HELLO;
   }
 
-  @RpcMethod('nodeget-server_version', { params: NO_PARAM_NAMES, doc: VERSION_DOC })
+  @RpcMethod('nodeget-server_version', { doc: VERSION_DOC })
   version(): Readonly<NodeGetVersion> {
     return this.service.version();
   }
 
-  @RpcMethod('nodeget-server_uuid', { params: NO_PARAM_NAMES, doc: UUID_DOC })
+  @RpcMethod('nodeget-server_uuid', { doc: UUID_DOC })
   uuid(): Promise<string> {
     return this.service.uuid();
   }
 
   /** Any valid token may ask (NodeGet's own permission check would only narrow an empty list); bad ones are 101/102. */
-  @RpcMethod('nodeget-server_list_all_agent_uuid', { params: LIST_ALL_AGENT_UUID_PARAM_NAMES, doc: LIST_ALL_AGENT_UUID_DOC })
+  @RpcMethod('nodeget-server_list_all_agent_uuid', { doc: LIST_ALL_AGENT_UUID_DOC })
   @UseGuards(TokenGuard)
   listAllAgentUuid(@RpcParams() _params: ListAllAgentUuidParamsDto): { uuids: string[] } {
     return this.service.listAllAgentUuid();

@@ -1,5 +1,6 @@
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import packageJson from '../../package.json';
+import type { Database } from '../database/database';
 import { NODEGET_API_VERSION, NodegetServerService } from './nodeget-server.service';
 
 const RUST_BUILD_FIELDS = [
@@ -16,8 +17,10 @@ const RUST_BUILD_FIELDS = [
   'rustc_llvm_version',
 ];
 
+/** The service over a Database whose statements answer what `query` gives; the builder is TypeORM's own. */
 function serviceOver(query: jest.Mock): NodegetServerService {
-  return new NodegetServerService({ query } as unknown as DataSource);
+  const dataSource = new DataSource({ type: 'postgres' });
+  return new NodegetServerService({ dataSource, rows: query } as unknown as Database);
 }
 
 describe(NodegetServerService.name, () => {

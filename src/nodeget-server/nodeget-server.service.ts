@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
-import { withDatabase } from '../database/database.errors';
+import { Database } from '../database/database';
 import packageJson from '../../package.json';
 
 /**
@@ -61,7 +59,7 @@ export class NodegetServerService {
   /** The UUID never changes once made (by a migration), so it is read once; a failed read is retried by the next call. */
   private serverUuid?: Promise<string>;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly db: Database) {}
 
   version(): Readonly<NodeGetVersion> {
     return VERSION;
@@ -81,9 +79,14 @@ export class NodegetServerService {
   }
 
   private async readUuid(): Promise<string> {
-    const rows: { value: string }[] = await withDatabase(() =>
-      this.dataSource.query("SELECT value FROM server_secret WHERE name = 'server_uuid'"),
-    );
+    // server_secret has no entity (its rows are written by migrations and read by name), so the builder names the table.
+    const [text, values] = this.db.dataSource
+      .createQueryBuilder()
+      .select('s.value', 'value')
+      .from('server_secret', 's')
+      .where('s.name = :name', { name: 'server_uuid' })
+      .getQueryAndParameters();
+    const rows = await this.db.rows<{ value: string }>({ text, values });
     if (rows.length === 0) throw new Error('server_secret has no server_uuid: the AddServerUuid migration has not run');
     return rows[0].value;
   }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setImmediate as yieldToEventLoop, setTimeout as delay } from 'node:timers/promises';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { BoundedMap } from '../common/bounded-map';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
@@ -13,6 +12,7 @@ import { type Auth, canAccessWorker } from '../token/auth';
 import { SYSTEM_LOGIN } from '../token/login-budget';
 import { TokenAuthenticator } from '../token/token.authenticator';
 import { matchesFilters } from './result-filter.matcher';
+import { JsResultRepository } from '../js-result/js-result.repository';
 import { ResultFinishedListener } from './result-finished.listener';
 import { readResultRows, type ResultRow } from './result-rows.reader';
 import { SubscriptionIndex } from './subscription.index';
@@ -31,9 +31,9 @@ export const MAX_QUEUED_IDS = 200_000;
 const RECENTLY_DELIVERED = 100_000;
 
 /**
- * Notifications sent between two turns of the event loop. At a few µs each,
- * a slice is a millisecond or two: 500,000 notifications from one insert
- * are sent in slices, other callers served between them.
+ * Notifications sent between two turns of the event loop: a slice stays
+ * short, so 500,000 notifications from one insert are sent in slices, other
+ * callers served between them.
  */
 const SLICE_SENDS = 256;
 /** Bytes sent between two turns of the event loop, whatever the count: large records make short slices. */
@@ -111,7 +111,7 @@ export class JsResultSubscriptionsService implements OnModuleDestroy {
   private readonly callLimit: number;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly results: JsResultRepository,
     private readonly authenticator: TokenAuthenticator,
     listener: ResultFinishedListener,
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'responses'>,
@@ -234,7 +234,7 @@ export class JsResultSubscriptionsService implements OnModuleDestroy {
     while (pending.length > 0 && this.count > 0 && !this.stopped) {
       let rows: ResultRow[];
       try {
-        rows = await readResultRows(this.dataSource, pending, { rowBytes: this.callLimit, batchBytes: this.callLimit });
+        rows = await readResultRows(this.results, pending, { rowBytes: this.callLimit, batchBytes: this.callLimit });
       } catch (error) {
         this.logger.warn({ err: error }, `could not read ${pending.length} finished records for subscribers`);
         return;

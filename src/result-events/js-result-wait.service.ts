@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { JsonText } from '../common/json-text';
 import { type ReplyBudget, unlimitedReplies } from '../common/reply-budget';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { type Auth, canAccessWorker } from '../token/auth';
+import { JsResultRepository } from '../js-result/js-result.repository';
 import { ResultFinishedListener } from './result-finished.listener';
 import { isFinished, readResultRow, readResultRows, type ResultRow } from './result-rows.reader';
 
@@ -55,7 +55,7 @@ export class JsResultWaitService implements OnModuleDestroy {
   private readonly unsubscribe: () => void;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly results: JsResultRepository,
     listener: ResultFinishedListener,
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'jsResultMaxWaiters' | 'responses'>,
   ) {
@@ -112,7 +112,7 @@ export class JsResultWaitService implements OnModuleDestroy {
 
   /** The row, measured against what `replies` has left before its record is loaded. */
   private async readable(key: string, auth: Auth, replies: ReplyBudget): Promise<ResultRow> {
-    const row = await readResultRow(this.dataSource, key, replies.allowance);
+    const row = await readResultRow(this.results, key, replies.allowance);
     if (row === undefined || !canAccessWorker(auth, 'read', row.record.js_worker_name)) throw notFound(key);
     return row;
   }
@@ -134,7 +134,7 @@ export class JsResultWaitService implements OnModuleDestroy {
     for (const chunk of chunks(keys, READ_CHUNK)) {
       let rows: Map<string, ResultRow>;
       try {
-        rows = byId(await readResultRows(this.dataSource, chunk, { rowBytes: cap, batchBytes: cap }));
+        rows = byId(await readResultRows(this.results, chunk, { rowBytes: cap, batchBytes: cap }));
       } catch (error) {
         // The waiters stay; their timeout reads the row again.
         this.logger.warn({ err: error }, 'could not read finished rows for js-result_wait');

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { JsResultModule } from '../js-result/js-result.module';
 import { TokenModule } from '../token/token.module';
 import { JsResultSubscriptionsService } from './js-result-subscriptions.service';
 import { JsResultWaitService } from './js-result-wait.service';
@@ -7,7 +8,7 @@ import { ResultFinishedListener } from './result-finished.listener';
 
 /** Finished records pushed to callers: `js-result_wait` and WebSocket subscriptions, woken by the database's announcements. */
 @Module({
-  imports: [TokenModule],
+  imports: [TokenModule, JsResultModule],
   providers: [ResultFinishedListener, JsResultWaitService, JsResultSubscriptionsService, ResultEventsRpcController],
   // Readiness (HealthModule) reports whether it listens.
   exports: [ResultFinishedListener],

@@ -4,12 +4,9 @@ import { firstCap } from '../js-result/conditions/condition.parser';
 import type { Selection } from '../js-result/conditions/condition.types';
 import { parseQuery } from '../js-result/js-result.params';
 import { ParsedBy } from '../json-rpc/rpc-params.validator';
+import { Positional } from '../json-rpc/rpc-params.positions';
 import type { WithToken } from '../token/token.guard';
 import { TokenParam } from '../token/token.param';
-
-export const WAIT_PARAM_NAMES = ['token', 'id', 'timeout_ms'] as const;
-export const SUBSCRIBE_PARAM_NAMES = ['token', 'query'] as const;
-export const UNSUBSCRIBE_PARAM_NAMES = ['subscription'] as const;
 
 export const MAX_WAIT_TIMEOUT_MS = 60_000;
 export const DEFAULT_WAIT_TIMEOUT_MS = 30_000;
@@ -53,27 +50,33 @@ function parseSubscriptionId(raw: unknown): string {
 
 /** `js-result_wait`. The token comes last: bad params are reported before a bad token. */
 export class JsResultWaitParams implements WithToken {
+  @Positional(1)
   @ParsedBy(parseId)
   id: bigint;
 
+  @Positional(2)
   @ParsedBy(parseTimeout, 'timeout_ms')
   timeoutMs: number;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 /** `js-result_subscribe`. */
 export class JsResultSubscribeParams implements WithToken {
+  @Positional(1)
   @ParsedBy(parseSubscriptionQuery, 'query')
   selection: Selection;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 /** `js-result_unsubscribe`: no token; a subscription is reachable only from its own connection. */
 export class JsResultUnsubscribeParams {
+  @Positional(0)
   @ParsedBy(parseSubscriptionId)
   subscription: string;
 }

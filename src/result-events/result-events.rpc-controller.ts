@@ -14,9 +14,6 @@ import {
   JsResultSubscribeParams,
   JsResultUnsubscribeParams,
   JsResultWaitParams,
-  SUBSCRIBE_PARAM_NAMES,
-  UNSUBSCRIBE_PARAM_NAMES,
-  WAIT_PARAM_NAMES,
 } from './result-events.params';
 
 /**
@@ -32,19 +29,19 @@ export class ResultEventsRpcController {
     private readonly subscriptions: JsResultSubscriptionsService,
   ) {}
 
-  @RpcMethod('js-result_wait', { params: WAIT_PARAM_NAMES, doc: JS_RESULT_WAIT_DOC })
+  @RpcMethod('js-result_wait', { doc: JS_RESULT_WAIT_DOC })
   @UseGuards(TokenGuard)
   wait(@RpcParams() params: JsResultWaitParams, @RpcAuth() auth: Auth, @RpcReplies() replies: ReplyBudget): Promise<JsonText> {
     return this.waits.wait(params.id, params.timeoutMs, auth, replies);
   }
 
-  @RpcMethod('js-result_subscribe', { params: SUBSCRIBE_PARAM_NAMES, doc: JS_RESULT_SUBSCRIBE_DOC })
+  @RpcMethod('js-result_subscribe', { doc: JS_RESULT_SUBSCRIBE_DOC })
   @UseGuards(TokenGuard)
   subscribe(@RpcParams() params: JsResultSubscribeParams, @RpcAuth() auth: Auth, @RpcConnection() session?: RpcSession): string {
     return this.subscriptions.subscribe(params.selection, params.token, auth, session);
   }
 
-  @RpcMethod('js-result_unsubscribe', { params: UNSUBSCRIBE_PARAM_NAMES, doc: JS_RESULT_UNSUBSCRIBE_DOC })
+  @RpcMethod('js-result_unsubscribe', { doc: JS_RESULT_UNSUBSCRIBE_DOC })
   unsubscribe(@RpcParams() params: JsResultUnsubscribeParams, @RpcConnection() session?: RpcSession): true {
     return this.subscriptions.unsubscribe(params.subscription, session);
   }

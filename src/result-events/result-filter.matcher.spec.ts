@@ -3,6 +3,9 @@ import { parseConditions } from '../js-result/conditions/condition.parser';
 import { JsResult } from '../js-result/js-result.entity';
 import { applyFilters } from '../js-result/js-result.statements';
 import { IN_MEMORY, openDataSource } from '../database/data-source.factory';
+import { Database } from '../database/database';
+import { PreparedStatements } from '../database/prepared-statements';
+import { JsResultRepository } from '../js-result/js-result.repository';
 import { matchesFilters } from './result-filter.matcher';
 import { readResultRows, type ResultRow } from './result-rows.reader';
 
@@ -52,7 +55,7 @@ describe(matchesFilters.name, () => {
     dataSource = await openDataSource({ database: { kind: 'embedded', dataDir: IN_MEMORY }, poolSize: 1, statementTimeoutMs: 10_000 });
     await dataSource.query(`INSERT INTO js_result (id, js_worker_id, js_worker_name, run_type, start_time, finish_time, result, error_message) VALUES ${ROWS}`);
     const ids: { id: string | number }[] = await dataSource.query('SELECT id FROM js_result');
-    rows = await readResultRows(dataSource, ids.map((r) => String(r.id)), { rowBytes: 1e9, batchBytes: 1e9 });
+    rows = await readResultRows(new JsResultRepository(new Database(dataSource, new PreparedStatements())), ids.map((r) => String(r.id)), { rowBytes: 1e9, batchBytes: 1e9 });
   });
 
   afterAll(() => dataSource.destroy());

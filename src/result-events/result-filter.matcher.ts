@@ -1,4 +1,5 @@
 import type { Filter } from '../js-result/conditions/condition.types';
+import { OUTCOMES } from '../js-result/js-result.outcomes';
 import type { ResultRow } from './result-rows.reader';
 
 /** What a condition looks at: the plain columns, and whether `result` and `error_message` are set (from SQL). */
@@ -12,10 +13,12 @@ const atMost = (value: number | bigint | null, bound: bigint) => value !== null 
 
 /**
  * One condition against one row, in memory, exactly as the SQL predicates of
- * js-result.statements.ts decide it (JSRESULT.md §2): the subscriptions test
+ * js-result.statements.ts decide it (JSRESULT.md §2; the outcomes are the same
+ * definitions, OUTCOMES): the subscriptions test
  * each finished row against their conditions without asking the database.
  */
-function matches(filter: Filter, { record, hasResult, hasError }: MatchedRow): boolean {
+function matches(filter: Filter, row: MatchedRow): boolean {
+  const { record } = row;
   switch (filter.kind) {
     case 'id':
       return big(record.id) === filter.value;
@@ -34,11 +37,11 @@ function matches(filter: Filter, { record, hasResult, hasError }: MatchedRow): b
     case 'finish_time_to':
       return atMost(record.finish_time, filter.value);
     case 'is_success':
-      return hasResult && !hasError;
+      return OUTCOMES.succeeded.holds(row);
     case 'is_failure':
-      return hasError;
+      return OUTCOMES.failed.holds(row);
     case 'is_running':
-      return !hasResult && !hasError;
+      return OUTCOMES.running.holds(row);
   }
 }
 

@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
+import { JSR_DATA_SOURCE } from '../database/data-source.name';
 import { PgChannelListener } from '../database/pg-channel.listener';
 import { PgliteClient } from '../database/pglite.pool';
 
@@ -34,7 +36,8 @@ export class ResultFinishedListener implements OnApplicationBootstrap, OnModuleD
   private stopped = false;
 
   constructor(
-    private readonly dataSource: DataSource,
+    // A raw DataSource: the embedded database's LISTEN needs its own session of the pool.
+    @InjectDataSource(JSR_DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'database'>,
   ) {}
 

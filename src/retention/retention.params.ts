@@ -1,6 +1,7 @@
 import { describeJson } from '../common/describe-json';
 import { invalidParams } from '../common/domain.error';
 import { ParsedBy } from '../json-rpc/rpc-params.validator';
+import { Positional } from '../json-rpc/rpc-params.positions';
 import type { WithToken } from '../token/token.guard';
 import { TokenParam } from '../token/token.param';
 
@@ -10,10 +11,6 @@ import { TokenParam } from '../token/token.param';
  * well-formed value is acceptable (ranges, an empty pattern) is decided by the
  * service once the caller is known (108).
  */
-
-export const SET_PARAM_NAMES = ['token', 'js_worker', 'keep_days', 'keep_last', 'outcome'] as const;
-export const LIST_PARAM_NAMES = ['token'] as const;
-export const DELETE_PARAM_NAMES = ['token', 'id'] as const;
 
 export const OUTCOMES = ['any', 'success', 'failure'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -45,31 +42,39 @@ function parseId(raw: unknown): string {
 }
 
 export class RetentionSetParams implements WithToken {
+  @Positional(1)
   @ParsedBy(parsePattern, 'js_worker')
   pattern: string;
 
+  @Positional(2)
   @ParsedBy(parseCount('keep_days', 'days'), 'keep_days')
   keepDays?: number;
 
+  @Positional(3)
   @ParsedBy(parseCount('keep_last', 'records'), 'keep_last')
   keepLast?: number;
 
+  @Positional(4)
   @ParsedBy(parseOutcome)
   outcome: Outcome;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 export class RetentionListParams implements WithToken {
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 export class RetentionDeleteParams implements WithToken {
+  @Positional(1)
   @ParsedBy(parseId)
   id: string;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }

@@ -1,13 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
-import { type AuditAction, audited } from '../audit/audit.statements';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
-import { withDatabase } from '../database/database.errors';
-import { NOW_MS_SQL, type Statement } from '../database/statement';
+import type { AuditAction } from '../database/audited-change';
 import type { Auth } from '../token/auth';
 import { parseWorkerPattern } from '../token/worker-pattern';
 import { mayActOnPattern } from './retention.access';
+import { type PolicyRow, RetentionPolicyRepository } from './retention-policy.repository';
 import type { Outcome } from './retention.params';
 
 /** A policy on the wire. */
@@ -34,16 +31,6 @@ export const PATTERN_MAX_LENGTH = 256;
 const INT8_MIN = -(2n ** 63n);
 const INT8_MAX = 2n ** 63n - 1n;
 
-const POLICY_COLUMNS = 'id::text AS id, js_worker, keep_days, keep_last, outcome';
-
-/** A policy as its table returns it (id as text: exact for 64-bit). */
-export interface PolicyRow {
-  id: string;
-  js_worker: string;
-  keep_days: number | null;
-  keep_last: number | null;
-  outcome: Outcome;
-}
 
 const toRecord = (row: PolicyRow): RetentionPolicyRecord => ({
   id: Number(row.id),
@@ -81,7 +68,7 @@ const notFound = (id: string) => new DomainError(DomainErrorCode.NotFound, `Rete
 /** The retention policies (`js-result_retention_*`); RetentionSweeper applies them. */
 @Injectable()
 export class RetentionService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly policies: RetentionPolicyRepository) {}
 
   /**
    * Creates the policy for its pattern and outcome, or replaces the one there
@@ -96,20 +83,13 @@ export class RetentionService {
         `Permission denied for js_result on worker '${policy.pattern}', action: Delete`,
       );
     }
-    const upsert: Statement = {
-      text: `INSERT INTO js_result_retention (js_worker, keep_days, keep_last, outcome, created_at)
-VALUES ($1, $2::int, $3::int, $4, ${NOW_MS_SQL})
-ON CONFLICT (js_worker, outcome) DO UPDATE SET keep_days = excluded.keep_days, keep_last = excluded.keep_last
-RETURNING ${POLICY_COLUMNS}`,
-      values: [policy.pattern, policy.keepDays ?? null, policy.keepLast ?? null, policy.outcome],
-    };
-    const [row] = await this.run<PolicyRow[]>(audited(upsert, action));
-    return toRecord(row);
+    const values = { pattern: policy.pattern, keepDays: policy.keepDays ?? null, keepLast: policy.keepLast ?? null, outcome: policy.outcome };
+    return toRecord(await this.policies.upsert(values, action));
   }
 
   /** The policies whose whole pattern the caller may read, oldest first. */
   async list(auth: Auth): Promise<RetentionPolicyRecord[]> {
-    const rows = await this.run<PolicyRow[]>({ text: `SELECT ${POLICY_COLUMNS} FROM js_result_retention ORDER BY id`, values: [] });
+    const rows = await this.policies.all();
     return rows.filter((row) => mayActOnPattern(auth, 'read', parseWorkerPattern(row.js_worker))).map(toRecord);
   }
 
@@ -118,20 +98,13 @@ RETURNING ${POLICY_COLUMNS}`,
     const policy = await this.findPattern(id);
     if (policy === undefined || !mayActOnPattern(auth, 'delete', parseWorkerPattern(policy))) throw notFound(id);
     // The pattern is matched again: the permission was checked against it, and a policy is never moved to another.
-    const removal: Statement = { text: 'DELETE FROM js_result_retention WHERE id = $1::bigint AND js_worker = $2 RETURNING id', values: [id, policy] };
-    const removed = await this.run<unknown[]>(audited(removal, action));
-    if (removed.length === 0) throw notFound(id);
+    if (!(await this.policies.delete(id, policy, action))) throw notFound(id);
     return { success: true };
   }
 
   private async findPattern(id: string): Promise<string | undefined> {
     const value = BigInt(id);
     if (value < INT8_MIN || value > INT8_MAX) return undefined;
-    const rows = await this.run<{ js_worker: string }[]>({ text: 'SELECT js_worker FROM js_result_retention WHERE id = $1::bigint', values: [id] });
-    return rows[0]?.js_worker;
-  }
-
-  private run<T>({ text, values }: Statement): Promise<T> {
-    return withDatabase(() => this.dataSource.query<T>(text, values));
+    return this.policies.patternOf(id);
   }
 }

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { isBefore, MIN_ID, type OrderKey } from './retention.statements';
+import { isBefore, MIN_ID, type RowKey } from '../js-result/row-key';
 
 /** The newest-first order as a sort: not-started first, then start_time DESC, then id DESC. */
-function compare(a: OrderKey, b: OrderKey): number {
+function compare(a: RowKey, b: RowKey): number {
   if ((a.startTime === null) !== (b.startTime === null)) return a.startTime === null ? -1 : 1;
   if (a.startTime !== null && b.startTime !== null && a.startTime !== b.startTime) return Number(b.startTime) - Number(a.startTime);
   return Number(BigInt(b.id) - BigInt(a.id));
@@ -10,7 +10,7 @@ function compare(a: OrderKey, b: OrderKey): number {
 
 describe(isBefore.name, () => {
   const sut = isBefore;
-  const key = (startTime: number | null, id: string | number): OrderKey => ({ startTime: startTime === null ? null : String(startTime), id: String(id) });
+  const key = (startTime: number | null, id: string | number): RowKey => ({ startTime: startTime === null ? null : String(startTime), id: String(id) });
 
   it('puts not-started rows first, then the later start, then the higher id', () => {
     expect(sut(key(null, 1), key(5, 9))).toBe(true);

@@ -1,23 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
+import { Database } from '../database/database';
+import { JsResultRepository, type Runner } from '../js-result/js-result.repository';
+import { isBefore, MIN_ID, type RowKey } from '../js-result/row-key';
 import { MetricsService } from '../metrics/metrics.service';
-import { withDatabase } from '../database/database.errors';
-import type { Statement } from '../database/statement';
 import { parseWorkerPattern } from '../token/worker-pattern';
-import type { Outcome } from './retention.params';
-import {
-  deleteBatch,
-  isBefore,
-  MIN_ID,
-  nthNewest,
-  type OrderKey,
-  RECORD_SWEEP,
-  type SweepRule,
-  workersUnder,
-} from './retention.statements';
-import type { PolicyRow } from './retention.service';
+import { type PolicyRow, RetentionPolicyRepository } from './retention-policy.repository';
+import { RECORD_SWEEP, RUN_OUTCOME, type SweepRule, tallyStep } from './retention.statements';
 
 const DAY_MS = 86_400_000;
 
@@ -36,8 +25,8 @@ export interface SweepOptions {
   batchSize?: number;
 }
 
-/** Runs statements of one sweep, on the connection that holds the sweep's lock. */
-type Session = <T>(statement: Statement) => Promise<T>;
+/** Where a sweep's statements run: the connection that holds the sweep's lock (the pool, embedded). */
+type Session = Runner;
 
 /**
  * Deletes the results the retention policies expire, every
@@ -57,7 +46,9 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
   private ticking = false;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly database: Database,
+    private readonly results: JsResultRepository,
+    private readonly policies: RetentionPolicyRepository,
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'retentionSweepIntervalMs' | 'database'>,
     private readonly metrics: MetricsService,
   ) {}
@@ -101,18 +92,18 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
 
   private async sweep(now: number, batchSize: number): Promise<number> {
     if (this.stopping) return 0;
-    return withDatabase(() => this.withSweepLock(async (run) => {
+    return this.withSweepLock(async (run) => {
       // A sweep cut short (a crash, the database gone) left its count: it is recorded as its own entry first.
-      await run(RECORD_SWEEP);
-      const rules = await this.rules(run, await run<PolicyRow[]>(POLICIES), now);
+      await run.rows(RECORD_SWEEP);
+      const rules = await this.rules(run, await this.policies.all(run), now);
       let deleted = 0;
       for (const rule of rules) {
         if (this.stopping) break;
         deleted += await this.apply(run, rule, batchSize);
       }
-      await run(RECORD_SWEEP);
+      await run.rows(RECORD_SWEEP);
       return deleted;
-    }));
+    });
   }
 
   /** Deletes a rule's rows a batch at a time; stops early when the app is shutting down. */
@@ -120,7 +111,8 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
     let deleted = 0;
     let after = rule.after;
     for (;;) {
-      const [batch] = await run<BatchRow[]>(deleteBatch({ ...rule, after }, batchSize));
+      const expired = { worker: rule.worker, outcome: RUN_OUTCOME[rule.outcome], after };
+      const batch = await this.results.deleteExpired(expired, batchSize, tallyStep(rule.policyId), run);
       deleted += batch.deleted;
       // Per batch, so that a sweep cut short still counts what it deleted.
       this.metrics.recordRetentionDeleted(batch.deleted);
@@ -144,7 +136,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
   private async workersOf(run: Session, pattern: string): Promise<string[]> {
     const parsed = parseWorkerPattern(pattern);
     if (parsed.kind === 'exact') return [parsed.name];
-    return (await run<{ name: string }[]>(workersUnder(parsed.prefix))).map((row) => row.name);
+    return this.results.workerNamesUnder([parsed.prefix], run);
   }
 
   /**
@@ -152,15 +144,15 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
    * `keep_last` each expire a tail of the same order, so together they expire
    * the longer tail: the one after the earlier key.
    */
-  private async expiryKey(run: Session, policy: PolicyRow, worker: string, now: number): Promise<OrderKey | undefined> {
-    const keys: OrderKey[] = [];
+  private async expiryKey(run: Session, policy: PolicyRow, worker: string, now: number): Promise<RowKey | undefined> {
+    const keys: RowKey[] = [];
     // Older than keep_days: start_time < now - days, and no id is below MIN_ID, so a tie with the cut-off stays.
     if (policy.keep_days !== null) keys.push({ startTime: String(now - Number(policy.keep_days) * DAY_MS), id: MIN_ID });
     if (policy.keep_last !== null) {
-      const [nth] = await run<{ start_time: string | null; id: string }[]>(nthNewest(worker, policy.outcome, Number(policy.keep_last)));
-      if (nth !== undefined) keys.push({ startTime: nth.start_time, id: nth.id });
+      const nth = await this.results.nthNewest(worker, RUN_OUTCOME[policy.outcome], Number(policy.keep_last), run);
+      if (nth !== undefined) keys.push(nth);
     }
-    return keys.reduce<OrderKey | undefined>((earliest, key) => (earliest === undefined || isBefore(key, earliest) ? key : earliest), undefined);
+    return keys.reduce<RowKey | undefined>((earliest, key) => (earliest === undefined || isBefore(key, earliest) ? key : earliest), undefined);
   }
 
   /**
@@ -172,33 +164,16 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
    * readers, so there the in-process queue is the lock.
    */
   private async withSweepLock(sweep: (run: Session) => Promise<number>): Promise<number> {
-    if (this.config.database.kind === 'embedded') {
-      return sweep((statement) => this.dataSource.query(statement.text, statement.values));
-    }
-    const runner = this.dataSource.createQueryRunner();
-    try {
-      const [{ locked }] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [SWEEP_LOCK]);
-      if (locked !== true) return 0;
+    if (this.config.database.kind === 'embedded') return sweep(this.database);
+    return this.database.session(async (session) => {
+      const locked = await session.first<{ locked: boolean }>({ text: 'SELECT pg_try_advisory_lock($1) AS locked', values: [SWEEP_LOCK] });
+      if (locked?.locked !== true) return 0;
       try {
-        return await sweep((statement) => runner.query(statement.text, statement.values));
+        return await sweep(session);
       } finally {
         // Only a dead connection fails this, and a dead connection's session (and lock) is gone with it.
-        await runner.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK]).catch(() => undefined);
+        await session.rows({ text: 'SELECT pg_advisory_unlock($1)', values: [SWEEP_LOCK] }).catch(() => undefined);
       }
-    } finally {
-      await runner.release();
-    }
+    });
   }
-}
-
-const POLICIES: Statement = {
-  text: 'SELECT id::text AS id, js_worker, keep_days, keep_last, outcome FROM js_result_retention ORDER BY id',
-  values: [],
-};
-
-interface BatchRow {
-  chosen: number;
-  deleted: number;
-  start_time: string | null;
-  id: string | null;
 }

@@ -76,12 +76,12 @@ describe(accessibleWorkers.name, () => {
         permissions: [{ js_result: { read: 'w_1*' } }, { js_result: { read: 'w_12*' } }, { js_result: { read: 'w_19' } }, { js_result: { read: 'solo' } }],
       },
     ]);
-    expect(sut(auth, 'read')).toEqual({ kind: 'some', names: ['solo'], prefixes: ['w_1'] });
+    expect(sut(auth, 'read')).toEqual({ kind: 'patterns', names: ['solo'], prefixes: ['w_1'] });
   });
 
   it('is everything for a global scope with a * permission, and nothing without a permission', () => {
     expect(sut(limited([{ scopes: ['global'], permissions: [{ js_result: { read: '*' } }] }]), 'read')).toEqual({ kind: 'all' });
-    expect(sut(limited([{ scopes: ['global'], permissions: [] }]), 'read')).toEqual({ kind: 'some', names: [], prefixes: [] });
+    expect(sut(limited([{ scopes: ['global'], permissions: [] }]), 'read')).toEqual({ kind: 'patterns', names: [], prefixes: [] });
   });
 
   // Worker names and patterns from a small alphabet, so that matches are frequent.

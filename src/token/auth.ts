@@ -10,7 +10,7 @@ export type Auth =
   | { kind: 'limited'; tokenId: number; tokenKey: string; limits: readonly TokenLimit[] };
 
 /** The workers a caller may act on: all of them, or these names and prefixes. */
-export type WorkerAccess = { kind: 'all' } | { kind: 'some'; names: string[]; prefixes: string[] };
+export type WorkerAccess = { kind: 'all' } | { kind: 'patterns'; names: string[]; prefixes: string[] };
 
 export function canAccessWorker(auth: Auth, action: JsResultAction, worker: string): boolean {
   if (auth.kind === 'super') return true;
@@ -51,7 +51,7 @@ export function accessibleWorkers(auth: Auth, action: JsResultAction): WorkerAcc
   const names = [
     ...new Set(granted.flatMap((p) => (p.kind === 'exact' ? [p.name] : []))),
   ].filter((name) => !prefixes.some((prefix) => name.startsWith(prefix)));
-  return { kind: 'some', names: names.sort(), prefixes };
+  return { kind: 'patterns', names: names.sort(), prefixes };
 }
 
 /** Drops every prefix that a shorter one already covers. */

@@ -1,30 +1,34 @@
 import { Logger } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
 import { DEFAULT_LOGIN_LIMITS } from '../config/app.config';
+import type { Database } from '../database/database';
+import type { Statement } from '../database/statement';
 import { LoginBudget } from './login-budget';
+import { LoginThrottleRepository } from './login-throttle.repository';
+
+/** The throttle's table over a database that answers each statement's text with `answer`. */
+const throttleOver = (answer: (text: string) => Promise<unknown[]>) =>
+  new LoginThrottleRepository({ prepare: (text: string) => text, rows: ({ text }: Statement) => answer(text) } as unknown as Database);
 
 /**
  * A database that admits every login and then fails the statement that
  * settles it: the one case where the budget logs on its own, after the call
  * that caused the line has already been answered.
  */
-function databaseFailingSettlements(): Pick<DataSource, 'query'> {
-  return {
-    query: (async (text: string) => {
-      if (text.includes('address_blocked_until')) return [{ address_blocked_until: '0', username_counted: 1, username_blocked_until: null }];
-      throw new Error('connection terminated');
-    }) as DataSource['query'],
-  };
+function databaseFailingSettlements(): LoginThrottleRepository {
+  return throttleOver(async (text: string) => {
+    if (text.includes('address_blocked_until')) return [{ address_blocked_until: '0', username_counted: 1, username_blocked_until: null }];
+    throw new Error('connection terminated');
+  });
 }
 
 /** A database that admits every login and counts the statements it was sent. */
-function countingDatabase(): { dataSource: DataSource; statements: () => number } {
+function countingDatabase(): { throttle: LoginThrottleRepository; statements: () => number } {
   let sent = 0;
-  const query = (async (text: string) => {
+  const query = async (text: string) => {
     sent++;
     return text.includes('address_blocked_until') ? [{ address_blocked_until: '0', username_counted: 1, username_blocked_until: null }] : [];
-  }) as DataSource['query'];
-  return { dataSource: { query } as DataSource, statements: () => sent };
+  };
+  return { throttle: throttleOver(query), statements: () => sent };
 }
 
 describe(LoginBudget.name, () => {
@@ -36,7 +40,7 @@ describe(LoginBudget.name, () => {
 
     it('is answered by the repeat check with no statement, once a full login from its address succeeded', async () => {
       const db = countingDatabase();
-      const sut = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS, tokenCacheTtlMs: 60_000 }, db.dataSource);
+      const sut = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS, tokenCacheTtlMs: 60_000 }, db.throttle);
 
       await expect(sut.verify('alice', client(), verifiedBy('alice-token'), () => 'repeat')).resolves.toBe('alice-token');
       const afterFirst = db.statements();
@@ -48,7 +52,7 @@ describe(LoginBudget.name, () => {
 
     it('goes through the throttle when the repeat check cannot vouch for the password, and a failure ends the repeats of its address', async () => {
       const db = countingDatabase();
-      const sut = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS, tokenCacheTtlMs: 60_000 }, db.dataSource);
+      const sut = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS, tokenCacheTtlMs: 60_000 }, db.throttle);
       await sut.verify('alice', client(), verifiedBy('alice-token'));
 
       const beforeWrong = db.statements();
@@ -63,7 +67,7 @@ describe(LoginBudget.name, () => {
     it('is never skipped past the throttle without a success seen first, nor with the credential cache off', async () => {
       for (const tokenCacheTtlMs of [60_000, 0]) {
         const db = countingDatabase();
-        const sut = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS, tokenCacheTtlMs }, db.dataSource);
+        const sut = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS, tokenCacheTtlMs }, db.throttle);
         if (tokenCacheTtlMs === 0) await sut.verify('alice', client(), verifiedBy('alice-token'));
         const before = db.statements();
         await expect(sut.verify('alice', client(), verifiedBy('alice-token'), () => 'repeat')).resolves.toBe('alice-token');
@@ -74,7 +78,7 @@ describe(LoginBudget.name, () => {
 
   it('logs a settlement that cannot be written with the request id of the login that caused it, and keeps the answer', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const sut = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS }, databaseFailingSettlements() as DataSource);
+    const sut = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS }, databaseFailingSettlements());
 
     const origin = { peer: '192.0.2.7', accounts: new Set<string>(), logFields: { reqId: 'req-42' } };
     const verified = await sut.verify('alice', origin, async () => 'alice-token');

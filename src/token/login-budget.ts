@@ -1,11 +1,8 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit, Optional } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { LoginRefusedError } from './login-refused.error';
 import { APP_CONFIG, type AppConfig, type LoginLimits } from '../config/app.config';
-import { withDatabase } from '../database/database.errors';
-import { PreparedStatements } from '../database/prepared-statements';
-import { LOGIN_THROTTLE_STATEMENTS, type LoginAttempt, LoginThrottle } from './login-throttle';
+import { type LoginAttempt, LoginThrottle } from './login-throttle';
+import { LoginThrottleRepository } from './login-throttle.repository';
 import { PasswordCheckGate } from './password-check-gate';
 import { RecentLogins } from './recent-logins';
 
@@ -54,12 +51,10 @@ export class LoginBudget implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'login'> & Partial<Pick<AppConfig, 'tokenCacheTtlMs'>>,
-    @InjectDataSource() dataSource: DataSource,
-    @Optional() statements?: PreparedStatements,
+    throttleRows: LoginThrottleRepository,
   ) {
     this.limits = config.login;
-    for (const text of LOGIN_THROTTLE_STATEMENTS) statements?.register(text);
-    this.throttle = new LoginThrottle(this.limits, (text, values) => withDatabase(() => dataSource.query(text, values)));
+    this.throttle = new LoginThrottle(this.limits, throttleRows);
     this.gate = new PasswordCheckGate(this.limits.maxConcurrentHashes, this.limits.maxQueuedHashes);
     // As long as the credential cache trusts what it read: the proof a repeat needs lives there.
     this.recent = new RecentLogins(config.tokenCacheTtlMs ?? 0);

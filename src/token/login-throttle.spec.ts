@@ -2,6 +2,8 @@ import type { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../test/support/test-database';
 import { DomainErrorCode } from '../common/domain.error';
 import { openDataSource } from '../database/data-source.factory';
+import { Database } from '../database/database';
+import { PreparedStatements } from '../database/prepared-statements';
 import {
   ADDRESS_WINDOW_MS,
   addressKey,
@@ -11,6 +13,7 @@ import {
   USERNAME_FAILURES_KEPT_MS,
   usernameThrottleKey,
 } from './login-throttle';
+import { LoginThrottleRepository } from './login-throttle.repository';
 
 const LIMITS: LoginThrottleLimits = {
   failuresPerAddress: 3,
@@ -22,11 +25,11 @@ const LIMITS: LoginThrottleLimits = {
 let database: TestDatabase;
 let dataSource: DataSource;
 
-const query = <T>(text: string, values: unknown[]) => dataSource.query<T[]>(text, values);
+let repository: LoginThrottleRepository;
 
 /** A throttle over the shared table (emptied before each test), on a clock the test moves. */
 function throttle(limits: Partial<LoginThrottleLimits> = {}, clock = { now: 1_000_000 }) {
-  const sut = new LoginThrottle({ ...LIMITS, ...limits }, query, () => clock.now);
+  const sut = new LoginThrottle({ ...LIMITS, ...limits }, repository, () => clock.now);
   return { sut, clock };
 }
 
@@ -44,6 +47,7 @@ async function tryLogin(sut: LoginThrottle, peer: string, username: string): Pro
 beforeAll(async () => {
   database = await createTestDatabase();
   dataSource = await openDataSource({ database: database.target, poolSize: 4, statementTimeoutMs: 5_000 });
+  repository = new LoginThrottleRepository(new Database(dataSource, new PreparedStatements()));
 });
 
 afterAll(async () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
+import type { AdmitRules, LoginThrottleRepository } from './login-throttle.repository';
 import { LoginRefusedError } from './login-refused.error';
 
 export interface LoginThrottleLimits {
@@ -31,9 +32,6 @@ const KNOWN_ADDRESSES_PER_USERNAME = 4;
 /** Expired rows deleted per statement, so that a prune never holds many locks for long. */
 const PRUNE_BATCH = 10_000;
 
-/** Runs one statement on the shared database and returns its rows. */
-export type ThrottleQuery = <T>(text: string, values: unknown[]) => Promise<T[]>;
-
 /** One admitted login, to be settled once the password has been checked. */
 export interface LoginAttempt {
   /** The throttle_key of the address's row (it is also what a username remembers as a familiar address). */
@@ -48,74 +46,11 @@ export const tooManyLogins = (what: 'address' | 'username', retryMs: number) => 
   return new LoginRefusedError(what, `too many failed logins for this ${what}, retry in ${seconds} s`, { retry_after_ms: seconds * 1000 });
 };
 
-/*
- * Every statement locks the address's row before the username's (the
- * username's part reads the address's part first), so that two of them never
- * wait for each other; the prune skips rows it would have to wait for.
- */
-
-/**
- * Counts the attempt against the address and, if the address admits it,
- * against the username: the function login_throttle_admit (migration
- * CreateLoginThrottle), whose statement's plan each connection keeps; sent as
- * text, the same statement was planned again at every login, which cost more
- * than running it (on the embedded database, on the event loop's thread).
- */
-const ADMIT = `SELECT address_blocked_until, username_counted, username_blocked_until
-FROM login_throttle_admit($1::text, $2::text, $3::bigint, $4::bigint, $5::integer, $6::bigint, $7::integer, $8::bigint, $9::bigint, $10::bigint)`;
-
-/** Gives the address its attempt back: $1 address key. */
-const WITHDRAW_ADDRESS = `UPDATE login_throttle SET failures = failures - 1 WHERE throttle_key = $1::text AND failures > 0`;
-
-/** Gives the address and the username their attempt back: $1 address key, $2 username key. */
-const WITHDRAW = `
-WITH address AS (
-  UPDATE login_throttle SET failures = failures - 1 WHERE throttle_key = $1::text AND failures > 0 RETURNING 1
-)
-UPDATE login_throttle SET failures = failures - 1
-WHERE throttle_key = $2::text AND failures > 0 AND (SELECT count(*) FROM address) >= 0`;
-
-/**
- * The address gets its attempt back; the username starts afresh and puts the
- * address first among those it knows.
- * $1 address key, $2 username key, $3 now, $4 known addresses kept, $5 how many.
- */
-const SUCCEEDED = `
-WITH address AS (
-  UPDATE login_throttle SET failures = failures - 1 WHERE throttle_key = $1::text AND failures > 0 RETURNING 1
-)
-INSERT INTO login_throttle AS t (throttle_key, known_addresses, expires_at)
-SELECT $2::text, ARRAY[$1::text], $3::bigint + $4::bigint FROM (SELECT count(*) FROM address) AS settled
-ON CONFLICT (throttle_key) DO UPDATE SET
-  failures = 0,
-  blocked_until = 0,
-  known_addresses = (ARRAY[$1::text] || array_remove(t.known_addresses, $1::text))[1:$5::integer],
-  expires_at = GREATEST(t.expires_at, $3::bigint + $4::bigint)`;
-
-/** $1 now, $2 batch. */
-const PRUNE = `
-WITH gone AS (
-  DELETE FROM login_throttle WHERE throttle_key IN (
-    SELECT throttle_key FROM login_throttle WHERE expires_at < $1::bigint ORDER BY expires_at LIMIT $2::integer FOR UPDATE SKIP LOCKED
-  )
-  RETURNING 1
-)
-SELECT count(*) AS deleted FROM gone`;
-
-/** The statements the throttle runs, so that the pool can keep them parsed. */
-export const LOGIN_THROTTLE_STATEMENTS = [ADMIT, WITHDRAW_ADDRESS, WITHDRAW, SUCCEEDED];
-
-interface AdmitRow {
-  address_blocked_until: string | number;
-  username_counted: string | number;
-  username_blocked_until: string | number | null;
-}
-
 /**
  * Throttles password guessing, per client address and per username. Its
- * state lives in the database (table login_throttle), so every instance on
- * it enforces one budget: each decision is one statement that reads and
- * counts at once, under the rows' locks.
+ * state lives in the database (table login_throttle, LoginThrottleRepository),
+ * so every instance on it enforces one budget: each decision is one statement
+ * that reads and counts at once, under the rows' locks.
  *
  * An attempt counts as a failure from the moment it is admitted until it is
  * proven right, so the calls of one batch, which run concurrently, cannot all
@@ -131,33 +66,34 @@ interface AdmitRow {
  * throttled exactly like real ones, so the refusal says nothing about which exist.
  */
 export class LoginThrottle {
+  /** What every admission applies: the same for each, so made once. */
+  private readonly rules: AdmitRules;
+
   constructor(
-    private readonly limits: LoginThrottleLimits,
-    private readonly query: ThrottleQuery,
+    limits: LoginThrottleLimits,
+    private readonly rows: LoginThrottleRepository,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.rules = {
+      addressWindowMs: ADDRESS_WINDOW_MS,
+      failuresPerAddress: limits.failuresPerAddress,
+      addressBlockMs: limits.addressBlockMs,
+      failuresPerUsername: limits.failuresPerUsername,
+      usernameBackoffBaseMs: USERNAME_BACKOFF_BASE_MS,
+      usernameBackoffMaxMs: limits.usernameBackoffMaxMs,
+      usernameFailuresKeptMs: USERNAME_FAILURES_KEPT_MS,
+    };
+  }
 
   /** Refuses (TooManyLogins, with the wait) or counts the attempt as failed until `succeeded`. */
   async admit(peer: string, username: string): Promise<LoginAttempt> {
     const now = this.clock();
     const attempt = { address: addressThrottleKey(peer), username: usernameThrottleKey(username) };
-    const { limits } = this;
-    const [row] = await this.query<AdmitRow>(ADMIT, [
-      attempt.address,
-      attempt.username,
-      now,
-      ADDRESS_WINDOW_MS,
-      limits.failuresPerAddress,
-      limits.addressBlockMs,
-      limits.failuresPerUsername,
-      USERNAME_BACKOFF_BASE_MS,
-      limits.usernameBackoffMaxMs,
-      USERNAME_FAILURES_KEPT_MS,
-    ]);
+    const row = await this.rows.admit(attempt, now, this.rules);
     const addressBlockedUntil = Number(row.address_blocked_until);
     if (addressBlockedUntil > now) throw tooManyLogins('address', addressBlockedUntil - now);
     if (Number(row.username_counted) === 0) {
-      await this.query(WITHDRAW_ADDRESS, [attempt.address]);
+      await this.rows.withdrawAddress(attempt.address);
       // The wait as it was when the statement began: another instance may have lengthened it since.
       throw tooManyLogins('username', Number(row.username_blocked_until ?? now) - now);
     }
@@ -166,7 +102,7 @@ export class LoginThrottle {
 
   /** The password was right: the username starts afresh and the address is remembered for it. */
   async succeeded(attempt: LoginAttempt): Promise<void> {
-    await this.query(SUCCEEDED, [attempt.address, attempt.username, this.clock(), KNOWN_ADDRESSES_KEPT_MS, KNOWN_ADDRESSES_PER_USERNAME]);
+    await this.rows.succeeded(attempt, this.clock(), KNOWN_ADDRESSES_KEPT_MS, KNOWN_ADDRESSES_PER_USERNAME);
   }
 
   /**
@@ -174,16 +110,16 @@ export class LoginThrottle {
    * the address gets its attempt back. A username wait already started stays.
    */
   async withdrawn(attempt: LoginAttempt): Promise<void> {
-    await this.query(WITHDRAW, [attempt.address, attempt.username]);
+    await this.rows.withdraw(attempt);
   }
 
   /** Deletes the rows whose state no longer matters; how many it deleted. */
   async prune(): Promise<number> {
     let total = 0;
     for (;;) {
-      const [{ deleted }] = await this.query<{ deleted: string | number }>(PRUNE, [this.clock(), PRUNE_BATCH]);
-      total += Number(deleted);
-      if (Number(deleted) < PRUNE_BATCH) return total;
+      const deleted = await this.rows.prune(this.clock(), PRUNE_BATCH);
+      total += deleted;
+      if (deleted < PRUNE_BATCH) return total;
     }
   }
 }

@@ -1,7 +1,8 @@
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { audited, operatorAction } from '../audit/audit.statements';
-import { isUniqueViolation, withDatabase } from '../database/database.errors';
+import { operatorAction } from '../database/audited-change';
+import { isUniqueViolation } from '../database/database.errors';
+import { TokenRepository } from './token.repository';
 import { SUPER_TOKEN_ID } from './token.service';
 
 /** A row of NodeGet's `token` table (its migration m20260131_112949_create_token). */
@@ -48,32 +49,27 @@ export async function importNodeGetTokens(from: string, into: DataSource): Promi
     await source.end();
   }
   const report: ImportReport = { imported: 0, skipped_existing_key: 0, skipped_username_taken: 0, skipped_super_token: 0 };
-  for (const row of rows) report[await importOne(row, into)]++;
+  const tokens = TokenRepository.on(into);
+  for (const row of rows) report[await importOne(row, tokens)]++;
   return report;
 }
 
-async function importOne(row: NodeGetToken, into: DataSource): Promise<keyof ImportReport> {
+async function importOne(row: NodeGetToken, into: TokenRepository): Promise<keyof ImportReport> {
   if (Number(row.id) === SUPER_TOKEN_ID) return 'skipped_super_token';
-  const [clash] = await withDatabase(() =>
-    into.query<{ key_taken: boolean; username_taken: boolean }[]>(
-      `SELECT EXISTS (SELECT 1 FROM token WHERE token_key = $1) AS key_taken,
-              EXISTS (SELECT 1 FROM token WHERE username = $2) AS username_taken`,
-      [row.token_key, row.username],
-    ),
-  );
-  if (clash.key_taken) return 'skipped_existing_key';
-  if (clash.username_taken) return 'skipped_username_taken';
-  const now = Date.now();
-  const statement = audited(
-    {
-      text: `INSERT INTO token (token_key, token_hash, timestamp_from, timestamp_to, token_limit, username, password_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $8) RETURNING id`,
-      values: [row.token_key, row.token_hash, orNull(row.time_stamp_from), orNull(row.time_stamp_to), row.token_limit ?? '[]', row.username, row.password_hash, now],
-    },
-    operatorAction('import_nodeget', { token_key: row.token_key, username: row.username }),
-  );
+  const clash = await into.taken(row.token_key, row.username);
+  if (clash.keyTaken) return 'skipped_existing_key';
+  if (clash.usernameTaken) return 'skipped_username_taken';
+  const fields = {
+    key: row.token_key,
+    secretHash: row.token_hash,
+    timestampFrom: orNull(row.time_stamp_from),
+    timestampTo: orNull(row.time_stamp_to),
+    limitsText: row.token_limit ?? '[]',
+    username: row.username,
+    passwordHash: row.password_hash,
+  };
   try {
-    await withDatabase(() => into.query(statement.text, statement.values));
+    await into.insert(fields, Date.now(), operatorAction('import_nodeget', { token_key: row.token_key, username: row.username }));
     return 'imported';
   } catch (err) {
     // Taken by someone else since the check.

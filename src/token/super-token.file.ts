@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../config/app.config';
-import { isTokenKey } from './token.credentials';
+import { isTokenKey } from '../common/credentials';
 import { KEY_LENGTH, randomAlphanumeric, SECRET_LENGTH } from './token.secrets';
 import type { IssuedToken, TokenService } from './token.service';
 

@@ -1,4 +1,5 @@
-import type { DataSource } from 'typeorm';
+import type { Database } from '../database/database';
+import type { Statement } from '../database/statement';
 import { hashPassword, hashSecret, scryptParams } from './token.secrets';
 import { TokenChanges } from './token-changes';
 import { TokenAuthenticator } from './token.authenticator';
@@ -6,6 +7,7 @@ import type { Token } from './token.entity';
 import type { TokenService } from './token.service';
 import { type AppConfig, DEFAULT_LOGIN_LIMITS } from '../config/app.config';
 import { LoginBudget, SYSTEM_LOGIN } from './login-budget';
+import { LoginThrottleRepository } from './login-throttle.repository';
 
 /** Cheaper than the default (2^17), as in the e2e suites; the stored hashes are made at it too, so none is upgraded. */
 const TEST_SCRYPT_COST = 14;
@@ -30,7 +32,7 @@ function guardOver(rows: Token[], ttlMs = 1_000) {
       (lookups.push(`u:${u}`), rows.find((r) => r.username === u && r.passwordHash !== known) ?? null),
   } as unknown as TokenService;
   // System logins only: the throttle's database is never reached.
-  const budget = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS }, {} as DataSource);
+  const budget = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS }, {} as LoginThrottleRepository);
   const config = { tokenCacheTtlMs: ttlMs, scryptCost: TEST_SCRYPT_COST } as AppConfig;
   return { sut: new TokenAuthenticator(store, config, new TokenChanges(), budget), lookups, budget, store };
 }
@@ -38,12 +40,13 @@ function guardOver(rows: Token[], ttlMs = 1_000) {
 /** An authenticator whose password logins come from a client, over a throttle whose statements are counted. */
 async function clientLoginsOver(rows: Token[]) {
   let statements = 0;
-  const query = (async (text: string) => {
+  const answer = async ({ text }: Statement) => {
     statements++;
     return text.includes('address_blocked_until') ? [{ address_blocked_until: '0', username_counted: 1, username_blocked_until: null }] : [];
-  }) as DataSource['query'];
+  };
+  const throttle = new LoginThrottleRepository({ prepare: (text: string) => text, rows: answer } as unknown as Database);
   const { lookups, store } = guardOver(rows, 60_000);
-  const budget = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS, tokenCacheTtlMs: 60_000 }, { query } as DataSource);
+  const budget = new LoginBudget({ login: DEFAULT_LOGIN_LIMITS, tokenCacheTtlMs: 60_000 }, throttle);
   const changes = new TokenChanges();
   const config = { tokenCacheTtlMs: 60_000, scryptCost: TEST_SCRYPT_COST } as AppConfig;
   const authenticator = new TokenAuthenticator(store, config, changes, budget);

@@ -8,7 +8,7 @@ import type { Auth } from './auth';
 import { type HashRunner, LoginBudget, type LoginOrigin } from './login-budget';
 import { readTokenLimits, type TokenLimit } from './token-limit';
 import { type TokenChange, TokenChanges } from './token-changes';
-import { type Credentials, parseCredentials } from './token.credentials';
+import { type Credentials, parseCredentials } from '../common/credentials';
 import type { Token } from './token.entity';
 import {
   hashPassword,

@@ -28,7 +28,7 @@ export class Token {
   @Column({ name: 'token_limit', type: 'jsonb', default: () => "'[]'::jsonb" })
   limits: unknown;
 
-  /** `token_limit` as the database wrote it, when TokenService read it: JSON.parse would round 64-bit integers in it. */
+  /** `token_limit` as the database wrote it, when TokenRepository read it: JSON.parse would round 64-bit integers in it. */
   limitsText?: string;
 
   @Column({ name: 'username', type: 'varchar', length: 255, nullable: true, unique: true })

@@ -3,6 +3,7 @@ import { IsString, ValidateIf } from 'class-validator';
 import { describeJson } from '../common/describe-json';
 import { invalidParams } from '../common/domain.error';
 import { Credential, Param, ParsedBy } from '../json-rpc/rpc-params.validator';
+import { Positional } from '../json-rpc/rpc-params.positions';
 import type { WithCredential, WithToken } from './token.guard';
 import { TokenParam } from './token.param';
 import type { NewToken } from './token.service';
@@ -14,13 +15,6 @@ import type { NewToken } from './token.service';
  * well-formed value may be (limits' contents, usernames, an empty target) is
  * the service's business (108), after the caller is known to be the super token.
  */
-
-export const GET_PARAM_NAMES = ['token', 'supertoken'] as const;
-export const CREATE_PARAM_NAMES = ['father_token', 'token_creation'] as const;
-export const EDIT_PARAM_NAMES = ['token', 'target_token', 'limit'] as const;
-export const TARGET_PARAM_NAMES = ['token', 'target_token'] as const;
-export const CHANGE_PASSWORD_PARAM_NAMES = ['token', 'target_token', 'new_password'] as const;
-export const LIST_PARAM_NAMES = ['token'] as const;
 
 const CREDENTIAL_FORM = 'a string "key:secret" or "username|password"';
 
@@ -71,9 +65,11 @@ const TargetParam = () => Text('target_token', 'a token key, a username or a ful
 
 export class TokenGetParams implements WithToken, WithCredential {
   /** The caller's own credential; with `supertoken`, any token's key, username or credential. */
+  @Positional(0)
   @CredentialText('token')
   token: string;
 
+  @Positional(1)
   @Param()
   @Credential()
   @ValidateIf((_dto: object, value: unknown) => value !== undefined && value !== null)
@@ -86,9 +82,11 @@ export class TokenGetParams implements WithToken, WithCredential {
 }
 
 export class TokenCreateParams implements WithCredential {
+  @Positional(1)
   @ParsedBy(parseTokenCreation, 'token_creation')
   creation: NewToken;
 
+  @Positional(0)
   @CredentialText('father_token')
   fatherToken: string;
 
@@ -98,37 +96,46 @@ export class TokenCreateParams implements WithCredential {
 }
 
 export class TokenEditParams implements WithToken {
+  @Positional(1)
   @TargetParam()
   target: string;
 
+  @Positional(2)
   @ParsedBy((raw) => limitList('limit', raw), 'limit')
   limits: unknown[];
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 /** `token_delete` and `token_roll_token_secret`. */
 export class TokenTargetParams implements WithToken {
+  @Positional(1)
   @TargetParam()
   target: string;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 export class TokenChangePasswordParams implements WithToken {
+  @Positional(1)
   @TargetParam()
   target: string;
 
+  @Positional(2)
   @Text('new_password', 'the new password (a string)')
   newPassword: string;
 
+  @Positional(0)
   @TokenParam()
   token: string;
 }
 
 export class TokenListParams implements WithToken {
+  @Positional(0)
   @TokenParam()
   token: string;
 }

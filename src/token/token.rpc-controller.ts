@@ -1,5 +1,5 @@
 import { UseGuards } from '@nestjs/common';
-import { rpcAction } from '../audit/audit.statements';
+import { rpcAction } from '../database/audited-change';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { RpcAuth, type RpcInvocation, RpcInvocationInfo, RpcParams } from '../json-rpc/rpc-args.decorator';
 import { RpcController } from '../json-rpc/rpc-controller.decorator';
@@ -9,12 +9,6 @@ import { SuperTokenGuard } from './super-token.guard';
 import { TokenAuthenticator } from './token.authenticator';
 import { loginOriginOf, TokenGuard } from './token.guard';
 import {
-  CHANGE_PASSWORD_PARAM_NAMES,
-  CREATE_PARAM_NAMES,
-  EDIT_PARAM_NAMES,
-  GET_PARAM_NAMES,
-  LIST_PARAM_NAMES,
-  TARGET_PARAM_NAMES,
   TokenChangePasswordParams,
   TokenCreateParams,
   TokenEditParams,
@@ -50,7 +44,7 @@ export class TokenRpcController {
    * token): the token `token` names, by key or username, or by a full
    * credential, which is then checked like any other.
    */
-  @RpcMethod('token_get', { params: GET_PARAM_NAMES, doc: TOKEN_GET_DOC })
+  @RpcMethod('token_get', { doc: TOKEN_GET_DOC })
   async get(@RpcParams() params: TokenGetParams, @RpcAuth() auth: Auth): Promise<TokenObject> {
     if (params.supertoken === undefined || params.supertoken === null) return this.objectOf(auth.tokenId, targetName(params.token));
     if (auth.kind !== 'super') throw new DomainError(DomainErrorCode.PermissionDenied, 'supertoken is not the SuperToken');
@@ -61,7 +55,7 @@ export class TokenRpcController {
     return toTokenObject((await this.tokens.findTarget(params.token)).token);
   }
 
-  @RpcMethod('token_create', { params: CREATE_PARAM_NAMES, doc: TOKEN_CREATE_DOC })
+  @RpcMethod('token_create', { doc: TOKEN_CREATE_DOC })
   @UseGuards(SuperTokenGuard)
   async create(
     @RpcParams() params: TokenCreateParams,
@@ -72,31 +66,31 @@ export class TokenRpcController {
     return { key, secret };
   }
 
-  @RpcMethod('token_edit', { params: EDIT_PARAM_NAMES, doc: TOKEN_EDIT_DOC })
+  @RpcMethod('token_edit', { doc: TOKEN_EDIT_DOC })
   @UseGuards(SuperTokenGuard)
   edit(@RpcParams() params: TokenEditParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation) {
     return this.tokens.edit(params.target, params.limits, rpcAction(invocation, auth.tokenKey));
   }
 
-  @RpcMethod('token_delete', { params: TARGET_PARAM_NAMES, doc: TOKEN_DELETE_DOC })
+  @RpcMethod('token_delete', { doc: TOKEN_DELETE_DOC })
   @UseGuards(SuperTokenGuard)
   delete(@RpcParams() params: TokenTargetParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation) {
     return this.tokens.delete(params.target, rpcAction(invocation, auth.tokenKey));
   }
 
-  @RpcMethod('token_change_password', { params: CHANGE_PASSWORD_PARAM_NAMES, doc: TOKEN_CHANGE_PASSWORD_DOC })
+  @RpcMethod('token_change_password', { doc: TOKEN_CHANGE_PASSWORD_DOC })
   @UseGuards(SuperTokenGuard)
   changePassword(@RpcParams() params: TokenChangePasswordParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation) {
     return this.tokens.changePassword(params.target, params.newPassword, rpcAction(invocation, auth.tokenKey));
   }
 
-  @RpcMethod('token_roll_token_secret', { params: TARGET_PARAM_NAMES, doc: TOKEN_ROLL_SECRET_DOC })
+  @RpcMethod('token_roll_token_secret', { doc: TOKEN_ROLL_SECRET_DOC })
   @UseGuards(SuperTokenGuard)
   rollSecret(@RpcParams() params: TokenTargetParams, @RpcAuth() auth: Auth, @RpcInvocationInfo() invocation: RpcInvocation) {
     return this.tokens.rollSecret(params.target, rpcAction(invocation, auth.tokenKey));
   }
 
-  @RpcMethod('token_list_all_tokens', { params: LIST_PARAM_NAMES, doc: TOKEN_LIST_DOC })
+  @RpcMethod('token_list_all_tokens', { doc: TOKEN_LIST_DOC })
   @UseGuards(SuperTokenGuard)
   async listAll(@RpcParams() _params: TokenListParams): Promise<{ tokens: TokenObject[] }> {
     return { tokens: (await this.tokens.list()).map(toTokenObject) };

@@ -1,5 +1,6 @@
 import { createHash, randomInt, scrypt, timingSafeEqual, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { DEFAULT_SCRYPT_COST } from '../config/app.config';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: object) => Promise<Buffer>;
 
@@ -44,8 +45,6 @@ export interface ScryptParams {
   keylen: number;
 }
 
-/** OWASP's minimum for scrypt (N = 2^17, r = 8, p = 1): SCRYPT_COST when unset, and the least it may be set to. */
-export const DEFAULT_SCRYPT_COST = 17;
 
 /** The parameters new hashes get at a cost of log2(N). */
 export function scryptParams(cost: number = DEFAULT_SCRYPT_COST): ScryptParams {

@@ -1,16 +1,16 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { type AuditAction, audited, operatorAction } from '../audit/audit.statements';
+import type { DataSource } from 'typeorm';
 import { DomainError, DomainErrorCode, notFoundInDatabase } from '../common/domain.error';
 import { isStorableText, unstorableCharacter } from '../common/storable-text';
-import { isUniqueViolation, withDatabase } from '../database/database.errors';
-import type { Statement } from '../database/statement';
+import { type AuditAction, operatorAction, serverAction } from '../database/audited-change';
+import { isUniqueViolation } from '../database/database.errors';
 import { parseJson, stringifyJson } from '../json-rpc/json-rpc.codec';
 import { checkTokenLimits } from './token-limit';
 import { TokenChanges } from './token-changes';
-import { credentialName, isTokenKey, parseCredentials } from './token.credentials';
-import { Token } from './token.entity';
+import { credentialName, isTokenKey, parseCredentials } from '../common/credentials';
+import type { Token } from './token.entity';
+import { type KnownHash, type TokenAssignment, type TokenLookup, TokenRepository } from './token.repository';
+import type { SuperTokenReplace } from './token.sql';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { hashPassword, hashSecret, KEY_LENGTH, randomAlphanumeric, type ScryptParams, scryptParams, SECRET_LENGTH } from './token.secrets';
 
@@ -136,30 +136,9 @@ function checkAccount(username?: string, password?: string): void {
   if (password !== undefined) checkPassword(password);
 }
 
-type TokenRow = Record<string, unknown>;
-
-/** Every column, and the limits as text too (see Token.limitsText). */
-const TOKEN_COLUMNS = '*, token_limit::text AS token_limit_text';
-
-function toToken(row: TokenRow): Token {
-  const token = new Token();
-  token.id = Number(row.id);
-  token.key = row.token_key as string;
-  token.secretHash = row.token_hash as string;
-  token.timestampFrom = row.timestamp_from === null ? null : Number(row.timestamp_from);
-  token.timestampTo = row.timestamp_to === null ? null : Number(row.timestamp_to);
-  token.limits = row.token_limit;
-  if (typeof row.token_limit_text === 'string') token.limitsText = row.token_limit_text;
-  token.username = (row.username as string | null) ?? null;
-  token.passwordHash = (row.password_hash as string | null) ?? null;
-  token.createdAt = Number(row.created_at);
-  token.updatedAt = Number(row.updated_at);
-  return token;
-}
-
 /**
  * Stored tokens: issuing, finding and administering them. Every change is one
- * statement that also writes its audit entry (audit.statements.ts); the
+ * statement that also writes its audit entry (TokenRepository); the
  * database trigger announces it to other instances, and this instance's caches
  * hear of it before the method returns.
  *
@@ -169,11 +148,16 @@ function toToken(row: TokenRow): Token {
 @Injectable()
 export class TokenService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly repository: TokenRepository,
     @Optional() private readonly changes: TokenChanges = new TokenChanges(),
     @Optional() @Inject(APP_CONFIG) config?: Pick<AppConfig, 'scryptCost'>,
   ) {
     this.scrypt = scryptParams(config?.scryptCost);
+  }
+
+  /** A service outside the Nest app (the CLI, the bench), on an open DataSource. */
+  static on(dataSource: DataSource): TokenService {
+    return new TokenService(TokenRepository.on(dataSource));
   }
 
   /** What new password hashes are made with (the CLI, which has no config here, uses OWASP's minimum). */
@@ -183,20 +167,21 @@ export class TokenService {
     checkTokenLimits(input.limits);
     checkWindow(input.timestampFrom, input.timestampTo);
     checkAccount(input.username, input.password);
-    const now = Date.now();
     const key = randomAlphanumeric(KEY_LENGTH);
     const secret = randomAlphanumeric(SECRET_LENGTH);
     const passwordHash = input.password === undefined ? null : await hashPassword(input.password, this.scrypt);
     try {
-      const [row] = await this.change(
-        {
-          text: `INSERT INTO token (token_key, token_hash, timestamp_from, timestamp_to, token_limit, username, password_hash, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $8) RETURNING id`,
-          values: [key, hashSecret(secret), input.timestampFrom ?? null, input.timestampTo ?? null, stringifyJson(input.limits), input.username ?? null, passwordHash, now],
-        },
-        action,
-      );
-      return { id: Number(row.id), key, secret };
+      const fields = {
+        key,
+        secretHash: hashSecret(secret),
+        timestampFrom: input.timestampFrom ?? null,
+        timestampTo: input.timestampTo ?? null,
+        limitsText: stringifyJson(input.limits),
+        username: input.username ?? null,
+        passwordHash,
+      };
+      const id = await this.repository.insert(fields, Date.now(), action);
+      return { id, key, secret };
     } catch (err) {
       if (isUniqueViolation(err)) notAcceptable(`username '${input.username}' is already taken`);
       throw err;
@@ -210,7 +195,7 @@ export class TokenService {
 
   /** Creates the super token if there is none (at the server's first start); returns it only when it was created now. */
   async ensureSuperToken(): Promise<IssuedToken | undefined> {
-    return this.writeSuperToken(false, { origin: 'server', tokenKey: null, method: 'super_token_create', params: {} });
+    return this.writeSuperToken(false, serverAction('super_token_create'));
   }
 
   /**
@@ -219,9 +204,8 @@ export class TokenService {
    * written, so restarts add nothing to the audit log.
    */
   async setSuperToken(key: string, secret: string): Promise<boolean> {
-    const action: AuditAction = { origin: 'server', tokenKey: null, method: 'super_token_set', params: {} };
     try {
-      return (await this.writeSuperToken('if-different', action, { key, secret })) !== undefined;
+      return (await this.writeSuperToken('if-different', serverAction('super_token_set'), { key, secret })) !== undefined;
     } catch (err) {
       if (isUniqueViolation(err)) notAcceptable(`the super token's key ${key} is already another token's key`);
       throw err;
@@ -229,30 +213,13 @@ export class TokenService {
   }
 
   private async writeSuperToken(
-    replace: boolean | 'if-different',
+    replace: SuperTokenReplace,
     action: AuditAction,
     { key, secret } = { key: randomAlphanumeric(KEY_LENGTH), secret: randomAlphanumeric(SECRET_LENGTH) },
   ): Promise<IssuedToken | undefined> {
-    const now = Date.now();
-    const update = 'DO UPDATE SET token_key = EXCLUDED.token_key, token_hash = EXCLUDED.token_hash, updated_at = EXCLUDED.updated_at';
-    const onConflict =
-      replace === 'if-different'
-        ? `${update} WHERE token.token_key IS DISTINCT FROM EXCLUDED.token_key OR token.token_hash IS DISTINCT FROM EXCLUDED.token_hash`
-        : replace
-          ? update
-          : 'DO NOTHING';
-    // One statement, so two servers starting at once cannot both create it.
-    const rows = await this.change(
-      {
-        text: `INSERT INTO token (id, token_key, token_hash, token_limit, username, created_at, updated_at)
-               VALUES ($1, $2, $3, '[]'::jsonb, $4, $5, $5)
-               ON CONFLICT (id) ${onConflict}
-               RETURNING id`,
-        values: [SUPER_TOKEN_ID, key, hashSecret(secret), SUPER_TOKEN_USERNAME, now],
-      },
-      action,
-    );
-    return rows.length > 0 ? { id: SUPER_TOKEN_ID, key, secret } : undefined;
+    const fields = { key, secretHash: hashSecret(secret), username: SUPER_TOKEN_USERNAME };
+    const written = await this.repository.writeSuperToken(SUPER_TOKEN_ID, fields, Date.now(), replace, action);
+    return written ? { id: SUPER_TOKEN_ID, key, secret } : undefined;
   }
 
   findByKey(key: string): Promise<Token | null> {
@@ -283,9 +250,8 @@ export class TokenService {
   }
 
   /** Every token, by id. */
-  async list(): Promise<Token[]> {
-    const rows: TokenRow[] = await withDatabase(() => this.dataSource.query(`SELECT ${TOKEN_COLUMNS} FROM token ORDER BY id`));
-    return rows.map(toToken);
+  list(): Promise<Token[]> {
+    return this.repository.list();
   }
 
   /**
@@ -316,7 +282,7 @@ export class TokenService {
     const { token } = await this.findTarget(target);
     if (isSuperToken(token)) permissionDenied('SuperToken cannot be edited: it needs no limits');
     checkTokenLimits(limits);
-    await this.changeToken(token, 'token_limit = $2::jsonb', stringifyJson(limits), action);
+    await this.changeToken(token, { limitsText: stringifyJson(limits) }, action);
     return { success: true, id: token.id, token_key: token.key };
   }
 
@@ -325,18 +291,18 @@ export class TokenService {
     const { token, matchedBy, name } = await this.findTarget(target);
     if (isSuperToken(token)) permissionDenied('SuperToken cannot be deleted');
     const echo = this.changes.echoed(token.id, ANNOUNCEMENT_WAIT_MS);
-    const rows = await this.change({ text: `DELETE FROM token WHERE id = $1 AND id <> ${SUPER_TOKEN_ID} RETURNING id`, values: [token.id] }, action);
-    if (rows.length === 0) this.vanished(name);
+    const deleted = await this.repository.delete(token.id, SUPER_TOKEN_ID, action);
+    if (deleted === 0) this.vanished(name);
     this.changes.changedHere(token.id);
     await echo;
-    return { message: `Token ${name} deleted successfully by SuperToken`, rows_affected: rows.length, matched_by: matchedBy };
+    return { message: `Token ${name} deleted successfully by SuperToken`, rows_affected: deleted, matched_by: matchedBy };
   }
 
   async changePassword(target: string, newPassword: string, action: AuditAction): Promise<{ success: true; message: string }> {
     const { token } = await this.findTarget(target);
     if (token.username === null) notAcceptable('the target token has no username; accounts are made with token_create');
     checkPassword(newPassword);
-    await this.changeToken(token, 'password_hash = $2', await hashPassword(newPassword, this.scrypt), action);
+    await this.changeToken(token, { passwordHash: await hashPassword(newPassword, this.scrypt) }, action);
     return { success: true, message: 'Password changed successfully' };
   }
 
@@ -344,7 +310,7 @@ export class TokenService {
   async rollSecret(target: string, action: AuditAction): Promise<{ key: string; secret: string }> {
     const { token } = await this.findTarget(target);
     const secret = randomAlphanumeric(SECRET_LENGTH);
-    await this.changeToken(token, 'token_hash = $2', hashSecret(secret), action);
+    await this.changeToken(token, { secretHash: hashSecret(secret) }, action);
     return { key: token.key, secret };
   }
 
@@ -354,20 +320,15 @@ export class TokenService {
    * no-op if the hash changed meanwhile. Not an administrative change, so not audited.
    */
   async upgradePasswordHash(token: Token, upgraded: string): Promise<void> {
-    await withDatabase(() =>
-      this.dataSource.query('UPDATE token SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [token.id, token.passwordHash, upgraded]),
-    );
+    await this.repository.replacePasswordHash(token.id, token.passwordHash, upgraded);
     this.changes.changedHere(token.id);
   }
 
-  /** Sets one column (`assignment` uses $2) of the token and stamps updated_at. */
-  private async changeToken(token: Token, assignment: string, value: unknown, action: AuditAction): Promise<void> {
+  /** Sets one column of the token and stamps updated_at. */
+  private async changeToken(token: Token, assignment: TokenAssignment, action: AuditAction): Promise<void> {
     const echo = this.changes.echoed(token.id, ANNOUNCEMENT_WAIT_MS);
-    const rows = await this.change(
-      { text: `UPDATE token SET ${assignment}, updated_at = $3 WHERE id = $1 RETURNING id`, values: [token.id, value, Date.now()] },
-      action,
-    );
-    if (rows.length === 0) this.vanished(token.key);
+    const changed = await this.repository.update(token.id, assignment, Date.now(), action);
+    if (!changed) this.vanished(token.key);
     this.changes.changedHere(token.id);
     await echo;
   }
@@ -377,19 +338,7 @@ export class TokenService {
     throw tokenNotFound(name);
   }
 
-  private change(statement: Statement, action: AuditAction): Promise<TokenRow[]> {
-    const { text, values } = audited(statement, action);
-    return withDatabase(() => this.dataSource.query<TokenRow[]>(text, values));
-  }
-
-  private async findOne(
-    column: 'token_key' | 'username' | 'id',
-    value: unknown,
-    unless?: { column: 'token_hash' | 'password_hash'; knownHash: string | null },
-  ): Promise<Token | null> {
-    const changed = unless === undefined ? '' : ` AND ${unless.column} IS DISTINCT FROM $2`;
-    const values = unless === undefined ? [value] : [value, unless.knownHash];
-    const rows: TokenRow[] = await withDatabase(() => this.dataSource.query(`SELECT ${TOKEN_COLUMNS} FROM token WHERE ${column} = $1${changed}`, values));
-    return rows.length > 0 ? toToken(rows[0]) : null;
+  private findOne(column: TokenLookup, value: unknown, unless?: { column: KnownHash; knownHash: string | null }): Promise<Token | null> {
+    return this.repository.findOne(column, value, unless);
   }
 }

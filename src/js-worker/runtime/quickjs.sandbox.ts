@@ -25,7 +25,7 @@ import {
   logLevelKept,
 } from './host-calls';
 import type { RouteResponse } from './route.types';
-import { HANDLER_NAMES, type HandlerName } from './runtime.types';
+import { HANDLER_NAMES, type HandlerArgs, type HandlerName } from './runtime.types';
 import {
   formatGuestError,
   limitMessage,
@@ -40,8 +40,6 @@ import { PRELUDE_FILENAME, PRELUDE_SOURCE } from './sandbox.prelude';
 import { ROUTE_HELPER_FILENAME, ROUTE_HELPER_SOURCE } from './sandbox.route';
 import type { SandboxRoute } from './sandbox.protocol';
 
-/** Serialised handler arguments: params, env, ctx (undefined stays undefined in the guest). */
-export type HandlerArgs = readonly [string | undefined, string | undefined, string | undefined];
 
 /** Enough for the prelude to read an error's fields, too short for a hostile accessor to matter. */
 const POST_MORTEM_GRACE_MS = 100;

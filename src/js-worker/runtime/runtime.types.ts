@@ -80,3 +80,6 @@ export interface RunnerPoolOptions {
    */
   maxInlineThreads?: number;
 }
+
+/** Serialised handler arguments: params, env, ctx (undefined stays undefined in the guest). */
+export type HandlerArgs = readonly [string | undefined, string | undefined, string | undefined];

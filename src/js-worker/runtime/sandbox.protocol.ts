@@ -1,8 +1,7 @@
 import { type HostAnswer, type HostCallKind, type HostSettings, NO_HOST_SETTINGS, type WorkerLogLine } from './host-calls';
-import type { HandlerArgs } from './quickjs.sandbox';
 import { resolveLimits, type ResolvedLimits } from './run-limits';
 import type { RouteRequest } from './route.types';
-import type { HandlerName, RunJob, RunOutcome, ScriptValidation } from './runtime.types';
+import type { HandlerArgs, HandlerName, RunJob, RunOutcome, ScriptValidation } from './runtime.types';
 
 /** A job as it crosses into a worker: arguments already JSON text, limits already resolved. */
 export interface SandboxRequest {

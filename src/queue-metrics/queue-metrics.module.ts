@@ -1,15 +1,17 @@
-import { Inject, Injectable, type OnApplicationBootstrap, Module, type Type } from '@nestjs/common';
+import { Inject, Injectable, type InjectionToken, type OnApplicationBootstrap, Module } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { DataSource } from 'typeorm';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import packageJson from '../../package.json';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
+import { JSR_DATA_SOURCE } from '../database/data-source.name';
 import { JsWorkerRunner } from '../js-worker/js-worker.runner';
 import { JsonRpcNodeGetGateway, JsonRpcRootGateway } from '../json-rpc/json-rpc.gateway';
 import { JsResultSubscriptionsService } from '../result-events/js-result-subscriptions.service';
 import { JsResultWaitService } from '../result-events/js-result-wait.service';
 import { RESULT_FINISHED_CHANNEL, ResultFinishedListener } from '../result-events/result-finished.listener';
 import { TOKEN_CHANGED_CHANNEL, TokenChangesListener } from '../token/token-changes.listener';
-import { MetricsService } from './metrics.service';
+import { MetricsService } from '../metrics/metrics.service';
 
 /** The public counters of a `pg` Pool, which the embedded database's pool offers too (pglite.pool.ts). */
 interface PoolCounts {
@@ -39,7 +41,7 @@ export class QueueMetrics implements OnApplicationBootstrap {
     m.setBuildInfo({ version: packageJson.version, node: process.version, backend: this.config.database.kind });
     // TypeORM's postgres driver keeps its pool as `master`: pg's Pool, or the embedded database's.
     const pool = () => {
-      const master: unknown = (this.find(DataSource)?.driver as { master?: unknown } | undefined)?.master;
+      const master: unknown = (this.find<DataSource>(getDataSourceToken(JSR_DATA_SOURCE))?.driver as { master?: unknown } | undefined)?.master;
       return isPool(master) ? master : undefined;
     };
     m.track('jsr_db_pool_connections', () => pool()?.totalCount ?? 0);
@@ -66,7 +68,7 @@ export class QueueMetrics implements OnApplicationBootstrap {
   }
 
   /** The provider wherever it is registered; absent in a partial application (unit tests). */
-  private find<T>(type: Type<T>): T | undefined {
+  private find<T>(type: InjectionToken<T>): T | undefined {
     try {
       return this.modules.get(type, { strict: false });
     } catch {

@@ -1,4 +1,4 @@
-import { redactParams } from './audit.redaction';
+import { redactParams } from './params.redaction';
 
 describe(redactParams.name, () => {
   const sut = redactParams;

@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
-import type { NamedParams } from '../json-rpc/rpc-call';
-import { parseCredentials } from '../token/token.credentials';
+import { parseCredentials } from './credentials';
+
+/*
+ * What a stored copy of a call's params may hold: the audit log's rule, here
+ * rather than in audit/ because every audited change applies it as its entry
+ * is written (database/audited-change.ts), and the token module, which audited
+ * changes come from too, must not depend on the audit module.
+ */
+
+/** Params by name, as a JSON-RPC call or an operator's command gives them. */
+type NamedParams = Record<string, unknown>;
 
 export const REDACTED = '***';
 

@@ -1,5 +1,5 @@
-import { DomainError } from '../common/domain.error';
-import { credentialName, parseCredentials } from './token.credentials';
+import { DomainError } from './domain.error';
+import { credentialName, parseCredentials } from './credentials';
 
 const KEY = 'n0kB8lSAykFd9Egu';
 

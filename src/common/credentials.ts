@@ -1,4 +1,10 @@
-import { DomainError, DomainErrorCode } from '../common/domain.error';
+import { DomainError, DomainErrorCode } from './domain.error';
+
+/*
+ * How a `token` param reads, as the wire gives it: pure text rules, shared by
+ * the token module (logins, targets) and the audit log's redaction, which
+ * keeps only a credential's key or username part.
+ */
 
 export type Credentials =
   | { mode: 'token'; key: string; secret: string }

@@ -1,0 +1,232 @@
+import { Injectable } from '@nestjs/common';
+import { Database, type Session } from '../database/database';
+import type { AuditAction } from '../database/audited-change';
+import type { Statement } from '../database/statement';
+import type { WorkerAccess } from '../token/auth';
+import { shiftPlaceholders } from '../database/statement-shapes';
+import type { Filter } from './conditions/condition.types';
+import type { RecordField } from './js-result.columns';
+import { JsResult } from './js-result.entity';
+import { OUTCOMES, type RunOutcome } from './js-result.outcomes';
+import type { TextRow } from './js-result.record';
+import {
+  deleteExpiredText,
+  FINISH_RUN_VALUES,
+  finishRunText,
+  interruptRunning,
+  RUN_CONSOLE,
+  SELECT_CAPPED_BY_IDS,
+  START_RUN_VALUES,
+  startRunText,
+} from './js-result.sql';
+import { JsResultStatements, type WorkerScope } from './js-result.statements';
+import type { RowKey } from './row-key';
+
+/** Where a statement runs: the pool, or one held session (a sweep's lock connection). */
+export type Runner = Pick<Database, 'rows'> | Session;
+
+/**
+ * Another table's part of a statement on js_result, run in the same statement
+ * (all or nothing): the body of one WITH part, its own values numbered from
+ * $1. A step after a write reads the js_result ids the write touched from the
+ * WITH part `run(id)`; a step before one (see interruptRuns) answers the ids
+ * as a column `id`. Steps are constants of their module: the composed text is
+ * built once per step.
+ */
+export interface CompanionStep {
+  text: string;
+  values: readonly unknown[];
+}
+
+/** A run's row as written when it starts (running: no finish, result or error). */
+export interface RunStart {
+  workerId: number | string;
+  workerName: string;
+  runType: string;
+  startTime: number;
+  /** The param as its JSON text, or null. */
+  paramJson: string | null;
+}
+
+/** How a run ended: a result (its JSON text) or an error message, and its console lines (JSON text), if any. */
+export interface RunEnd {
+  finishTime: number;
+  resultJson: string | null;
+  errorMessage: string | null;
+  consoleJson: string | null;
+}
+
+/** A row read back by id, its large values measured in the database (see SELECT_CAPPED_BY_IDS). */
+export type CappedRow = TextRow & { has_result: boolean; has_error: boolean; bytes: number | string; sent: boolean };
+
+/** A page the database assembled (see JsResultStatements.pageJson); positions as text, so 64-bit ones stay exact. */
+export interface AssembledPage {
+  json: string | null;
+  bytes: number | string;
+  rows: number | string | bigint;
+  last_start: string | null;
+  last_id: string | null;
+}
+
+/** A row of one worker to delete up to, and the outcome the delete is held to. */
+export interface ExpiredRows {
+  worker: string;
+  outcome: RunOutcome;
+  /** Rows strictly after this key in the worker's newest-first order go. */
+  after: RowKey;
+}
+
+/** A batch of deleteExpired: how many rows it chose, how many it deleted, and the last chosen row's key. */
+export interface ExpiredBatch {
+  chosen: number;
+  deleted: number;
+  start_time: string | null;
+  id: string | null;
+}
+
+/**
+ * The js_result table (and js_result_console, each row's kept console
+ * output): the only code that reads, writes or deletes them. Queries, pages,
+ * counts and deletes by conditions are built by JsResultStatements; the run
+ * writes and the reads by id are written whole (js-result.sql.ts says why).
+ */
+@Injectable()
+export class JsResultRepository {
+  readonly statements: JsResultStatements;
+  private readonly composed = new Map<string, string>();
+
+  constructor(private readonly database: Database) {
+    this.statements = new JsResultStatements(database.dataSource, { register: (text) => database.prepare(text, { named: true }) });
+  }
+
+  /** The rows of a built read (JsResultStatements), as the database answers them. */
+  read<T>(statement: Statement): Promise<T[]> {
+    return this.database.rows<T>(statement);
+  }
+
+  textRows(filters: readonly Filter[], scope: WorkerScope, limit: number, fields: readonly RecordField[] | undefined, share: number): Promise<TextRow[]> {
+    return this.read(this.statements.selectTextRows(filters, scope, limit, fields, share));
+  }
+
+  async assembledJson(filters: readonly Filter[], scope: WorkerScope, limit: number, fields: readonly RecordField[] | undefined, cap: number) {
+    const [row] = await this.read<{ json: string | null; bytes: number }>(this.statements.selectJson(filters, scope, limit, fields, cap));
+    return row;
+  }
+
+  pageRows(filters: readonly Filter[], access: WorkerAccess, after: RowKey | undefined, size: number, fields: readonly RecordField[] | undefined, share: number): Promise<TextRow[]> {
+    return this.read(this.statements.page(filters, access, after, size, fields, share));
+  }
+
+  async assembledPage(filters: readonly Filter[], access: WorkerAccess, after: RowKey | undefined, size: number, fields: readonly RecordField[] | undefined, cap: number): Promise<AssembledPage> {
+    const [page] = await this.read<AssembledPage>(this.statements.pageJson(filters, access, after, size, fields, cap));
+    return page;
+  }
+
+  async count(filters: readonly Filter[], access: WorkerAccess, limit: number | undefined): Promise<number> {
+    const [{ count }] = await this.read<{ count: string | number }>(this.statements.count(filters, access, limit));
+    return Number(count);
+  }
+
+  /** Deletes by conditions, audited in the same statement (see JsResultStatements.delete); how many rows it deleted. */
+  async delete(filters: readonly Filter[], access: WorkerAccess, limit: number | undefined, action: AuditAction): Promise<number> {
+    const [{ affected }] = await this.read<{ affected: string | number }>(this.statements.delete(filters, access, limit, action));
+    return Number(affected);
+  }
+
+  /** The existing worker names under any of the prefixes (the worker-name index's skip scan). */
+  async workerNamesUnder(prefixes: readonly string[], on: Runner = this.database): Promise<string[]> {
+    const rows = await on.rows<{ name: string }>(this.statements.workerNames(prefixes));
+    return rows.map((row) => row.name);
+  }
+
+  /** The rows of `ids` (decimal text) in that order, their values sent only within the caps (see SELECT_CAPPED_BY_IDS). */
+  cappedByIds(ids: readonly string[], rowBytes: number, batchBytes: number): Promise<CappedRow[]> {
+    return this.database.rows<CappedRow>({ text: SELECT_CAPPED_BY_IDS, values: [ids, rowBytes, batchBytes] });
+  }
+
+  /** Writes a run's row, running, with `alongside` in the same statement; the row's id. */
+  async startRun(run: RunStart, alongside: CompanionStep): Promise<number> {
+    const text = this.compose('start', alongside, (step) => startRunText(shiftPlaceholders(step, START_RUN_VALUES)));
+    const [row] = await this.database.rows<{ id: string | number }>({
+      text,
+      values: [run.workerId, run.workerName, run.runType, run.startTime, run.paramJson, ...alongside.values],
+    });
+    return Number(row.id);
+  }
+
+  /**
+   * Records how a run ended, and keeps its console lines, with `alongside` in
+   * the same statement. A row deleted meanwhile stays deleted; `alongside`
+   * runs all the same.
+   */
+  async finishRun(id: number, end: RunEnd, alongside: CompanionStep): Promise<void> {
+    const text = this.compose('finish', alongside, (step) => finishRunText(shiftPlaceholders(step, FINISH_RUN_VALUES)));
+    await this.database.rows({ text, values: [id, end.finishTime, end.resultJson, end.errorMessage, end.consoleJson, ...alongside.values] });
+  }
+
+  /**
+   * Ends as failures (`message`, at `finishTime`) the running rows whose ids
+   * `source` answers (a WITH part with a column `id`), in one statement; the
+   * ids it ended.
+   */
+  async interruptRuns(source: CompanionStep, finishTime: number, message: string): Promise<string[]> {
+    const text = this.compose('interrupt', source, (step) => `WITH source AS (${step}) ${interruptRunning('source', source.values.length + 1)}`);
+    const rows = await this.database.rows<{ id: string | number }>({ text, values: [...source.values, finishTime, message] });
+    return rows.map((row) => String(row.id));
+  }
+
+  /** A run's worker, whether it is still running, and its kept console lines; undefined when there is no such row. */
+  async runConsole(id: string): Promise<{ js_worker_name: string; running: boolean; lines: string[] | null } | undefined> {
+    return this.database.first({ text: RUN_CONSOLE, values: [id] });
+  }
+
+  /** The key of a worker's `n`th newest row in an outcome (1-based), if it has that many. */
+  async nthNewest(worker: string, outcome: RunOutcome, n: number, on: Runner = this.database): Promise<RowKey | undefined> {
+    const [text, values] = this.database
+      .select(JsResult, 'r')
+      // Positions as decimal text, so 64-bit values stay exact (the builder maps properties in conditions, not in these).
+      .select('r.start_time::text', 'start_time')
+      .addSelect('r.id::text', 'id')
+      .where('r.jsWorkerName = :worker', { worker })
+      .andWhere(OUTCOMES[outcome].sql((property) => `r.${property}`))
+      .orderBy('r.startTime', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .offset(n - 1)
+      .limit(1)
+      .getQueryAndParameters();
+    const [row] = await on.rows<{ start_time: string | null; id: string }>({ text, values });
+    return row === undefined ? undefined : { startTime: row.start_time, id: row.id };
+  }
+
+  /** Deletes the next `batchSize` expired rows (see deleteExpiredBatch), with `alongside` over the deleted ids. */
+  async deleteExpired(rows: ExpiredRows, batchSize: number, alongside: CompanionStep, on: Runner = this.database): Promise<ExpiredBatch> {
+    const [batch] = await on.rows<ExpiredBatch>(deleteExpiredBatch(rows, batchSize, alongside));
+    return batch;
+  }
+
+  /** The text of statement `name` composed with another module's step, built once per statement and step (steps are constants). */
+  private compose(name: string, step: CompanionStep, build: (stepText: string) => string): string {
+    const key = `${name}\n${step.text}`;
+    let text = this.composed.get(key);
+    if (text === undefined) {
+      text = build(step.text);
+      this.composed.set(key, text);
+    }
+    return text;
+  }
+}
+
+/**
+ * Deletes the next `batchSize` rows of a worker in an outcome, in newest-first
+ * order after a key, with `alongside` (a WITH part over `changed(id)`, the
+ * deleted ids) in the same statement (see deleteExpiredText).
+ */
+export function deleteExpiredBatch(rows: ExpiredRows, batchSize: number, alongside: CompanionStep): Statement {
+  // $1 worker, $2 batch size, $3 the key's id, $4 its start time (a started key only).
+  const values: unknown[] = [rows.worker, batchSize, rows.after.id];
+  if (rows.after.startTime !== null) values.push(rows.after.startTime);
+  return {
+    text: deleteExpiredText(rows.outcome, rows.after, shiftPlaceholders(alongside.text, values.length)),
+    values: [...values, ...alongside.values],
+  };
+}
