@@ -95,16 +95,12 @@ export interface ServerSettings {
   poolSize: number;
 }
 
-/** The real service, built by `npm run build`, as an operator would run it. */
-export function startService(settings: ServerSettings, env: Record<string, string> = {}): Promise<ServerProcess> {
-  return startNodeServer('service', resolve(__dirname, '../src/main.js'), {
-    DATABASE_URL: settings.databaseUrl,
-    DB_POOL_SIZE: String(settings.poolSize),
-    LOG_LEVEL: 'warn',
-    // No load balancer in front to drain from: stops are not held for SHUTDOWN_DRAIN_MS.
-    SHUTDOWN_DRAIN_MS: '0',
-    ...env,
-  });
+/**
+ * The real service, built by `npm run build`, as an operator would run it:
+ * this checkout's, or the build in `root` (an older tree measured beside this one, with the same harness).
+ */
+export function startService(settings: ServerSettings, env: Record<string, string> = {}, root?: string): Promise<ServerProcess> {
+  return startServiceOn({ databaseUrl: settings.databaseUrl }, { root, env: { DB_POOL_SIZE: String(settings.poolSize), ...env } });
 }
 
 /** Where a service runs its database: a PostgreSQL server, or the embedded database in a directory. */

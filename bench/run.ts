@@ -15,15 +15,15 @@ import { writeReport } from './report';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-async function startChildServers(settings: ServerSettings): Promise<Servers> {
-  const service = await startService(settings);
+const startChildServers = (serviceRoot: string | undefined) => async (settings: ServerSettings): Promise<Servers> => {
+  const service = await startService(settings, {}, serviceRoot);
   try {
     return { service, bare: await startBare(settings) };
   } catch (err) {
     await service.stop();
     throw err;
   }
-}
+};
 
 /** pgbench must exist, and literals are only inlined safely with standard_conforming_strings on. */
 async function checkPrerequisites(databaseUrl: string): Promise<void> {
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const run = newRun(options, await serverFacts(options.databaseUrl));
   log(`benchmark on ${new URL(options.databaseUrl).pathname.slice(1)}: sizes ${options.sizes.join(', ')}, scenarios ${options.scenarios.join(',')}`);
   for (const rows of options.sizes) {
-    run.sizes.push(await benchSize(rows, options, startChildServers, log));
+    run.sizes.push(await benchSize(rows, options, startChildServers(options.serviceRoot), log));
     run.finishedAt = new Date().toISOString();
     // Written after every size, so a long run that fails late still leaves its numbers.
     log(`report: ${await writeReport(run, options.outDir)}`);

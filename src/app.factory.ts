@@ -7,14 +7,12 @@ import type { AppConfig } from './config/app.config';
 import { DrainingFastifyAdapter, drainServer, HttpRequestsInFlight } from './health/server-drain';
 import { corsOptions } from './cors/cors.options';
 import { parseJsonRpcFrame } from './json-rpc/json-rpc.gateway';
-import { PayloadTooLargeFilter, readBodiesAsText } from './json-rpc/json-rpc.http.controller';
+import { BODY_LIMIT, PayloadTooLargeFilter, readBodiesAsText } from './json-rpc/json-rpc.http.controller';
 import { echoRequestIds, requestIdOf } from './json-rpc/request-id';
 import { trustFunction } from './config/trust-proxy';
 import { MAX_ROUTE_NAME_LENGTH } from './js-worker/js-worker.route-name';
 import { readWorkerRouteBodies } from './worker-route/worker-route.body';
 
-/** Request bodies up to this size are read; a JSON-RPC batch of 1000 small calls fits. */
-export const BODY_LIMIT = 4 * 1024 * 1024;
 /** Longer than the usual 60 s idle timeout of proxies in front, so they close first. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /**

@@ -1,3 +1,4 @@
+import { ServerSecretRepository } from '../src/nodeget-server/server-secret.repository';
 import { DEFAULT_RESPONSE_LIMITS } from '../src/config/app.config';
 import { operatorAction } from '../src/database/audited-change';
 import fc from 'fast-check';
@@ -98,7 +99,7 @@ describe(`statements match the contract model (${backendName})`, () => {
     dataSource = await openDataSource({ database: database.target, poolSize: 2, statementTimeoutMs: 10_000 }, registry);
     statements = new RowsStatements(dataSource, registry);
     const db = new Database(dataSource, registry);
-    service = new JsResultService(new JsResultRepository(db), db, { workerNamesCacheTtlMs: 0, responses: DEFAULT_RESPONSE_LIMITS });
+    service = new JsResultService(new JsResultRepository(db), new ServerSecretRepository(db), { workerNamesCacheTtlMs: 0, responses: DEFAULT_RESPONSE_LIMITS });
   });
 
   afterAll(async () => {

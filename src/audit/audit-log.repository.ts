@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '../database/database';
-import type { Statement } from '../database/statement';
+import { type Statement, statementOf } from '../database/statement';
 import { AuditLogEntry } from './audit-log.entity';
 
 /** An entry as `audit_query` answers it. */
@@ -32,11 +32,6 @@ const toRecord = (row: AuditRow): AuditRecord => ({
   params: row.params,
   affected: Number(row.affected),
 });
-
-const statementOf = (qb: { getQueryAndParameters(): [string, unknown[]] }): Statement => {
-  const [text, values] = qb.getQueryAndParameters();
-  return { text, values };
-};
 
 /**
  * The `audit_log` table: the only code that reads it or deletes from it.

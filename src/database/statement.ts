@@ -6,3 +6,9 @@ export interface Statement {
 
 /** The database clock in epoch milliseconds, as the bigint columns hold times: so every instance agrees on "now". */
 export const NOW_MS_SQL = 'floor(extract(epoch FROM statement_timestamp()) * 1000)::bigint';
+
+/** A QueryBuilder's statement, as repositories run it. */
+export function statementOf(qb: { getQueryAndParameters(): [string, unknown[]] }): Statement {
+  const [text, values] = qb.getQueryAndParameters();
+  return { text, values };
+}

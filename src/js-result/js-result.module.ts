@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { NodegetServerModule } from '../nodeget-server/nodeget-server.module';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { JSR_DATA_SOURCE } from '../database/data-source.name';
 import { TokenModule } from '../token/token.module';
@@ -13,7 +14,7 @@ import { JsResultService } from './js-result.service';
  * JsResultRepository (so this module imports none of them).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([JsResult], JSR_DATA_SOURCE), TokenModule],
+  imports: [TypeOrmModule.forFeature([JsResult], JSR_DATA_SOURCE), TokenModule, NodegetServerModule],
   providers: [JsResultRepository, JsResultService, JsResultRpcController],
   exports: [JsResultRepository, JsResultService],
 })

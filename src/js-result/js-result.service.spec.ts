@@ -18,6 +18,7 @@ import { parsePageQuery } from './js-result.params';
 import type { JsResultRecord } from './js-result.record';
 import { JsResultRepository } from './js-result.repository';
 import { type JsResultRecords, JsResultService } from './js-result.service';
+import { ServerSecretRepository } from '../nodeget-server/server-secret.repository';
 
 const MiB = 1024 * 1024;
 
@@ -42,7 +43,7 @@ class WatchedDatabase extends Database {
 
 function serviceOver(dataSource: DataSource, config: ConstructorParameters<typeof JsResultService>[2], statements = new PreparedStatements()): JsResultService {
   const database = new WatchedDatabase(dataSource, statements);
-  return new JsResultService(new JsResultRepository(database), database, config);
+  return new JsResultService(new JsResultRepository(database), new ServerSecretRepository(database), config);
 }
 
 /** On a real database of the backend under test: the service's own rules, without HTTP around them. */

@@ -4,7 +4,7 @@ import { type ReplyBudget, unlimitedReplies } from '../common/reply-budget';
 import { Semaphore } from '../common/semaphore';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import type { AuditAction } from '../database/audited-change';
-import { Database } from '../database/database';
+import { ServerSecretRepository } from '../nodeget-server/server-secret.repository';
 import type { Auth } from '../token/auth';
 import { DEFAULT_QUERY_CAP, type Selection } from './conditions/condition.types';
 import { authoriseWorkers, grantsNothing } from './js-result.access';
@@ -50,7 +50,7 @@ export class JsResultService {
 
   constructor(
     private readonly results: JsResultRepository,
-    private readonly database: Database,
+    private readonly secrets: ServerSecretRepository,
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'workerNamesCacheTtlMs' | 'responses'>,
   ) {
     this.largeReads = new Semaphore(config.responses.largeReadMemoryBytes);
@@ -150,8 +150,11 @@ export class JsResultService {
 
   /** The signer of page cursors, with the key every instance on the database shares (read once). */
   private pageCursors(): Promise<PageCursors> {
-    this.cursors ??= this.database.rows<{ value: string }>({ text: "SELECT value FROM server_secret WHERE name = 'page_cursor_key'", values: [] }).then(
-      ([row]) => new PageCursors(row.value),
+    this.cursors ??= this.secrets.read('page_cursor_key').then(
+      (key) => {
+        if (key === undefined) throw new Error('server_secret has no page_cursor_key: the CreateServerSecret migration has not run');
+        return new PageCursors(key);
+      },
       (err: unknown) => {
         this.cursors = undefined;
         throw err;

@@ -21,6 +21,9 @@ import { JsonRpcDispatcher } from './json-rpc.dispatcher';
 import { REQUEST_ID_HEADER } from './request-id';
 
 /** NodeGet clients post to `/nodeget/rpc`; `/` serves everyone else. */
+/** Request bodies up to this size are read, on the standalone server and on a host's; a JSON-RPC batch of 1000 small calls fits. */
+export const BODY_LIMIT = 4 * 1024 * 1024;
+
 export const JSON_RPC_PATHS = ['/', '/nodeget/rpc'];
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';

@@ -8,12 +8,10 @@ import { JSR_RESOLVED_OPTIONS } from '../config/config.module';
 import type { ResolvedServiceOptions } from '../config/service.options';
 import { clientAddress, type TrustFunction, trustFunction } from '../config/trust-proxy';
 import { JsonRpcDispatcher } from './json-rpc.dispatcher';
-import { sendReply } from './json-rpc.http.controller';
+import { BODY_LIMIT, sendReply } from './json-rpc.http.controller';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id';
 import { DEFAULT_WS_LIMITS, frameText, WS_GOING_AWAY_CLOSE_CODE, WS_GOING_AWAY_CLOSE_REASON, WS_MAX_PAYLOAD, WsConnection, type WsConnectionLimits } from './ws-connection';
 
-/** Request bodies up to this size are read, as on the standalone server (app.factory.ts BODY_LIMIT). */
-const BODY_LIMIT = 4 * 1024 * 1024;
 /** As the standalone server's CORS (cors/cors.options.ts): no credentials, the request id readable. */
 const CORS_PREFLIGHT_HEADERS = {
   'access-control-allow-methods': 'GET, POST',

@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import packageJson from '../../package.json';
 import type { Database } from '../database/database';
 import { NODEGET_API_VERSION, NodegetServerService } from './nodeget-server.service';
+import { ServerSecretRepository } from './server-secret.repository';
 
 const RUST_BUILD_FIELDS = [
   'git_branch',
@@ -20,7 +21,7 @@ const RUST_BUILD_FIELDS = [
 /** The service over a Database whose statements answer what `query` gives; the builder is TypeORM's own. */
 function serviceOver(query: jest.Mock): NodegetServerService {
   const dataSource = new DataSource({ type: 'postgres' });
-  return new NodegetServerService({ dataSource, rows: query } as unknown as Database);
+  return new NodegetServerService(new ServerSecretRepository({ dataSource, first: async (statement: unknown) => (await query(statement))[0] } as unknown as Database));
 }
 
 describe(NodegetServerService.name, () => {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Database } from '../database/database';
+import { ServerSecretRepository } from './server-secret.repository';
 import packageJson from '../../package.json';
 
 /**
@@ -59,7 +59,7 @@ export class NodegetServerService {
   /** The UUID never changes once made (by a migration), so it is read once; a failed read is retried by the next call. */
   private serverUuid?: Promise<string>;
 
-  constructor(private readonly db: Database) {}
+  constructor(private readonly secrets: ServerSecretRepository) {}
 
   version(): Readonly<NodeGetVersion> {
     return VERSION;
@@ -79,15 +79,9 @@ export class NodegetServerService {
   }
 
   private async readUuid(): Promise<string> {
-    // server_secret has no entity (its rows are written by migrations and read by name), so the builder names the table.
-    const [text, values] = this.db.dataSource
-      .createQueryBuilder()
-      .select('s.value', 'value')
-      .from('server_secret', 's')
-      .where('s.name = :name', { name: 'server_uuid' })
-      .getQueryAndParameters();
-    const rows = await this.db.rows<{ value: string }>({ text, values });
-    if (rows.length === 0) throw new Error('server_secret has no server_uuid: the AddServerUuid migration has not run');
-    return rows[0].value;
+    const uuid = await this.secrets.read('server_uuid');
+    if (uuid === undefined) throw new Error('server_secret has no server_uuid: the AddServerUuid migration has not run');
+    return uuid;
   }
+
 }

@@ -3,7 +3,7 @@ import type { DataSource, InsertQueryBuilder, ObjectLiteral, SelectQueryBuilder,
 import { type AuditAction, audited } from '../database/audited-change';
 import { Database } from '../database/database';
 import { PreparedStatements } from '../database/prepared-statements';
-import type { Statement } from '../database/statement';
+import { type Statement, statementOf } from '../database/statement';
 import { Token } from './token.entity';
 import { KEY_OR_USERNAME_TAKEN, LIMITS_AS_TEXT, LIMITS_FROM_TEXT, type SuperTokenReplace, superTokenUpsert } from './token.sql';
 
@@ -53,11 +53,6 @@ function toToken(row: TokenRow): Token {
   token.updatedAt = Number(row.updated_at);
   return token;
 }
-
-const statementOf = (qb: { getQueryAndParameters(): [string, unknown[]] }): Statement => {
-  const [text, values] = qb.getQueryAndParameters();
-  return { text, values };
-};
 
 /**
  * The `token` table: the only code that reads or writes it. Every
