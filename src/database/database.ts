@@ -77,21 +77,6 @@ export class Database {
     });
   }
 
-  /** Work in one transaction: committed when `work` resolves, rolled back when it throws. */
-  transaction<T>(work: (session: Session) => Promise<T>): Promise<T> {
-    return this.session(async (session) => {
-      await session.runner.startTransaction();
-      try {
-        const result = await work(session);
-        await session.runner.commitTransaction();
-        return result;
-      } catch (err) {
-        if (session.runner.isTransactionActive) await session.runner.rollbackTransaction().catch(() => undefined);
-        throw err;
-      }
-    });
-  }
-
   private readonly pooled: Executor = async (text, values) => {
     const runner = this.dataSource.createQueryRunner();
     try {
@@ -101,6 +86,9 @@ export class Database {
     }
   };
 }
+
+/** Where a repository's statement runs: the pool, or one held session (see Database.session). */
+export type StatementRunner = Pick<Database, 'rows'> | Session;
 
 /** Statements on one held connection (see Database.session). */
 export class Session {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Database, type Session } from '../database/database';
+import { Database, type StatementRunner } from '../database/database';
 import type { AuditAction } from '../database/audited-change';
 import type { Statement } from '../database/statement';
 import type { WorkerAccess } from '../token/auth';
@@ -21,9 +21,6 @@ import {
 } from './js-result.sql';
 import { JsResultStatements, type WorkerScope } from './js-result.statements';
 import type { RowKey } from './row-key';
-
-/** Where a statement runs: the pool, or one held session (a sweep's lock connection). */
-export type Runner = Pick<Database, 'rows'> | Session;
 
 /**
  * Another table's part of a statement on js_result, run in the same statement
@@ -134,7 +131,7 @@ export class JsResultRepository {
   }
 
   /** The existing worker names under any of the prefixes (the worker-name index's skip scan). */
-  async workerNamesUnder(prefixes: readonly string[], on: Runner = this.database): Promise<string[]> {
+  async workerNamesUnder(prefixes: readonly string[], on: StatementRunner = this.database): Promise<string[]> {
     const rows = await on.rows<{ name: string }>(this.statements.workerNames(prefixes));
     return rows.map((row) => row.name);
   }
@@ -181,7 +178,7 @@ export class JsResultRepository {
   }
 
   /** The key of a worker's `n`th newest row in an outcome (1-based), if it has that many. */
-  async nthNewest(worker: string, outcome: RunOutcome, n: number, on: Runner = this.database): Promise<RowKey | undefined> {
+  async nthNewest(worker: string, outcome: RunOutcome, n: number, on: StatementRunner = this.database): Promise<RowKey | undefined> {
     const [text, values] = this.database
       .select(JsResult, 'r')
       // Positions as decimal text, so 64-bit values stay exact (the builder maps properties in conditions, not in these).
@@ -199,7 +196,7 @@ export class JsResultRepository {
   }
 
   /** Deletes the next `batchSize` expired rows (see deleteExpiredBatch), with `alongside` over the deleted ids. */
-  async deleteExpired(rows: ExpiredRows, batchSize: number, alongside: CompanionStep, on: Runner = this.database): Promise<ExpiredBatch> {
+  async deleteExpired(rows: ExpiredRows, batchSize: number, alongside: CompanionStep, on: StatementRunner = this.database): Promise<ExpiredBatch> {
     const [batch] = await on.rows<ExpiredBatch>(deleteExpiredBatch(rows, batchSize, alongside));
     return batch;
   }

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type AuditAction, audited } from '../database/audited-change';
-import { Database } from '../database/database';
+import { Database, type StatementRunner } from '../database/database';
 import { NOW_MS_SQL, statementOf } from '../database/statement';
-import type { Runner } from '../js-result/js-result.repository';
 import { RetentionPolicy } from './retention-policy.entity';
 import type { Outcome } from './retention.params';
 
@@ -48,7 +47,7 @@ export class RetentionPolicyRepository {
   }
 
   /** Every policy, oldest first. */
-  all(on: Runner = this.database): Promise<PolicyRow[]> {
+  all(on: StatementRunner = this.database): Promise<PolicyRow[]> {
     return on.rows<PolicyRow>(statementOf(this.policies().select(POLICY_COLUMNS).orderBy('p.id')));
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
-import { Database } from '../database/database';
-import { JsResultRepository, type Runner } from '../js-result/js-result.repository';
+import { Database, type StatementRunner } from '../database/database';
+import { JsResultRepository } from '../js-result/js-result.repository';
 import { isBefore, MIN_ID, type RowKey } from '../js-result/row-key';
 import { MetricsService } from '../metrics/metrics.service';
 import { parseWorkerPattern } from '../token/worker-pattern';
@@ -24,9 +24,6 @@ export interface SweepOptions {
   now?: number;
   batchSize?: number;
 }
-
-/** Where a sweep's statements run: the connection that holds the sweep's lock (the pool, embedded). */
-type Session = Runner;
 
 /**
  * Deletes the results the retention policies expire, every
@@ -107,7 +104,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /** Deletes a rule's rows a batch at a time; stops early when the app is shutting down. */
-  private async apply(run: Session, rule: SweepRule, batchSize: number): Promise<number> {
+  private async apply(run: StatementRunner, rule: SweepRule, batchSize: number): Promise<number> {
     let deleted = 0;
     let after = rule.after;
     for (;;) {
@@ -122,7 +119,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /** Every policy's key for every worker it matches, as the table stands now. */
-  private async rules(run: Session, policies: PolicyRow[], now: number): Promise<SweepRule[]> {
+  private async rules(run: StatementRunner, policies: PolicyRow[], now: number): Promise<SweepRule[]> {
     const rules: SweepRule[] = [];
     for (const policy of policies) {
       for (const worker of await this.workersOf(run, policy.js_worker)) {
@@ -133,7 +130,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
     return rules;
   }
 
-  private async workersOf(run: Session, pattern: string): Promise<string[]> {
+  private async workersOf(run: StatementRunner, pattern: string): Promise<string[]> {
     const parsed = parseWorkerPattern(pattern);
     if (parsed.kind === 'exact') return [parsed.name];
     return this.results.workerNamesUnder([parsed.prefix], run);
@@ -144,7 +141,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
    * `keep_last` each expire a tail of the same order, so together they expire
    * the longer tail: the one after the earlier key.
    */
-  private async expiryKey(run: Session, policy: PolicyRow, worker: string, now: number): Promise<RowKey | undefined> {
+  private async expiryKey(run: StatementRunner, policy: PolicyRow, worker: string, now: number): Promise<RowKey | undefined> {
     const keys: RowKey[] = [];
     // Older than keep_days: start_time < now - days, and no id is below MIN_ID, so a tie with the cut-off stays.
     if (policy.keep_days !== null) keys.push({ startTime: String(now - Number(policy.keep_days) * DAY_MS), id: MIN_ID });
@@ -163,7 +160,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy
    * process alone, and its single session must stay free between batches for
    * readers, so there the in-process queue is the lock.
    */
-  private async withSweepLock(sweep: (run: Session) => Promise<number>): Promise<number> {
+  private async withSweepLock(sweep: (run: StatementRunner) => Promise<number>): Promise<number> {
     if (this.config.database.kind === 'embedded') return sweep(this.database);
     return this.database.session(async (session) => {
       const locked = await session.first<{ locked: boolean }>({ text: 'SELECT pg_try_advisory_lock($1) AS locked', values: [SWEEP_LOCK] });
