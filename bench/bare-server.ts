@@ -16,7 +16,8 @@ import { DomainError, DomainErrorCode } from '../src/common/domain.error';
 import { CUSTOM_PLANS_OPTION, namingClient, type PreparedStatements } from '../src/database/prepared-statements';
 import { toRecord } from '../src/js-result/js-result.record';
 import { authoriseWorkers, grantsNothing } from '../src/js-result/js-result.access';
-import { parseQuery } from '../src/js-result/js-result.params';
+import { MAX_PAGE_SIZE, parsePageQuery, parseQuery } from '../src/js-result/js-result.params';
+import { cursorBinding, PageCursors } from '../src/js-result/page-cursor';
 import type { RowsStatements } from './rows-statements';
 import { WorkerNamesCache } from '../src/js-result/worker-names.cache';
 import { parseJson, stringifyJson } from '../src/json-rpc/json-rpc.codec';
@@ -55,7 +56,7 @@ interface CachedToken {
   fetchedAt: number;
 }
 
-const METHODS = new Set<string>(['js-result_query', 'js-result_delete']);
+const METHODS = new Set<string>(['js-result_query', 'js-result_delete', 'js-result_page']);
 const PARAM_NAMES = ['token', 'query'];
 
 const ERROR_CODES: Record<DomainErrorCode, [number, string]> = {
@@ -141,7 +142,35 @@ export function createBareHandler(
     return { kind: 'limited', tokenId: Number(row.id), tokenKey: credentials.key, limits: outside ? [] : entry.limits };
   }
 
+  let cursors: Promise<PageCursors> | undefined;
+  // The key the service signs page cursors with, so a cursor of either is valid for both (same contract).
+  const pageCursors = () =>
+    (cursors ??= pool
+      .query<{ value: string }>("SELECT value FROM server_secret WHERE name = 'page_cursor_key'")
+      .then((result) => new PageCursors(result.rows[0].value)));
+
+  /** js-result_page as a hand-written server would answer it: the page's rows + 1, keyset after the cursor's position. */
+  async function page(params: Record<string, unknown>): Promise<unknown> {
+    const selection = parsePageQuery(params.query);
+    const pageSize = params.page_size ?? 100;
+    if (typeof pageSize !== 'number' || !Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+      throw new RpcFailure(-32602, 'Invalid params: page_size');
+    }
+    const auth = await authenticate(String(params.token));
+    const binding = cursorBinding(auth.tokenKey, selection.conditionsText);
+    const signer = await pageCursors();
+    const after = params.cursor === undefined || params.cursor === null ? undefined : signer.read(String(params.cursor), binding);
+    const access = authoriseWorkers(selection, auth, 'read');
+    if (grantsNothing(access)) return { items: [], next_cursor: null };
+    const { text, values } = statements.pageRows(selection.filters, access, after, pageSize + 1);
+    const rows = (await pool.query<Record<string, unknown>>(text, values)).rows;
+    const last = rows.length > pageSize ? rows[pageSize - 1] : undefined;
+    const next = last === undefined ? null : signer.issue({ startTime: last.start_time === null ? null : String(last.start_time), id: String(last.id) }, binding);
+    return { items: rows.slice(0, pageSize).map((row) => toRecord(row as never)), next_cursor: next };
+  }
+
   async function invoke(method: CallMethod, params: Record<string, unknown>): Promise<unknown> {
+    if (method === 'js-result_page') return page(params);
     const selection = parseQuery(params.query);
     const token = String(params.token);
     const auth = await authenticate(token);

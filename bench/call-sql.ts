@@ -8,11 +8,12 @@ import type { AuditAction } from '../src/database/audited-change';
 import type { WorkerAccess } from '../src/token/auth';
 import type { JsResultAction } from '../src/token/token-limit';
 
-export type CallMethod = 'js-result_query' | 'js-result_delete';
+export type CallMethod = 'js-result_query' | 'js-result_delete' | 'js-result_page';
 
 export const ACTION_OF: Record<CallMethod, JsResultAction> = {
   'js-result_query': 'read',
   'js-result_delete': 'delete',
+  'js-result_page': 'read',
 };
 
 /**
@@ -52,6 +53,7 @@ export function statementForCall(
   form: 'service' | 'rows' = 'service',
   action: AuditAction = { origin: 'rpc', tokenKey: 'bench', method, params: {} },
 ): Statement | undefined {
+  // A page's first page: `selection.limit` is its page size + 1 (see scenarioStatement), read as a query of that limit is.
   // A delete writes its audit entry in the same statement, as the service's does.
   if (method === 'js-result_delete') return statements.delete(selection.filters, access, selection.limit, action);
   const scope: WorkerScope = access.kind === 'all' ? access : distinctNames(access.names, prefixedNames);

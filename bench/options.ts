@@ -26,7 +26,7 @@ export interface BenchOptions {
 }
 
 export const EMBEDDED_DEFAULT_ROWS = 100_000;
-export const ALL_SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8'];
+export const ALL_SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9'];
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/jsr_bench';
 
 const USAGE = `usage: npm run bench -- [--rows N | --sizes 10000,1000000,10000000] [--duration 10] [--rounds 5] [--warmup 3]

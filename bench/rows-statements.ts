@@ -1,5 +1,6 @@
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import type { Filter } from '../src/js-result/conditions/condition.types';
+import type { RowKey } from '../src/js-result/row-key';
 import { type Fragment, JsResultStatements, type RecordField, type Statement, type WorkerScope } from '../src/js-result/js-result.statements';
 
 /**
@@ -13,6 +14,11 @@ import { type Fragment, JsResultStatements, type RecordField, type Statement, ty
 export class RowsStatements extends JsResultStatements {
   selectRows(filters: readonly Filter[], scope: WorkerScope, limit: number, fields?: readonly RecordField[]): Statement {
     return this.select('rows', filters, scope, limit, fields);
+  }
+
+  /** The rows of one page (`size` the page size + 1, as the service reads it), as selectRows gives them. */
+  pageRows(filters: readonly Filter[], scope: WorkerScope, after: RowKey | undefined, size: number): Statement {
+    return this.select('rows', filters, scope, size, undefined, after);
   }
 
   protected override buildForm(form: string, qb: SelectQueryBuilder<ObjectLiteral>, chosen: Fragment): void {

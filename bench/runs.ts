@@ -26,6 +26,8 @@ interface Options {
   concurrency: number;
   outDir: string;
   databaseUrl: string;
+  /** Another checkout's build to measure (its dist/src/main.js), as in bench/run.ts. */
+  serviceRoot?: string;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -38,6 +40,7 @@ function parseArgs(argv: string[]): Options {
     concurrency: Number(value('--concurrency', '400')),
     outDir: value('--out', 'bench/results/runs'),
     databaseUrl: process.env.DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/jsr_runs_bench',
+    serviceRoot: value('--service-root', '') || undefined,
   };
 }
 
@@ -110,7 +113,7 @@ function cpuMs(pid: number): number {
 }
 
 async function measure(options: Options, token: string): Promise<SeriesResult> {
-  const server: ServerProcess = await startService({ databaseUrl: options.databaseUrl, poolSize: 10 });
+  const server: ServerProcess = await startService({ databaseUrl: options.databaseUrl, poolSize: 10 }, {}, options.serviceRoot);
   try {
     const worker = `runs_bench_${Date.now()}`;
     await rpc(server.url, 'js-worker_create', { token, name: worker, js_script_base64: Buffer.from(TRIVIAL_WORKER).toString('base64') });

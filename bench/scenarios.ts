@@ -42,6 +42,8 @@ export interface Scenario {
   method: CallMethod;
   role: TokenRole;
   conditions: unknown[];
+  /** js-result_page: its `page_size` (the first page is asked for, without a cursor). */
+  pageSize?: number;
   /** Calls per HTTP request: 1 is a single call, more is a JSON-RPC batch. */
   batch: number;
   /**
@@ -84,19 +86,29 @@ export const SCENARIOS: Scenario[] = [
     conditions: [{ js_worker_name: DELETE_WORKER }, 'last'], deletes: true },
   { id: 'S7', title: 'super token, limit 10000 (large payload)', method: 'js-result_query', role: 'super', batch: 1, transport: 'http',
     conditions: [{ limit: 10_000 }], measureRss: true },
+  // Its pgbench ceiling and plan are S7's statement with a limit of the page size + 1, the rows a page reads.
+  { id: 'S9', title: 'super token, js-result_page page_size 10000 (large payload)', method: 'js-result_page', role: 'super', batch: 1, transport: 'http',
+    conditions: [], pageSize: 10_000, measureRss: true },
   // The ceiling of S8 is S1's: pgbench runs the same statement (there is no WebSocket in it).
   { id: 'S8', title: 'S1 over WebSocket, one connection per client', method: 'js-result_query', role: 'named', batch: 1, transport: 'ws',
     conditions: S1_CONDITIONS },
 ];
 
+function paramsOf(scenario: Scenario, tokens: BenchTokens): Record<string, unknown> {
+  const params: Record<string, unknown> = { token: tokens[scenario.role], query: { condition: scenario.conditions } };
+  if (scenario.pageSize !== undefined) params.page_size = scenario.pageSize;
+  return params;
+}
+
+/** The selection a scenario's call reads: a page reads its page size + 1 rows (whether more follow), as a query of that limit. */
+function selectionOf(scenario: Scenario): ReturnType<typeof parseConditions> {
+  const selection = parseConditions(scenario.conditions);
+  return scenario.pageSize === undefined ? selection : { ...selection, limit: scenario.pageSize + 1 };
+}
+
 /** The HTTP body autocannon posts: one JSON-RPC request, or a batch of identical ones. */
 export function requestBody(scenario: Scenario, tokens: BenchTokens): string {
-  const call = (id: number) => ({
-    jsonrpc: '2.0',
-    id,
-    method: scenario.method,
-    params: { token: tokens[scenario.role], query: { condition: scenario.conditions } },
-  });
+  const call = (id: number) => ({ jsonrpc: '2.0', id, method: scenario.method, params: paramsOf(scenario, tokens) });
   return JSON.stringify(scenario.batch === 1 ? call(1) : Array.from({ length: scenario.batch }, (_, i) => call(i + 1)));
 }
 
@@ -106,7 +118,7 @@ export function requestBody(scenario: Scenario, tokens: BenchTokens): string {
  */
 export function requestFrame(scenario: Scenario, tokens: BenchTokens): (id: number) => string {
   if (scenario.batch !== 1) throw new Error(`${scenario.id}: WebSocket frames are single requests here`);
-  const rest = JSON.stringify({ method: scenario.method, params: { token: tokens[scenario.role], query: { condition: scenario.conditions } } });
+  const rest = JSON.stringify({ method: scenario.method, params: paramsOf(scenario, tokens) });
   const tail = rest.slice(1);
   return (id) => `{"jsonrpc":"2.0","id":${id},${tail}`;
 }
@@ -116,7 +128,7 @@ export function requestFrame(scenario: Scenario, tokens: BenchTokens): (id: numb
  * same parser, access rules and statement builder; pgbench and EXPLAIN use it.
  */
 export function scenarioStatement(statements: RowsStatements, scenario: Scenario, rows: number): Statement {
-  const selection = parseConditions(scenario.conditions);
+  const selection = selectionOf(scenario);
   const access = authoriseWorkers(selection, authFor(scenario.role), ACTION_OF[scenario.method]);
   // The names the service finds under the token's prefixes: the dataset's workers present at this size.
   const present = ALL_WORKER_NAMES.slice(0, Math.min(rows, ALL_WORKER_NAMES.length));
@@ -131,7 +143,7 @@ export function scenarioStatement(statements: RowsStatements, scenario: Scenario
  * workers the call may reach. A Sort above this is a sort of the whole set.
  */
 export function sortBound(scenario: Scenario): number {
-  const selection = parseConditions(scenario.conditions);
+  const selection = selectionOf(scenario);
   const limit = selection.limit ?? DEFAULT_QUERY_CAP;
   if (selection.namedWorkers.length > 0) return limit;
   const auth = authFor(scenario.role);

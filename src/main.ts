@@ -1,10 +1,6 @@
 import 'reflect-metadata';
-import { Logger as NestLogger } from '@nestjs/common';
-import { Logger } from 'nestjs-pino';
-import { createApp } from './app.factory';
 import { loadConfig } from './config/app.config';
-import { provisionSuperToken, superTokenFile } from './token/super-token.file';
-import { formatToken, TokenService } from './token/token.service';
+import { startEmbeddedEarly } from './database/pglite.head-start';
 
 /**
  * The last resort once serving: a failure that nothing caught is logged and
@@ -12,7 +8,8 @@ import { formatToken, TokenService } from './token/token.service';
  * catches its own failures; what reaches here is a bug, and ending the
  * process for it would end every caller's connection and every waiter.
  */
-function keepServing(): void {
+async function keepServing(): Promise<void> {
+  const { Logger: NestLogger } = await import('@nestjs/common');
   const logger = new NestLogger('Process');
   process.on('unhandledRejection', (reason: unknown) => logger.error({ err: reason }, 'unhandled rejection; still serving'));
   process.on('uncaughtException', (error: Error) => logger.error({ err: error }, 'uncaught exception; still serving'));
@@ -20,6 +17,14 @@ function keepServing(): void {
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
+  // The embedded engine gets ready on its own thread while this one loads the app's modules below.
+  if (config.database.kind === 'embedded') await startEmbeddedEarly(config.database.dataDir);
+  const [{ Logger }, { createApp }, { provisionSuperToken, superTokenFile }, { formatToken, TokenService }] = await Promise.all([
+    import('nestjs-pino'),
+    import('./app.factory'),
+    import('./token/super-token.file'),
+    import('./token/token.service'),
+  ]);
   const fromFile = config.superTokenFile === undefined ? undefined : superTokenFile(config.superTokenFile);
   const app = await createApp(config);
   const logger = app.get(Logger);
@@ -35,7 +40,7 @@ async function bootstrap(): Promise<void> {
   }
   if (superToken.writtenTo) logger.log(`Super token created and written to ${superToken.writtenTo} (SUPER_TOKEN_FILE)`);
   await app.listen(config.port, config.host);
-  keepServing();
+  await keepServing();
   const where = config.database.kind === 'embedded' ? `embedded database in ${config.database.dataDir}` : 'PostgreSQL';
   logger.log(`JSON-RPC listening on http://${config.host}:${config.port}/ (and /nodeget/rpc), ${where}`);
 }

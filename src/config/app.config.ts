@@ -194,7 +194,10 @@ export interface ResponseLimits {
   maxCallResponseBytes: number;
   /** Bytes that reads above 1000 rows may bring in at once, over all requests (LARGE_READ_MEMORY_BYTES). */
   largeReadMemoryBytes: number;
-  /** Reads above 1000 rows that run at once, over all requests (LARGE_READ_MAX_CONCURRENT). */
+  /**
+   * Reads above 1000 rows that run at once, over all requests (LARGE_READ_MAX_CONCURRENT; default:
+   * half the connection pool on PostgreSQL, see largeReadConcurrency; half the cores on the embedded database).
+   */
   largeReadMaxConcurrent: number;
   /**
    * Bytes of notifications and replies left unread by all subscribers' connections together, at most:
@@ -209,7 +212,7 @@ export const DEFAULT_RESPONSE_LIMITS: ResponseLimits = {
   maxCallResponseBytes: 16 * MiB,
   // Two reads of the largest answer at once, as the earlier two-slot limit allowed.
   largeReadMemoryBytes: 32 * MiB,
-  // Half the cores: the database assembles each such answer at a core's full speed, and the
+  // The embedded database's: half the cores. It assembles each such answer at a core's full speed, and the
   // other half keeps serving everyone else (short reads' tail latency grows with each one at once: bench/README.md).
   largeReadMaxConcurrent: Math.max(1, Math.floor(availableParallelism() / 2)),
   // An eighth of the 1 GiB the process is held to under hostile load (the chaos suite's ceiling): each
@@ -533,14 +536,28 @@ export function databaseTargetFrom(env: { DATABASE_URL?: string; DATA_DIR?: stri
   return { kind: 'embedded', dataDir: dataDir === 'memory://' ? dataDir : resolve(dataDir) };
 }
 
+/**
+ * Large reads at once when LARGE_READ_MAX_CONCURRENT is unset. On PostgreSQL
+ * each is streamed through a cursor (JsResultService): it holds a pooled
+ * connection until its reply is sent and about two batches of memory, so
+ * what bounds them is the pool: half of it, the other half left to every
+ * other call. The embedded database assembles each whole, on its one session.
+ */
+export function largeReadConcurrency(database: DatabaseTarget, poolSize: number): number {
+  if (database.kind === 'postgres') return Math.max(1, Math.floor(poolSize / 2));
+  return DEFAULT_RESPONSE_LIMITS.largeReadMaxConcurrent;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const vars = validatedEnvironment(withSecretFiles(env));
+  const database = databaseTargetFrom(vars);
+  const poolSize = vars.DB_POOL_SIZE ?? 10;
   return {
     port: vars.PORT ?? 3000,
     host: vars.HOST ?? '0.0.0.0',
-    database: databaseTargetFrom(vars),
+    database,
     superTokenFile: vars.SUPER_TOKEN_FILE === undefined ? undefined : resolve(vars.SUPER_TOKEN_FILE),
-    poolSize: vars.DB_POOL_SIZE ?? 10,
+    poolSize,
     statementTimeoutMs: vars.DB_STATEMENT_TIMEOUT_MS ?? 10_000,
     poolWaitMs: vars.DB_POOL_WAIT_MS ?? DEFAULT_DB_POOL_WAIT_MS,
     tokenCacheTtlMs: vars.TOKEN_CACHE_TTL_MS ?? 1_000,
@@ -566,7 +583,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxResponseBytes: vars.MAX_RESPONSE_BYTES ?? DEFAULT_RESPONSE_LIMITS.maxResponseBytes,
       maxCallResponseBytes: vars.MAX_CALL_RESPONSE_BYTES ?? DEFAULT_RESPONSE_LIMITS.maxCallResponseBytes,
       largeReadMemoryBytes: vars.LARGE_READ_MEMORY_BYTES ?? DEFAULT_RESPONSE_LIMITS.largeReadMemoryBytes,
-      largeReadMaxConcurrent: vars.LARGE_READ_MAX_CONCURRENT ?? DEFAULT_RESPONSE_LIMITS.largeReadMaxConcurrent,
+      largeReadMaxConcurrent: vars.LARGE_READ_MAX_CONCURRENT ?? largeReadConcurrency(database, poolSize),
       subscriptionMaxQueuedBytes: vars.SUBSCRIPTION_MAX_QUEUED_BYTES ?? DEFAULT_RESPONSE_LIMITS.subscriptionMaxQueuedBytes,
     },
     http: {

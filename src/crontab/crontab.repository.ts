@@ -3,6 +3,7 @@ import type { SelectQueryBuilder } from 'typeorm';
 import { type AuditAction, audited } from '../database/audited-change';
 import { Database } from '../database/database';
 import { fill, type Shape, Slot, toShape } from '../database/statement-shapes';
+import { statementOf } from '../database/statement';
 import { Crontab } from './crontab.entity';
 import { CRON_TYPE_AS_JSONB, INSERT_WITHIN_MAX_JOBS, SCHEDULE_FROM_ON_ENABLE } from './crontab.fragments';
 
@@ -81,13 +82,13 @@ export class CrontabRepository {
       .set({ cronExpression: expression, cronType: () => CRON_TYPE_AS_JSONB, scheduleFrom: now })
       .where('name = :name', { name, cronType: cronTypeJson })
       .returning('id');
-    const [row] = await this.change(qb.getQueryAndParameters(), action);
+    const [row] = await this.db.rows<Row>(audited(statementOf(qb), action));
     return row === undefined ? undefined : Number(row.id);
   }
 
   async delete(name: string, action: AuditAction): Promise<boolean> {
     const qb = this.db.dataSource.createQueryBuilder().delete().from(Crontab).where('name = :name', { name }).returning('id');
-    return (await this.change(qb.getQueryAndParameters(), action)).length > 0;
+    return (await this.db.rows<Row>(audited(statementOf(qb), action))).length > 0;
   }
 
   /** A disabled job that is enabled is scheduled from `now`: the times it was disabled for are not replayed. */
@@ -98,7 +99,7 @@ export class CrontabRepository {
       .set({ enable, scheduleFrom: () => SCHEDULE_FROM_ON_ENABLE })
       .where('name = :name', { name, enable, now })
       .returning('id, enable');
-    const [row] = await this.change(qb.getQueryAndParameters(), action);
+    const [row] = await this.db.rows<Row>(audited(statementOf(qb), action));
     return row === undefined ? undefined : { id: Number(row.id), enable: row.enable as boolean };
   }
 
@@ -106,10 +107,6 @@ export class CrontabRepository {
   async scheduled(ids?: readonly number[]): Promise<ScheduledRow[]> {
     const statement = ids === undefined ? fill(this.shapes().scheduled, []) : fill(this.shapes().scheduledOf, [ids.map(String)]);
     return (await this.db.rows(statement)).map(toScheduled);
-  }
-
-  private change([text, values]: [string, unknown[]], action: AuditAction): Promise<Row[]> {
-    return this.db.rows(audited({ text, values }, action));
   }
 
   private shapes(): Reads {

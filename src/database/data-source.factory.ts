@@ -1,12 +1,9 @@
 import { DataSource, type DataSourceOptions, getMetadataArgsStorage } from 'typeorm';
 import { type AppConfig, DEFAULT_DB_POOL_WAIT_MS } from '../config/app.config';
-import { lockDataDir } from './data-dir.lock';
 import { CUSTOM_PLANS_OPTION, namingClient, PreparedStatements } from './prepared-statements';
 import { migrations } from './migrations';
-import { type EmbeddedDatabase, pgliteDriver } from './pglite.pool';
-import { EMBEDDED_POSTGRES_SETTINGS } from './pglite.protocol';
-import { isNewCluster, templateFile, unpackTemplate } from './pglite.template';
-import { PgliteThread, type ThreadEvents } from './pglite.thread';
+import { openEmbeddedOrHeadStart } from './pglite.head-start';
+import { pgliteDriver } from './pglite.pool';
 import { postgresDriver } from './postgres.driver';
 
 /** The entity classes a DataSource is told of. */
@@ -22,8 +19,7 @@ export type Entities = NonNullable<DataSourceOptions['entities']>;
  */
 export const loadedEntities = (): Entities => getMetadataArgsStorage().tables.map((table) => table.target);
 
-/** An in-memory embedded database, for tests and throw-away runs. */
-export const IN_MEMORY = 'memory://';
+export { IN_MEMORY } from './pglite.head-start';
 
 export type DatabaseSettings = Pick<AppConfig, 'database' | 'poolSize' | 'statementTimeoutMs'> & Partial<Pick<AppConfig, 'poolWaitMs'>>;
 
@@ -49,7 +45,7 @@ export function dataSourceOptions(
 ): DataSourceOptions {
   const target = settings.database;
   if (target.kind === 'embedded') {
-    return { ...shared, entities, driver: pgliteDriver((events) => openEmbedded(target.dataDir, events), statements) } as DataSourceOptions;
+    return { ...shared, entities, driver: pgliteDriver((events) => openEmbeddedOrHeadStart(target.dataDir, events), statements) } as DataSourceOptions;
   }
   const poolWaitMs = settings.poolWaitMs ?? DEFAULT_DB_POOL_WAIT_MS;
   return {
@@ -71,28 +67,6 @@ export function dataSourceOptions(
       idleTimeoutMillis: 30_000,
     },
   };
-}
-
-/** The embedded database on a thread of its own; a directory is locked to this process while it is open. */
-async function openEmbedded(dataDir: string, events: ThreadEvents): Promise<EmbeddedDatabase> {
-  const inMemory = dataDir === IN_MEMORY;
-  const unlock = inMemory ? async () => undefined : await lockDataDir(dataDir);
-  try {
-    const template = templateFile();
-    if (!inMemory && template !== undefined && isNewCluster(dataDir)) unpackTemplate(template, dataDir);
-    const thread = await PgliteThread.start({ dataDir, settings: EMBEDDED_POSTGRES_SETTINGS, templateFile: template }, events);
-    return {
-      thread,
-      reopenable: !inMemory,
-      close: async () => {
-        await thread.close();
-        await unlock();
-      },
-    };
-  } catch (err) {
-    await unlock();
-    throw err;
-  }
 }
 
 /** Session-level advisory lock key: two servers starting together must not both migrate. */

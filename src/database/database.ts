@@ -5,6 +5,7 @@ import { JSR_DATA_SOURCE } from './data-source.name';
 import { withDatabase } from './database.errors';
 import { JSON_AS_TEXT } from './json-as-text';
 import { PreparedStatements } from './prepared-statements';
+import { RowCursor } from './row-cursor';
 import type { Statement } from './statement';
 
 /** How a statement's text goes out; decided once, when its shape is built. */
@@ -75,6 +76,15 @@ export class Database {
         await runner.release();
       }
     });
+  }
+
+  /**
+   * A statement's rows in batches, through a cursor on a connection held
+   * until the cursor is closed (see RowCursor); `statement`'s text opens the
+   * cursor (declareCursorText). The caller must close it on every path.
+   */
+  cursor<T>(statement: Statement): Promise<RowCursor<T>> {
+    return withDatabase(() => RowCursor.open<T>(this.dataSource.createQueryRunner(), statement));
   }
 
   private readonly pooled: Executor = async (text, values) => {

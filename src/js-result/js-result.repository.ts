@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database, type StatementRunner } from '../database/database';
 import type { AuditAction } from '../database/audited-change';
+import type { RowCursor } from '../database/row-cursor';
 import type { Statement } from '../database/statement';
 import type { WorkerAccess } from '../token/auth';
 import { shiftPlaceholders } from '../database/statement-shapes';
@@ -13,13 +14,15 @@ import {
   deleteExpiredText,
   FINISH_RUN_VALUES,
   finishRunText,
+  finishRunsText,
   interruptRunning,
   RUN_CONSOLE,
   SELECT_CAPPED_BY_IDS,
   START_RUN_VALUES,
   startRunText,
+  startRunsText,
 } from './js-result.sql';
-import { JsResultStatements, type WorkerScope } from './js-result.statements';
+import { JsResultStatements, type StreamForm, type WorkerScope } from './js-result.statements';
 import type { RowKey } from './row-key';
 
 /**
@@ -63,6 +66,16 @@ export interface AssembledPage {
   rows: number | string | bigint;
   last_start: string | null;
   last_id: string | null;
+}
+
+/** A row of a streamed read (see streamedElements in js-result.sql.ts); all but `element` on the first row only, the page's columns only on a page. */
+export interface StreamedElement {
+  element: string;
+  bytes: number | string;
+  widest: number | string;
+  rows?: number | string;
+  last_start?: string | null;
+  last_id?: string | null;
 }
 
 /** A row of one worker to delete up to, and the outcome the delete is held to. */
@@ -119,6 +132,15 @@ export class JsResultRepository {
     return page;
   }
 
+  /**
+   * What assembledJson (`json-stream`) or assembledPage (`page-stream`) would
+   * assemble, as a cursor over its elements (see JsResultStatements.streamed);
+   * the caller must close it.
+   */
+  streamedElements(form: StreamForm, filters: readonly Filter[], scope: WorkerScope, after: RowKey | undefined, size: number, fields: readonly RecordField[] | undefined): Promise<RowCursor<StreamedElement>> {
+    return this.database.cursor<StreamedElement>(this.statements.streamed(form, filters, scope, after, size, fields));
+  }
+
   async count(filters: readonly Filter[], access: WorkerAccess, limit: number | undefined): Promise<number> {
     const [{ count }] = await this.read<{ count: string | number }>(this.statements.count(filters, access, limit));
     return Number(count);
@@ -159,6 +181,45 @@ export class JsResultRepository {
   async finishRun(id: number, end: RunEnd, alongside: CompanionStep): Promise<void> {
     const text = this.compose('finish', alongside, (step) => finishRunText(shiftPlaceholders(step, FINISH_RUN_VALUES)));
     await this.database.rows({ text, values: [id, end.finishTime, end.resultJson, end.errorMessage, end.consoleJson, ...alongside.values] });
+  }
+
+  /**
+   * Writes many runs' rows, running, in one statement with `alongside` (over
+   * `run(id)`, every row written): all or none of them. Their ids, in order.
+   */
+  async startRuns(runs: readonly RunStart[], alongside: CompanionStep): Promise<number[]> {
+    const text = this.compose('start-many', alongside, (step) => startRunsText(shiftPlaceholders(step, START_RUN_VALUES)));
+    const rows = await this.database.rows<{ id: string | number }>({
+      text,
+      values: [
+        runs.map((run) => String(run.workerId)),
+        runs.map((run) => run.workerName),
+        runs.map((run) => run.runType),
+        runs.map((run) => run.startTime),
+        runs.map((run) => run.paramJson),
+        ...alongside.values,
+      ],
+    });
+    return rows.map((row) => Number(row.id));
+  }
+
+  /**
+   * Records how many runs ended, in one statement with `alongside` (over
+   * `ended(id)`, every id given, deleted rows too): all or none of them.
+   */
+  async finishRuns(ends: readonly (RunEnd & { id: number })[], alongside: CompanionStep): Promise<void> {
+    const text = this.compose('finish-many', alongside, (step) => finishRunsText(shiftPlaceholders(step, FINISH_RUN_VALUES)));
+    await this.database.rows({
+      text,
+      values: [
+        ends.map((end) => end.id),
+        ends.map((end) => end.finishTime),
+        ends.map((end) => end.resultJson),
+        ends.map((end) => end.errorMessage),
+        ends.map((end) => end.consoleJson),
+        ...alongside.values,
+      ],
+    });
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   JsResultQueryParams,
 } from './js-result.params';
 import type { JsonText } from '../common/json-text';
+import type { JsonTextStream } from '../common/json-text-stream';
 import { type JsResultRecords, JsResultService } from './js-result.service';
 
 /** The `js-result_*` JSON-RPC methods, mapped onto the service. */
@@ -33,7 +34,7 @@ export class JsResultRpcController {
   }
 
   @RpcMethod('js-result_page', { doc: JS_RESULT_PAGE_DOC })
-  page(@RpcParams() params: JsResultPageParams, @RpcAuth() auth: Auth, @RpcReplies() replies: ReplyBudget): Promise<JsonText> {
+  page(@RpcParams() params: JsResultPageParams, @RpcAuth() auth: Auth, @RpcReplies() replies: ReplyBudget): Promise<JsonText | JsonTextStream> {
     return this.service.page(params, auth, replies);
   }
 

@@ -205,7 +205,7 @@ describe(JsResultService.name, () => {
       let cursor: string | undefined;
       do {
         received = 0;
-        const answer = await budgeted.page({ selection, cursor, pageSize: 1 }, SUPER, budget());
+        const answer = (await budgeted.page({ selection, cursor, pageSize: 1 }, SUPER, budget())) as JsonText;
         const page = parseExact(answer.text) as { items: { id: unknown }[]; next_cursor: string | null };
         expect(answer.text.includes(EXACT_PARAM)).toBe(true);
         expect(received).toBeLessThan(2 * LIMIT);

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JsonText } from '../common/json-text';
+import { JsonTextStream } from '../common/json-text-stream';
 import { type ReplyBudget, unlimitedReplies } from '../common/reply-budget';
 import { Semaphore } from '../common/semaphore';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
@@ -10,21 +11,35 @@ import { DEFAULT_QUERY_CAP, type Selection } from './conditions/condition.types'
 import { authoriseWorkers, grantsNothing } from './js-result.access';
 import type { PageSelection } from './js-result.params';
 import { type DeleteOutcome, type JsResultRecord, recordsJsonText, type TextRow } from './js-result.record';
-import { type AssembledPage, JsResultRepository } from './js-result.repository';
-import { type ListedNamesScope, distinctNames, type PatternScope, type RecordField, valueShare, withheld } from './js-result.statements';
+import { type AssembledPage, JsResultRepository, type StreamedElement } from './js-result.repository';
+import {
+  type ListedNamesScope,
+  distinctNames,
+  type PatternScope,
+  type RecordField,
+  type StreamForm,
+  valueShare,
+  withheld,
+  type WorkerScope,
+} from './js-result.statements';
 import type { RowKey } from './row-key';
 import { cursorBinding, PageCursors } from './page-cursor';
 import { WorkerNamesCache } from './worker-names.cache';
+import { recordsStream, STREAM_BATCH_BYTES } from './streamed-records';
 
 /**
  * The records of a read, as JSON text: written here from rows whose `param`
- * and `result` came as text, for the usual short reads, or, above the default
- * cap, the JSON array PostgreSQL assembled. Measured (bench/README.md): for
+ * and `result` came as text, for the usual short reads; above the default
+ * cap, on PostgreSQL, streamed: the records' JSON elements read through a
+ * cursor a batch at a time and sent as they come (JsonTextStream), the
+ * array's exact length known from the first row; on the embedded database,
+ * whose one session a held cursor would take from every other caller while
+ * a client reads, the JSON array it assembled. Measured (bench/README.md): for
  * 10 rows, building the JSON in PostgreSQL costs the database more than
  * writing it here; for 10,000 rows both cost the same overall,
- * and one string holds a fraction of the memory of 10,000 row objects.
+ * and JSON text holds a fraction of the memory of 10,000 row objects.
  */
-export type JsResultRecords = Partial<JsResultRecord>[] | JsonText;
+export type JsResultRecords = Partial<JsResultRecord>[] | JsonText | JsonTextStream;
 
 export interface PageRequest {
   selection: PageSelection;
@@ -41,18 +56,23 @@ export class JsResultService {
    * whatever the requests ask. Running more than a couple of the largest at
    * once adds memory, not throughput (measured: bench/README.md, many clients
    * asking for 10,000 rows each). They also run at most
-   * LARGE_READ_MAX_CONCURRENT at once, for the CPU the database spends on each.
+   * LARGE_READ_MAX_CONCURRENT at once, for the CPU the database spends on each
+   * and, streamed, for the pooled connection each holds until it is sent.
+   * A streamed read is admitted for the batches it holds, not its whole answer.
    */
   private readonly largeReads: Semaphore;
   private readonly largeReadSlots: Semaphore;
+  /** Whether large reads are streamed through a cursor (PostgreSQL) or assembled whole (the embedded database). */
+  private readonly streams: boolean;
   private readonly workerNames: WorkerNamesCache;
   private cursors?: Promise<PageCursors>;
 
   constructor(
     private readonly results: JsResultRepository,
     private readonly secrets: ServerSecretRepository,
-    @Inject(APP_CONFIG) config: Pick<AppConfig, 'workerNamesCacheTtlMs' | 'responses'>,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'workerNamesCacheTtlMs' | 'responses'> & Partial<Pick<AppConfig, 'database'>>,
   ) {
+    this.streams = config.database?.kind === 'postgres';
     this.largeReads = new Semaphore(config.responses.largeReadMemoryBytes);
     this.largeReadSlots = new Semaphore(config.responses.largeReadMaxConcurrent);
     this.workerNames = new WorkerNamesCache((prefixes) => this.results.workerNamesUnder(prefixes), config.workerNamesCacheTtlMs);
@@ -63,10 +83,13 @@ export class JsResultService {
    * only `fields` of each, if given. No read brings more into this process
    * than what is left of `replies`: a short read's rows come only if each of
    * their values is within its share of it (see valueShare); otherwise, and
-   * above the default cap, the read is a large read: measured, and assembled
-   * if it fits, in the database, which stops as soon as the answer would not
-   * fit. An answer that does not fit fails with the error that says so, its
-   * size being the bytes of the JSON array of the records.
+   * above the default cap, the read is a large read: on PostgreSQL streamed,
+   * its exact length known before any of it is sent, and charged (or refused)
+   * where its reply is written; on the embedded database measured, and
+   * assembled if it fits, in the database, which stops as soon as the answer
+   * would not fit. An answer that does not fit fails with the error that says
+   * so, its size being the bytes of the JSON array of the records (streamed:
+   * of the reply).
    */
   async query(
     selection: Selection,
@@ -86,6 +109,7 @@ export class JsResultService {
       if (!rows.some(withheld)) return new JsonText(recordsJsonText(rows, fields));
       // A value over its share: the read is measured, and assembled if it fits, in the database.
     }
+    if (this.streams) return this.streamLargeRead('json-stream', selection.filters, scope, undefined, limit, fields, replies, (stream) => stream);
     return this.runLargeRead(async () => {
       // Read again once admitted: the batch's earlier calls may have used the request's budget meanwhile.
       replies.ensureLeft();
@@ -95,6 +119,47 @@ export class JsResultService {
       replies.check(Number(bytes));
       throw new Error(`the database withheld an answer of ${bytes} bytes, within the cap of ${cap}`);
     }, replies.allowance);
+  }
+
+  /**
+   * A large read streamed (see JsResultRecords): admitted as runLargeRead
+   * admits, for two batches, and holding its slot until the stream is closed.
+   * The first row gives the answer's exact length: the reply is charged to
+   * `replies` (or refused, as any reply that does not fit) where it is
+   * written, before anything of it is read further or sent. A stream of no
+   * rows is `[]` at once.
+   */
+  private streamLargeRead<T>(
+    form: StreamForm,
+    filters: Selection['filters'],
+    scope: WorkerScope,
+    after: RowKey | undefined,
+    size: number,
+    fields: readonly RecordField[] | undefined,
+    replies: ReplyBudget,
+    answer: (records: JsonTextStream | JsonText, first: StreamedElement | undefined) => T,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const held = this.runLargeRead(async () => {
+        replies.ensureLeft();
+        const cursor = await this.results.streamedElements(form, filters, scope, after, size, fields);
+        let stream: JsonTextStream | undefined;
+        try {
+          const [first] = await cursor.fetch(1);
+          if (first === undefined) {
+            await cursor.close();
+            return resolve(answer(new JsonText('[]'), undefined));
+          }
+          stream = recordsStream(cursor, first);
+          resolve(answer(stream, first));
+        } catch (error) {
+          await (stream ?? cursor).close();
+          throw error;
+        }
+        await stream.closed;
+      }, Math.min(replies.allowance, 2 * STREAM_BATCH_BYTES));
+      held.catch(reject);
+    });
   }
 
   /** Runs a read above the default cap once a slot and `bytes` of the memory budget are free. */
@@ -114,9 +179,10 @@ export class JsResultService {
    * before anything is read: it must be one issued for this token and these
    * conditions. A page is held to `replies` as a query is: its rows come only
    * within their shares, and otherwise, or above the default cap, it is a large
-   * read, assembled in the database and stopped there at the budget.
+   * read: streamed on PostgreSQL, assembled in the database and stopped there
+   * at the budget on the embedded one (see JsResultRecords).
    */
-  async page(request: PageRequest, auth: Auth, replies: ReplyBudget = unlimitedReplies()): Promise<JsonText> {
+  async page(request: PageRequest, auth: Auth, replies: ReplyBudget = unlimitedReplies()): Promise<JsonText | JsonTextStream> {
     const { selection, pageSize, fields } = request;
     const binding = cursorBinding(auth.tokenKey, selection.conditionsText);
     const cursors = await this.pageCursors();
@@ -134,6 +200,13 @@ export class JsResultService {
         return pageJson(rows.slice(0, pageSize), fields, last === undefined ? null : cursors.issue(positionOf(last), binding));
       }
       // As in query: a value over its share makes it a large read.
+    }
+    if (this.streams) {
+      return this.streamLargeRead('page-stream', selection.filters, access, after, size, fields, replies, (items, first) => {
+        const more = first !== undefined && Number(first.rows) > pageSize && first.last_id != null;
+        const next = more ? cursors.issue({ startTime: first.last_start ?? null, id: first.last_id as string }, binding) : null;
+        return pageOf(items, next);
+      });
     }
     return this.runLargeRead(async () => {
       replies.ensureLeft();
@@ -193,6 +266,12 @@ export class JsResultService {
  */
 function pageJson(rows: readonly TextRow[], fields: readonly RecordField[] | undefined, nextCursor: string | null): JsonText {
   return pageText(recordsJsonText(rows, fields), nextCursor);
+}
+
+/** A page around its streamed (or empty) items, as pageText writes it. */
+function pageOf(items: JsonTextStream | JsonText, nextCursor: string | null): JsonText | JsonTextStream {
+  if (items instanceof JsonText) return pageText(items.text, nextCursor);
+  return items.wrapped('{"items":', `,"next_cursor":${JSON.stringify(nextCursor)}}`);
 }
 
 function pageText(itemsJson: string, nextCursor: string | null): JsonText {

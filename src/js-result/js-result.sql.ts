@@ -91,6 +91,35 @@ export const PAGE_BYTES = `(coalesce(max(m.running) FILTER (WHERE ${IN_PAGE}), 1
 export const PAGE_END_START = '(max(m.start_time) FILTER (WHERE m.n = :limit::bigint - 1))::text';
 export const PAGE_END_ID = '(max(m.id) FILTER (WHERE m.n = :limit::bigint - 1))::text';
 
+/**
+ * The chosen rows' JSON elements one database row each, numbered `n` in the
+ * reply's order (read in the chosen rows' own order: ordering by `n` instead
+ * would sort them again, on disk for 10,000 large rows), every row carrying what the reply needs to know before its
+ * first byte is sent: `bytes`, the exact length of the JSON array of the
+ * elements numbered below `:limit` (each element and the comma or bracket
+ * before it, and the closing bracket), and `widest`, the longest element,
+ * which sizes the batches read through the cursor. For a page (`page` true,
+ * `:limit` the page size + 1) also `rows`, all rows matched, the one past the
+ * page too, and the position of the page's last row as text. The database
+ * keeps the rows (the windows see them all before the first is given), so
+ * the reader holds a batch at a time. Text: window functions over JSON
+ * elements, with FILTER.
+ */
+export function streamedElements(fields: readonly string[] | undefined, chosen: string, page: boolean): string {
+  const inPage = page ? ' FILTER (WHERE e.n < :limit::bigint)' : '';
+  const pageColumns = page
+    ? ', count(*) OVER whole AS rows, (max(e.start_time) FILTER (WHERE e.n = :limit::bigint - 1) OVER whole)::text AS last_start' +
+      ', (max(e.id) FILTER (WHERE e.n = :limit::bigint - 1) OVER whole)::text AS last_id'
+    : '';
+  return (
+    `SELECT e.start_time, e.id, e.element, e.n, (sum(octet_length(e.element) + 1)${inPage} OVER whole + 1)::float8 AS bytes, ` +
+    `max(octet_length(e.element)) OVER whole AS widest${pageColumns} ` +
+    `FROM (SELECT r.start_time, r.id, ${jsonElementOf(fields)} AS element, row_number() OVER (ORDER BY ${NEWEST_FIRST}) AS n FROM (${chosen}) r) e ` +
+    // Whole-set aggregates in the reply's order: the rows come out in it, and the cursor's ORDER BY needs no sort.
+    `WINDOW whole AS (ORDER BY ${NEWEST_FIRST} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)`
+  );
+}
+
 /** TypeORM writes LIMIT as a literal; here it is the parameter `:limit`, so one text serves every limit. */
 export const withLimit = (text: string) => `${text} LIMIT :limit`;
 
@@ -237,3 +266,38 @@ last AS (SELECT start_time, id FROM chosen ORDER BY start_time ASC NULLS LAST, i
 SELECT (SELECT count(*) FROM chosen)::int AS chosen, (SELECT count(*) FROM changed)::int AS deleted,
   (SELECT start_time::text FROM last) AS start_time, (SELECT id::text FROM last) AS id`;
 }
+
+/**
+ * Many runs' rows written as they start, in one statement: `$1`-`$5` arrays
+ * (worker ids, worker names, run types, start times, params as JSON text or
+ * null), one element per run. The ids are taken first, so the answer lists
+ * them in the arrays' order (RETURNING has no order); the step reads `run(id)`
+ * as startRunText's does. Text: data-modifying WITH parts over unnest.
+ */
+export const startRunsText = (step: string) => `WITH input AS (
+  SELECT ${NEXT_RUN_ID} AS id, u.n, u.worker_id, u.worker_name, u.run_type, u.start_time, u.param
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[]) WITH ORDINALITY AS u(worker_id, worker_name, run_type, start_time, param, n)
+), run AS (
+  ${insertRunningRows({ id: 'id', workerId: 'worker_id', workerName: 'worker_name', runType: 'run_type', startTime: 'start_time', param: 'param::jsonb', source: 'input ORDER BY n' })}
+), alongside AS (${step})
+SELECT id FROM input ORDER BY n`;
+
+/**
+ * How many runs ended, in one statement: `$1`-`$5` arrays (ids, finish
+ * times, results as JSON text, error messages, console lines as JSON text),
+ * one element per run, as finishRunText's values. The step reads `ended(id)`,
+ * every id given (a row deleted meanwhile included), not only the rows
+ * updated. Text: data-modifying WITH parts over unnest, an upsert among them.
+ */
+export const finishRunsText = (step: string) => `WITH input AS (
+  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) AS u(id, finish_time, result, error_message, lines)
+), run AS (
+  UPDATE js_result j SET finish_time = i.finish_time, result = i.result::jsonb, error_message = i.error_message
+  FROM input i WHERE j.id = i.id
+  RETURNING j.id
+), kept AS (
+  INSERT INTO js_result_console (js_result_id, lines)
+  SELECT i.id, i.lines::jsonb FROM input i JOIN run r ON r.id = i.id WHERE i.lines IS NOT NULL
+  ON CONFLICT (js_result_id) DO UPDATE SET lines = EXCLUDED.lines
+), ended AS (SELECT id FROM input), alongside AS (${step})
+SELECT count(*)::integer AS finished FROM run`;

@@ -1,6 +1,7 @@
 import type { DataSource, ObjectLiteral, QueryBuilder, SelectQueryBuilder, WhereExpressionBuilder } from 'typeorm';
 import { type AuditAction, auditedText, auditValues } from '../database/audited-change';
 import { JSON_AS_TEXT } from '../database/json-as-text';
+import { declareCursorText } from '../database/row-cursor';
 import type { Statement } from '../database/statement';
 import { fill, type FinishText, type Shape, Slot, StatementShapes, type TextRegistry } from '../database/statement-shapes';
 import type { WorkerAccess } from '../token/auth';
@@ -23,6 +24,7 @@ import {
   PATTERN_NAMES,
   PREFIXED_NAMES,
   RESOLVED_NAMES_FROM,
+  streamedElements,
   withLimit,
 } from './js-result.sql';
 import { afterKeyTerm, type RowKey } from './row-key';
@@ -173,7 +175,12 @@ function columnsFor(fields: readonly RecordField[] | undefined): readonly Record
  * asked not to parse them: see JSON_AS_TEXT). Forms other code builds on the
  * same chosen rows (bench and tests read plain rows) extend this list.
  */
-export type SelectForm = 'json' | 'page-json' | 'text';
+export type SelectForm = 'json' | 'page-json' | 'text' | StreamForm;
+
+/** The forms read through a cursor, a batch of elements at a time (see streamedElements). */
+export type StreamForm = 'json-stream' | 'page-stream';
+
+const isStreamForm = (form: string): form is StreamForm => form === 'json-stream' || form === 'page-stream';
 
 /**
  * The value columns of a text row held to a share of the budget (each with
@@ -314,6 +321,17 @@ export class JsResultStatements {
   }
 
   /**
+   * What selectJson (`json-stream`, `size` the limit) or pageJson
+   * (`page-stream`, `size` the page size + 1) read, as a statement that opens
+   * a cursor (see RowCursor) over their elements, one row each in the reply's
+   * order, every row carrying the exact length of the reply's array and the
+   * longest element (and, for a page, where it ends): see streamedElements.
+   */
+  streamed(form: StreamForm, filters: readonly Filter[], scope: WorkerScope, after: RowKey | undefined, size: number, fields: readonly RecordField[] | undefined): Statement {
+    return this.select(form, filters, scope, size, fields, after);
+  }
+
+  /**
    * One row `{ count }`: how many rows a delete with the same conditions and
    * limit would delete. Without a limit it is a plain count over the
    * filters, an index range when a worker is named; names are resolved
@@ -369,7 +387,7 @@ export class JsResultStatements {
     const shape = this.shape(
       key,
       () => this.buildSelect(form, filters, scopeKind, fields, kind),
-      form === 'text' ? (text) => JSON_AS_TEXT + text : undefined,
+      form === 'text' ? (text) => JSON_AS_TEXT + text : isStreamForm(form) ? declareCursorText : undefined,
     );
     const prefixes = scope.kind === 'patterns' ? scope.prefixes : undefined;
     const names = scope.kind === 'all' ? undefined : scope.names;
@@ -413,6 +431,17 @@ export class JsResultStatements {
         .addSelect(PAGE_END_ID, 'last_id')
         .from(`(${numberedElements(fields, chosen.sql)})`, 'm')
         .setParameter('cap', new Slot(CAP));
+    } else if (isStreamForm(form)) {
+      const page = form === 'page-stream';
+      // What the whole reply needs comes in the first row only: the other rows are their element, less to decode here.
+      // (`n` must stay in use: without it the planner drops the numbering and sorts the rows again.)
+      const firstOnly = (column: string) => `CASE WHEN m.n = 1 THEN m.${column} END`;
+      qb.select('m.element', 'element').addSelect(firstOnly('bytes'), 'bytes').addSelect(firstOnly('widest'), 'widest');
+      if (page) qb.addSelect(firstOnly('rows'), 'rows').addSelect(firstOnly('last_start'), 'last_start').addSelect(firstOnly('last_id'), 'last_id');
+      qb.from(`(${streamedElements(fields, chosen.sql, page)})`, 'm');
+      if (page) qb.where('m.n < :limit::bigint');
+      // The chosen rows' order, which the windows keep: no sort.
+      qb.orderBy('m.start_time', 'DESC', 'NULLS FIRST').addOrderBy('m.id', 'DESC');
     } else if (form === 'text') {
       const [first, ...rest] = columnsFor(fields).map(({ key }) => key);
       qb.select(textColumn(first), first).from(`(${chosen.sql})`, 'r');

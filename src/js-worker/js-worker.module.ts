@@ -12,12 +12,13 @@ import { JsWorkerRepository } from './js-worker.repository';
 import { JsWorkerRpcController } from './js-worker.rpc-controller';
 import { JsWorkerRoutes } from './js-worker.routes';
 import { JsWorkerRunner } from './js-worker.runner';
+import { JsWorkerRunWrites } from './js-worker.run-writes';
 import { JsWorkerService } from './js-worker.service';
 
 /** The `js-worker` namespace: stored scripts, run on sandbox threads, their outcomes written to js_result. */
 @Module({
   imports: [TypeOrmModule.forFeature([JsWorker], JSR_DATA_SOURCE), TokenModule, JsonRpcModule, JsResultModule],
-  providers: [JsWorkerRepository, JsWorkerRunner, JsWorkerInstance, JsWorkerService, JsWorkerHost, WorkerFetch, JsWorkerRoutes, JsWorkerRpcController],
+  providers: [JsWorkerRepository, JsWorkerRunner, JsWorkerRunWrites, JsWorkerInstance, JsWorkerService, JsWorkerHost, WorkerFetch, JsWorkerRoutes, JsWorkerRpcController],
   exports: [JsWorkerService, JsWorkerRoutes],
 })
 export class JsWorkerModule {}

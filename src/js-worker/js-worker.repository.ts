@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { SelectQueryBuilder } from 'typeorm';
 import { type AuditAction, audited } from '../database/audited-change';
+import { TurnBatcher } from '../common/turn-batcher';
 import { Database } from '../database/database';
 import type { Statement } from '../database/statement';
 import { fill, type Shape, Slot, toShape } from '../database/statement-shapes';
@@ -9,6 +10,9 @@ import { JsWorker } from './js-worker.entity';
 import { ENV_AS_JSONB, LOCK_INSTANCE, NEXT_INSTANCE_ID, UNLOCK_INSTANCE } from './js-worker.fragments';
 
 type WorkerRow = Record<string, unknown>;
+
+/** Names read by one statement at most. */
+const MAX_NAMES_READ = 256;
 
 /** A worker's row under its column names (RETURNING *, to_jsonb(w), or a read of every column) as an entity. */
 export function workerFromRow(row: WorkerRow): JsWorker {
@@ -42,7 +46,13 @@ export type WorkerChanges = Partial<Omit<JsWorker, 'id' | 'name' | 'createdAt' |
  */
 @Injectable()
 export class JsWorkerRepository {
-  private reads?: Record<'byName' | 'byRouteName' | 'names', Shape>;
+  private reads?: Record<'byName' | 'byNames' | 'byRouteName' | 'names', Shape>;
+  /** Reads by name made in one turn (runs as they arrive), one statement for many: see readByNames. */
+  private readonly byNameReads = new TurnBatcher<string, WorkerRow | undefined>(
+    (names) => this.readByNames(names),
+    (name) => this.db.first<WorkerRow>(fill(this.shapes().byName, [name])),
+    { maxBatch: MAX_NAMES_READ, maxInFlight: 2 },
+  );
 
   constructor(private readonly db: Database) {}
 
@@ -81,8 +91,16 @@ export class JsWorkerRepository {
   }
 
   async findByName(name: string): Promise<JsWorker | undefined> {
-    const row = await this.db.first<WorkerRow>(fill(this.shapes().byName, [name]));
+    const row = await this.byNameReads.add(name);
+    // Each caller gets its own entity, even when a batch read the row once for several.
     return row === undefined ? undefined : workerFromRow(row);
+  }
+
+  /** The rows of `names` (repeats read once), in the order of `names`; undefined for a name with no worker. */
+  private async readByNames(names: string[]): Promise<(WorkerRow | undefined)[]> {
+    const rows = await this.db.rows<WorkerRow>(fill(this.shapes().byNames, [[...new Set(names)]]));
+    const byName = new Map(rows.map((row) => [row.name as string, row]));
+    return names.map((name) => byName.get(name));
   }
 
   async findByRouteName(routeName: string): Promise<JsWorker | undefined> {
@@ -115,9 +133,10 @@ export class JsWorkerRepository {
   }
 
   /** The reads, built once (the entity's metadata exists once the DataSource is open) and run with each call's value. */
-  private shapes(): Record<'byName' | 'byRouteName' | 'names', Shape> {
+  private shapes(): Record<'byName' | 'byNames' | 'byRouteName' | 'names', Shape> {
     this.reads ??= {
       byName: this.named(this.everyColumn().where('w.name = :name', { name: new Slot(0) })),
+      byNames: this.named(this.everyColumn().where('w.name = ANY(:names)', { names: new Slot(0) })),
       byRouteName: this.named(this.everyColumn().where('w.routeName = :routeName', { routeName: new Slot(0) }).limit(1)),
       names: this.named(this.db.select(JsWorker, 'w').select('w.name', 'name').orderBy('w.name')),
     };

@@ -5,7 +5,7 @@ import { isDatabaseUnavailable, isUniqueViolation } from '../database/database.e
 import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import { type Auth, canAccessWorker, canUseWorker } from '../token/auth';
 import type { JsWorkerAction } from '../token/token-limit';
-import { type CompanionStep, JsResultRepository } from '../js-result/js-result.repository';
+import { JsResultRepository } from '../js-result/js-result.repository';
 import { JsWorker } from './js-worker.entity';
 import { type HostedRun, JsWorkerHost } from './js-worker.host';
 import { JsWorkerInstance } from './js-worker.instance';
@@ -27,6 +27,7 @@ import {
   storableText,
 } from './js-worker.rules';
 import { JsWorkerRunner, type RunTicket } from './js-worker.runner';
+import { JsWorkerRunWrites } from './js-worker.run-writes';
 import type { HandlerName, RunJob, RunLimits, RunOutcome } from './runtime';
 
 export const SHUTDOWN_MESSAGE = 'interrupted: server shut down';
@@ -71,6 +72,7 @@ export class JsWorkerService implements OnModuleDestroy {
     private readonly routes: JsWorkerRoutes,
     private readonly host: JsWorkerHost,
     private readonly results: JsResultRepository,
+    private readonly runWrites: JsWorkerRunWrites,
   ) {}
 
   async create(input: CreateWorkerParamsDto, auth: Auth, action: AuditAction): Promise<JsWorkerSummary> {
@@ -306,7 +308,7 @@ export class JsWorkerService implements OnModuleDestroy {
     const ticket = this.runner.admit();
     try {
       const run = { workerId: worker.id, workerName: worker.name, runType, startTime: Date.now(), paramJson: params == null ? null : jsonb(params) };
-      return { ticket, id: await this.results.startRun(run, trackedBy(instanceId)) };
+      return { ticket, id: await this.runWrites.start(run, instanceId) };
     } catch (err) {
       this.runner.cancel(ticket);
       throw err;
@@ -406,18 +408,9 @@ export class JsWorkerService implements OnModuleDestroy {
     const result = outcome.ok ? JSON.stringify(outcome.result) : null;
     const error = outcome.ok ? null : outcome.error;
     const lines = outcome.console.length > 0 ? JSON.stringify(outcome.console) : null;
-    await this.results.finishRun(id, { finishTime: Date.now(), resultJson: result, errorMessage: error, consoleJson: lines }, untracked(id));
+    await this.runWrites.finish(id, { finishTime: Date.now(), resultJson: result, errorMessage: error, consoleJson: lines });
   }
 }
-
-/** A started run's tracking row, written in the statement that writes its js_result row (`run`): this instance runs it. */
-const trackedBy = (instanceId: number): CompanionStep => ({
-  text: 'INSERT INTO js_worker_active_run (js_result_id, instance_id) SELECT id, $1 FROM run',
-  values: [instanceId],
-});
-
-/** A finished run is no longer tracked, in the statement that records its end (even if its row was deleted meanwhile). */
-const untracked = (id: number): CompanionStep => ({ text: 'DELETE FROM js_worker_active_run WHERE js_result_id = $1', values: [id] });
 
 const HANDLERS: Record<RunWorkerParamsDto['runType'], HandlerName> = { call: 'onCall', cron: 'onCron', route: 'onRoute' };
 

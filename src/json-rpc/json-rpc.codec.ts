@@ -1,5 +1,6 @@
 import { isSafeNumber, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 import { JsonText } from '../common/json-text';
+import type { JsonTextStream } from '../common/json-text-stream';
 import type { JsonRpcResponse } from './json-rpc.types';
 
 /** Integers this long may exceed 2^53, where JSON.parse would silently round them. */
@@ -45,6 +46,13 @@ export function stringifyReply(reply: JsonRpcResponse): string {
  * Transports send either as it is (an HTTP body, a WebSocket text frame).
  */
 export type WrittenReply = string | Buffer;
+
+/**
+ * A reply as a transport that can send it as it is produced receives it:
+ * written, or the whole reply of a streamed result, of a known exact length
+ * (see JsonRpcDispatcher.handleStreaming).
+ */
+export type SentReply = WrittenReply | JsonTextStream;
 
 /**
  * Replies above this many characters are encoded to bytes as soon as they

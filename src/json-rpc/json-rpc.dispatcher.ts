@@ -1,10 +1,11 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { invalidParams } from '../common/domain.error';
+import { JsonTextStream } from '../common/json-text-stream';
 import { ReplyBudget } from '../common/reply-budget';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { MetricsService } from '../metrics/metrics.service';
-import { encodeLarge, joinReplies, parseJson, replyBytes, stringifyReply, type WrittenReply } from './json-rpc.codec';
+import { encodeLarge, joinReplies, parseJson, replyBytes, type SentReply, stringifyJson, stringifyReply, type WrittenReply } from './json-rpc.codec';
 import { errorCodeOf, INTERNAL_ERROR, INTERNAL_ERROR_REPLY, knownErrorObject } from './json-rpc.errors';
 import {
   type JsonRpcCall,
@@ -125,14 +126,30 @@ export class JsonRpcDispatcher {
    * request also runs in a logging context, for lines nobody handed it to.
    */
   handle(text: string, origin: RpcOrigin): Promise<WrittenReply | undefined> {
-    const requestId = origin.requestId ?? newRequestId();
-    if (!this.requestContexts) return this.answerSafely(text, origin, requestId);
-    return inRequestContext(requestId, () => this.answerSafely(text, origin, requestId));
+    return this.handled(text, origin, false) as Promise<WrittenReply | undefined>;
   }
 
-  private async answerSafely(text: string, origin: RpcOrigin, requestId: string): Promise<WrittenReply | undefined> {
+  /**
+   * As `handle`, for transports that can send a reply as it is produced (an
+   * HTTP body): a single call whose result is streamed (a large read) is
+   * answered with the whole reply as a JsonTextStream, already charged to the
+   * request's budget, which the transport must read to the end or close. A
+   * batch's replies are always written whole, in order: a batch's stream held
+   * open until the other calls finish would hold a pooled connection each.
+   */
+  handleStreaming(text: string, origin: RpcOrigin): Promise<SentReply | undefined> {
+    return this.handled(text, origin, true);
+  }
+
+  private handled(text: string, origin: RpcOrigin, streaming: boolean): Promise<SentReply | undefined> {
+    const requestId = origin.requestId ?? newRequestId();
+    if (!this.requestContexts) return this.answerSafely(text, origin, requestId, streaming);
+    return inRequestContext(requestId, () => this.answerSafely(text, origin, requestId, streaming));
+  }
+
+  private async answerSafely(text: string, origin: RpcOrigin, requestId: string, streaming: boolean): Promise<SentReply | undefined> {
     try {
-      return await this.answer(text, origin, requestId);
+      return await this.answer(text, origin, requestId, streaming);
     } catch (error) {
       // Every failure of a call is answered by its pipeline; this is a bug in the envelope itself.
       this.logger.error({ err: error, ...this.requestIdField(requestId) }, 'unexpected error in the JSON-RPC envelope');
@@ -140,7 +157,7 @@ export class JsonRpcDispatcher {
     }
   }
 
-  private async answer(text: string, origin: RpcOrigin, requestId: string): Promise<WrittenReply | undefined> {
+  private async answer(text: string, origin: RpcOrigin, requestId: string, streaming: boolean): Promise<SentReply | undefined> {
     let payload: unknown;
     try {
       payload = parseJson(text);
@@ -153,7 +170,7 @@ export class JsonRpcDispatcher {
       requestId,
       this.requestContexts,
     );
-    if (!Array.isArray(payload)) return this.handleOne(payload, request);
+    if (!Array.isArray(payload)) return this.handleOne(payload, request, streaming);
     if (payload.length === 0 || payload.length > MAX_BATCH_SIZE) {
       const reason = payload.length === 0 ? 'empty batch' : `a batch holds at most ${MAX_BATCH_SIZE} requests`;
       return stringifyReply(this.refusal(null, new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, reason)));
@@ -174,7 +191,7 @@ export class JsonRpcDispatcher {
     const runner = async () => {
       while (next < calls.length) {
         const at = next++;
-        replies[at] = await this.handleOne(calls[at], request);
+        replies[at] = (await this.handleOne(calls[at], request, false)) as WrittenReply | undefined;
         await yieldToEventLoop();
       }
     };
@@ -182,8 +199,8 @@ export class JsonRpcDispatcher {
     return replies;
   }
 
-  /** The call's reply, written, or undefined for a notification. */
-  private async handleOne(message: unknown, request: RpcRequest): Promise<WrittenReply | undefined> {
+  /** The call's reply, written (or, `streaming`, a streamed result's whole reply), or undefined for a notification. */
+  private async handleOne(message: unknown, request: RpcRequest, streaming: boolean): Promise<SentReply | undefined> {
     let envelope: JsonRpcCall;
     try {
       envelope = readEnvelope(message);
@@ -197,7 +214,10 @@ export class JsonRpcDispatcher {
       const reply = handler
         ? await this.run(handler, envelope, started, request)
         : this.refusal(id, methodNotFound(envelope.method), started, 'unknown', request);
-      return 'id' in envelope ? this.written(reply, request.replies, handler?.name ?? 'unknown') : undefined;
+      if ('id' in envelope) return await this.written(reply, request.replies, handler?.name ?? 'unknown', streaming);
+      // Nothing is answered to a notification: a streamed result is not read, and its connection goes back at once.
+      if ('result' in reply && reply.result instanceof JsonTextStream) await reply.result.close();
+      return undefined;
     } catch (error) {
       // A failure past the call's pipeline (its result could not be written, say) is this call's -32603, with its id, not the batch's.
       this.logger.error({ err: error, method: envelope.method, ...request.logFields }, 'unexpected error answering a JSON-RPC call');
@@ -210,7 +230,8 @@ export class JsonRpcDispatcher {
    * that does not fit is dropped for the error naming the limit, and counted.
    * Errors are short and not charged, so every call of a batch is still answered.
    */
-  private written(reply: JsonRpcResponse, budget: ReplyBudget, method: string): WrittenReply {
+  private written(reply: JsonRpcResponse, budget: ReplyBudget, method: string, streaming: boolean): SentReply | Promise<SentReply> {
+    if ('result' in reply && reply.result instanceof JsonTextStream) return this.writtenStream(reply.id, reply.result, budget, method, streaming);
     const text = stringifyReply(reply);
     if (!('result' in reply)) return text;
     try {
@@ -220,6 +241,31 @@ export class JsonRpcDispatcher {
     } catch (error) {
       this.metrics.recordReplyTooLarge(method);
       return stringifyReply(failure(reply.id, knownErrorObject(error) ?? INTERNAL_ERROR));
+    }
+  }
+
+  /**
+   * A streamed result's reply: its exact length is known before any of it
+   * is read, so it is charged (or refused, its stream closed unread) as a
+   * written one is; then handed on as it is, or read whole here for the
+   * transports and batches that send replies whole (its length within the
+   * budget just charged).
+   */
+  private async writtenStream(id: JsonRpcId, result: JsonTextStream, budget: ReplyBudget, method: string, streaming: boolean): Promise<SentReply> {
+    const whole = result.wrapped(`{"jsonrpc":"2.0","id":${stringifyJson(id)},"result":`, '}');
+    try {
+      budget.charge(whole.bytes);
+    } catch (error) {
+      await whole.close();
+      this.metrics.recordReplyTooLarge(method);
+      return stringifyReply(failure(id, knownErrorObject(error) ?? INTERNAL_ERROR));
+    }
+    if (streaming) return whole;
+    try {
+      return encodeLarge(await whole.readAll());
+    } catch (error) {
+      this.logger.error({ err: error, method }, 'a streamed result failed while it was read');
+      return stringifyReply(failure(id, knownErrorObject(error) ?? INTERNAL_ERROR));
     }
   }
 

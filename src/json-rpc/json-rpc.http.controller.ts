@@ -16,7 +16,8 @@ import {
 import { BaseExceptionFilter } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
-import { replyBytes, WRITE_CHUNK_BYTES, type WrittenReply } from './json-rpc.codec';
+import { JsonTextStream } from '../common/json-text-stream';
+import { replyBytes, type SentReply, WRITE_CHUNK_BYTES } from './json-rpc.codec';
 import { JsonRpcDispatcher } from './json-rpc.dispatcher';
 import { REQUEST_ID_HEADER } from './request-id';
 
@@ -58,9 +59,71 @@ async function writeInPieces(res: ServerResponse, body: Buffer): Promise<void> {
   res.end();
 }
 
+/**
+ * Waits, at most `ms`, until the socket has taken what the response holds:
+ * false when it did not in time, or the connection is gone (the client left).
+ */
+async function drained(res: ServerResponse, ms: number): Promise<boolean> {
+  if (res.destroyed) return false;
+  if (!res.writableNeedDrain) return true;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    res.on('drain', done);
+    res.on('close', done);
+  });
+  return !res.destroyed && !res.writableNeedDrain;
+}
+
+/**
+ * Writes a streamed reply as it is read: a piece is read while the one
+ * before is on its way, and none is read until the socket has taken what
+ * was written (back-pressure), so the reply holds about two pieces here.
+ * The client has `sendTimeoutMs` in all to take what it is sent (the time
+ * the database takes to give the pieces is not its to answer for); past it,
+ * or if the reply fails midway, the connection is dropped: the length was
+ * announced, and a short body is how the client learns the reply is not
+ * whole. The stream is closed on every path (its database connection given back).
+ */
+async function writeStreamed(res: ServerResponse, reply: JsonTextStream, sendTimeoutMs: number): Promise<void> {
+  const gone = () => void reply.close();
+  res.once('close', gone);
+  let waited = 0;
+  try {
+    for (let piece = await reply.next(); piece !== undefined; piece = await reply.next()) {
+      if (res.destroyed) return;
+      res.write(piece);
+      const since = performance.now();
+      const taken = await drained(res, sendTimeoutMs - waited);
+      waited += performance.now() - since;
+      if (!taken) {
+        res.destroy();
+        return;
+      }
+    }
+    res.end();
+    if (res.socket && res.socket.writableLength > 0) dropUnlessTakenWithin(res, Math.max(1, sendTimeoutMs - waited));
+  } catch {
+    res.destroy();
+  } finally {
+    res.off('close', gone);
+    await reply.close();
+  }
+}
+
 /** Writes a JSON-RPC reply as the whole HTTP response, holding a client that stops reading to `sendTimeoutMs`. */
-export function sendReply(res: ServerResponse, body: WrittenReply, sendTimeoutMs: number, requestId: string): void {
-  res.writeHead(200, { 'content-type': JSON_CONTENT_TYPE, 'content-length': replyBytes(body), [REQUEST_ID_HEADER]: requestId });
+export function sendReply(res: ServerResponse, body: SentReply, sendTimeoutMs: number, requestId: string): void {
+  const length = body instanceof JsonTextStream ? body.bytes : replyBytes(body);
+  res.writeHead(200, { 'content-type': JSON_CONTENT_TYPE, 'content-length': length, [REQUEST_ID_HEADER]: requestId });
+  if (body instanceof JsonTextStream) {
+    void writeStreamed(res, body, sendTimeoutMs);
+    return;
+  }
   if (typeof body !== 'string' && body.length > WRITE_CHUNK_BYTES) {
     dropUnlessTakenWithin(res, sendTimeoutMs);
     void writeInPieces(res, body);
@@ -87,7 +150,7 @@ export class JsonRpcHttpController {
   async post(@RequestText() body: string, @Ip() peer: string, @Res() reply: FastifyReply): Promise<void> {
     // Fastify's id, made by requestIdOf (app.factory.ts): the client's x-request-id when sane.
     const requestId = reply.request.id;
-    const answer = await this.dispatcher.handle(body, { peer, requestId });
+    const answer = await this.dispatcher.handleStreaming(body, { peer, requestId });
     // The reply is finished JSON: it is written as it is, without Fastify's send pipeline
     // (onSend hooks, serialisation, content-type sniffing), a measurable share of a short read's cost (bench/README.md).
     reply.hijack();

@@ -149,7 +149,7 @@ export class JsonRpcServerAttachment implements OnApplicationBootstrap, OnModule
       return;
     }
     try {
-      const answer = await this.dispatcher.handle(body, { peer: clientAddress(request, this.trust), requestId });
+      const answer = await this.dispatcher.handleStreaming(body, { peer: clientAddress(request, this.trust), requestId });
       if (answer === undefined) response.writeHead(204, { [REQUEST_ID_HEADER]: requestId }).end();
       else sendReply(response, answer, this.sendTimeoutMs, requestId);
     } catch (err) {

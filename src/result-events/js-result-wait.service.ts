@@ -5,6 +5,7 @@ import { type ReplyBudget, unlimitedReplies } from '../common/reply-budget';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { type Auth, canAccessWorker } from '../token/auth';
 import { JsResultRepository } from '../js-result/js-result.repository';
+import { TurnBatcher } from '../common/turn-batcher';
 import { ResultFinishedListener } from './result-finished.listener';
 import { isFinished, readResultRow, readResultRows, type ResultRow } from './result-rows.reader';
 
@@ -20,6 +21,12 @@ interface Waiter {
   readonly key: string;
   readonly woken: Promise<Wake>;
   wake(outcome: Wake): void;
+}
+
+/** One call's read of its row, within what its reply may still take. */
+interface RowRead {
+  key: string;
+  rowBytes: number;
 }
 
 /** How long shutdown waits for released waiters to read their rows before the database closes. */
@@ -53,6 +60,12 @@ export class JsResultWaitService implements OnModuleDestroy {
   private count = 0;
   private closing = false;
   private readonly unsubscribe: () => void;
+  /** The reads of single rows made in one turn (calls as they arrive), one statement for many. */
+  private readonly reads = new TurnBatcher<RowRead, ResultRow | undefined>(
+    (items) => this.readMany(items),
+    (item) => readResultRow(this.results, item.key, item.rowBytes),
+    { maxBatch: READ_CHUNK, maxInFlight: 2 },
+  );
 
   constructor(
     private readonly results: JsResultRepository,
@@ -112,9 +125,32 @@ export class JsResultWaitService implements OnModuleDestroy {
 
   /** The row, measured against what `replies` has left before its record is loaded. */
   private async readable(key: string, auth: Auth, replies: ReplyBudget): Promise<ResultRow> {
-    const row = await readResultRow(this.results, key, replies.allowance);
+    const row = await this.reads.add({ key, rowBytes: replies.allowance });
     if (row === undefined || !canAccessWorker(auth, 'read', row.record.js_worker_name)) throw notFound(key);
     return row;
+  }
+
+  /**
+   * Rows read together, each within its own call's cap: one statement per
+   * cap (calls alone all have the same one), whose batch cap is the sum of
+   * its rows' (what the reads alone could have taken), so none is withheld
+   * as `later`.
+   */
+  private async readMany(items: RowRead[]): Promise<(ResultRow | undefined)[]> {
+    const byCap = new Map<number, string[]>();
+    for (const item of items) {
+      const keys = byCap.get(item.rowBytes);
+      if (keys === undefined) byCap.set(item.rowBytes, [item.key]);
+      else keys.push(item.key);
+    }
+    const found = new Map<string, ResultRow>();
+    await Promise.all(
+      [...byCap].map(async ([rowBytes, keys]) => {
+        const rows = await readResultRows(this.results, keys, { rowBytes, batchBytes: rowBytes * keys.length });
+        for (const row of rows) found.set(`${rowBytes}:${String(row.record.id)}`, row);
+      }),
+    );
+    return items.map((item) => found.get(`${item.rowBytes}:${item.key}`));
   }
 
   private heard(ids: readonly string[]): void {
