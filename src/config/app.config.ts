@@ -196,7 +196,7 @@ export interface ResponseLimits {
   largeReadMemoryBytes: number;
   /**
    * Reads above 1000 rows that run at once, over all requests (LARGE_READ_MAX_CONCURRENT; default:
-   * half the connection pool on PostgreSQL, see largeReadConcurrency; half the cores on the embedded database).
+   * half the connection pool, at most the cores, on PostgreSQL, see largeReadConcurrency; half the cores on the embedded database).
    */
   largeReadMaxConcurrent: number;
   /**
@@ -540,11 +540,14 @@ export function databaseTargetFrom(env: { DATABASE_URL?: string; DATA_DIR?: stri
  * Large reads at once when LARGE_READ_MAX_CONCURRENT is unset. On PostgreSQL
  * each is streamed through a cursor (JsResultService): it holds a pooled
  * connection until its reply is sent and about two batches of memory, so
- * what bounds them is the pool: half of it, the other half left to every
- * other call. The embedded database assembles each whole, on its one session.
+ * what bounds them is the pool (half of it, the other half left to every
+ * other call) and the cores: the database keeps one busy building each
+ * one's JSON, and more at once than it has cores only adds to short reads'
+ * tail latency (chaos: heavy+logins). The embedded database assembles each
+ * whole, on its one session.
  */
 export function largeReadConcurrency(database: DatabaseTarget, poolSize: number): number {
-  if (database.kind === 'postgres') return Math.max(1, Math.floor(poolSize / 2));
+  if (database.kind === 'postgres') return Math.max(1, Math.min(Math.floor(poolSize / 2), availableParallelism()));
   return DEFAULT_RESPONSE_LIMITS.largeReadMaxConcurrent;
 }
 

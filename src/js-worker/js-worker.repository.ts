@@ -3,7 +3,7 @@ import type { SelectQueryBuilder } from 'typeorm';
 import { type AuditAction, audited } from '../database/audited-change';
 import { TurnBatcher } from '../common/turn-batcher';
 import { Database } from '../database/database';
-import type { Statement } from '../database/statement';
+import { statementOf } from '../database/statement';
 import { fill, type Shape, Slot, toShape } from '../database/statement-shapes';
 import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import { JsWorker } from './js-worker.entity';
@@ -65,7 +65,7 @@ export class JsWorkerRepository {
       .values({ ...fields, env: () => ENV_AS_JSONB, createdAt: now, updatedAt: now })
       .setParameter('env', stringifyJson(env))
       .returning('*');
-    const [row] = await this.change(qb.getQueryAndParameters(), action);
+    const [row] = await this.db.rows<WorkerRow>(audited(statementOf(qb), action));
     return workerFromRow(row);
   }
 
@@ -80,14 +80,14 @@ export class JsWorkerRepository {
       .where('name = :name', { name })
       .returning('*');
     if (env !== undefined) qb.setParameter('env', stringifyJson(env));
-    const [row] = await this.change(qb.getQueryAndParameters(), action);
+    const [row] = await this.db.rows<WorkerRow>(audited(statementOf(qb), action));
     return row === undefined ? undefined : workerFromRow(row);
   }
 
   /** Whether there was a worker of that name to delete. */
   async delete(name: string, action: AuditAction): Promise<boolean> {
     const qb = this.db.dataSource.createQueryBuilder().delete().from(JsWorker).where('name = :name', { name }).returning('id');
-    return (await this.change(qb.getQueryAndParameters(), action)).length > 0;
+    return (await this.db.rows<WorkerRow>(audited(statementOf(qb), action))).length > 0;
   }
 
   async findByName(name: string): Promise<JsWorker | undefined> {
@@ -154,10 +154,5 @@ export class JsWorkerRepository {
     const qb = this.db.select(JsWorker, 'w').select([]);
     for (const column of this.db.dataSource.getMetadata(JsWorker).columns) qb.addSelect(`w.${column.propertyPath}`, column.databaseName);
     return qb;
-  }
-
-  private change([text, values]: [string, unknown[]], action: AuditAction): Promise<WorkerRow[]> {
-    const statement: Statement = audited({ text, values }, action);
-    return this.db.rows<WorkerRow>(statement);
   }
 }
