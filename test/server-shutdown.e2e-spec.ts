@@ -91,7 +91,7 @@ describe(`health probes and shutdown (${backendName})`, () => {
         shutdown: { status: 'up' },
         database: { status: 'up' },
         migrations: { status: 'up' },
-        listeners: { status: 'up', tokenChanges: true, resultsFinished: true },
+        listeners: { status: 'up', tokenChanges: true, resultsFinished: true, crontabChanges: true },
       });
     }
   });
@@ -221,7 +221,11 @@ describe('health probes during a database outage (postgres)', () => {
     expect(ready.body.details.database.status).toBe('down');
     expect(JSON.stringify(ready.body)).not.toMatch(/127\.0\.0\.1|postgres:|5432|select/i);
     // The LISTEN connections notice the cut too (as a real outage would end them).
-    await until(async () => (await get(t.app, '/health/ready')).body.details.listeners.status === 'down', 'the listeners to be down');
+    const everyListenerDown = async () => {
+      const listeners = (await get(t.app, '/health/ready')).body.details.listeners;
+      return listeners.status === 'down' && !listeners.tokenChanges && !listeners.resultsFinished && !listeners.crontabChanges;
+    };
+    await until(everyListenerDown, 'every listener to be down');
     expect(await get(t.app, '/health/live')).toEqual({ status: 200, body: expect.objectContaining({ status: 'ok' }) });
 
     await proxy.start();

@@ -105,6 +105,14 @@ export class CrontabScheduler implements OnApplicationBootstrap, OnModuleDestroy
     return this.reloading;
   }
 
+  /**
+   * Whether announcements of job changes can arrive: on PostgreSQL, the LISTEN connection is up (without it another
+   * instance's edit would wait for the slow re-scan); the embedded database has no other instance to hear.
+   */
+  get listening(): boolean {
+    return this.config.database.kind !== 'postgres' || this.listener?.listening === true;
+  }
+
   /** How many enabled jobs this instance holds (for tests and metrics). */
   get size(): number {
     return this.jobs.size;

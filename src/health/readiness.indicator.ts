@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { CrontabScheduler } from '../crontab/crontab.scheduler';
 import { JSR_DATA_SOURCE } from '../database/data-source.name';
 import { ResultFinishedListener } from '../result-events/result-finished.listener';
 import { TokenChangesListener } from '../token/token-changes.listener';
@@ -12,8 +13,8 @@ const CHECK_TIMEOUT_MS = 2_000;
 
 /**
  * What readiness needs beyond a reachable database: the schema this code
- * expects, the LISTEN connections that token changes and finished results
- * arrive on, and not shutting down. Messages name the cause, never a host or SQL.
+ * expects, the LISTEN connections that token changes, finished results and
+ * crontab changes arrive on, and not shutting down. Messages name the cause, never a host or SQL.
  */
 @Injectable()
 export class ReadinessIndicator {
@@ -23,6 +24,7 @@ export class ReadinessIndicator {
     @InjectDataSource(JSR_DATA_SOURCE) private readonly dataSource: DataSource,
     private readonly tokenChanges: TokenChangesListener,
     private readonly resultsFinished: ResultFinishedListener,
+    private readonly crontab: CrontabScheduler,
     private readonly shutdown: ShutdownState,
   ) {}
 
@@ -45,8 +47,12 @@ export class ReadinessIndicator {
 
   listeners() {
     const check = this.indicators.check('listeners');
-    const state = { tokenChanges: this.tokenChanges.listening, resultsFinished: this.resultsFinished.listening };
-    return state.tokenChanges && state.resultsFinished ? check.up(state) : check.down(state);
+    const state = {
+      tokenChanges: this.tokenChanges.listening,
+      resultsFinished: this.resultsFinished.listening,
+      crontabChanges: this.crontab.listening,
+    };
+    return Object.values(state).every(Boolean) ? check.up(state) : check.down(state);
   }
 
   accepting() {
