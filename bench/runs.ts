@@ -7,15 +7,19 @@
  * once. After a warm-up, `--runs` (100,000) are timed; the first and last `--window` runs give the
  * throughput at the start and after the series, beside the server's RSS (worker threads included)
  * after each window, and the server's CPU time per run (all its threads; unlike runs/s it hardly
- * depends on what else the machine is doing). Prints a JSON line and writes `--out`/results.json.
- * DATABASE_URL, else postgres://postgres@127.0.0.1:5432/jsr_runs_bench (created if missing).
+ * depends on what else the machine is doing), beside the CPU of the database's backends and of this
+ * load generator per run: on two cores the three share the same CPUs. `--client http` (default) sends
+ * the calls over keep-alive node:http connections; `--client fetch` through global fetch (undici),
+ * which costs the load generator several times more CPU per call. Prints a JSON line and writes
+ * `--out`/results.json. DATABASE_URL, else postgres://postgres@127.0.0.1:5432/jsr_runs_bench (created if missing).
  */
 import 'reflect-metadata';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
 import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTokens, ensureDatabase } from './database';
+import { createTokens, ensureDatabase, withClient } from './database';
 import { flagReader } from './options';
 import { residentBytes, startService, type ServerProcess } from './processes';
 
@@ -28,7 +32,10 @@ interface Options {
   databaseUrl: string;
   /** Another checkout's build to measure (its dist/src/main.js), as in bench/run.ts. */
   serviceRoot?: string;
+  client: ClientKind;
 }
+
+type ClientKind = 'http' | 'fetch';
 
 function parseArgs(argv: string[]): Options {
   const value = flagReader(argv);
@@ -41,7 +48,13 @@ function parseArgs(argv: string[]): Options {
     outDir: value('--out', 'bench/results/runs'),
     databaseUrl: process.env.DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/jsr_runs_bench',
     serviceRoot: value('--service-root', '') || undefined,
+    client: clientKind(value('--client', 'http')),
   };
+}
+
+function clientKind(raw: string): ClientKind {
+  if (raw !== 'http' && raw !== 'fetch') throw new Error(`--client must be http or fetch, not ${raw}`);
+  return raw;
 }
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -52,33 +65,60 @@ interface RpcAnswer {
   error?: { code: number; message: string };
 }
 
-async function rpc(url: string, method: string, params: unknown): Promise<any> {
-  const res = await fetch(`${url}/`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-  const answer = (await res.json()) as RpcAnswer;
-  if (answer.error !== undefined) throw new Error(`${method}: ${answer.error.code} ${answer.error.message}`);
-  return answer.result;
+type Rpc = (method: string, params: unknown) => Promise<any>;
+
+function rpcClient(kind: ClientKind, url: string, concurrency: number): Rpc {
+  const post = kind === 'fetch' ? fetchPost(url) : httpPost(url, concurrency);
+  return async (method, params) => {
+    const answer = JSON.parse(await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }))) as RpcAnswer;
+    if (answer.error !== undefined) throw new Error(`${method}: ${answer.error.code} ${answer.error.message}`);
+    return answer.result;
+  };
+}
+
+function fetchPost(url: string): (body: string) => Promise<string> {
+  return async (body) => {
+    const res = await fetch(`${url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return res.text();
+  };
+}
+
+/** Keep-alive connections, one per run in flight, reused call after call. */
+function httpPost(url: string, concurrency: number): (body: string) => Promise<string> {
+  const { hostname, port } = new URL(url);
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
+  return (body) =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        { agent, hostname, port, path: '/', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (part: Buffer) => parts.push(part));
+          res.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
 }
 
 /** One run as a client sees it: started, then waited for until its row is finished. */
-async function runOnce(url: string, token: string, worker: string, n: number): Promise<void> {
-  const { id } = (await rpc(url, 'js-worker_run', { token, js_script_name: worker, params: n })) as { id: number };
-  const row = (await rpc(url, 'js-result_wait', { token, id, timeout_ms: 60_000 })) as { finish_time?: unknown; error_message?: unknown } | null;
+async function runOnce(rpc: Rpc, token: string, worker: string, n: number): Promise<void> {
+  const { id } = (await rpc('js-worker_run', { token, js_script_name: worker, params: n })) as { id: number };
+  const row = (await rpc('js-result_wait', { token, id, timeout_ms: 60_000 })) as { finish_time?: unknown; error_message?: unknown } | null;
   if (row === null || row.finish_time === null || row.error_message !== null) throw new Error(`run ${id} did not succeed: ${JSON.stringify(row)}`);
 }
 
 /** `count` runs, `concurrency` in flight; calls `onDone` with the number finished so far. */
-async function runMany(url: string, token: string, worker: string, count: number, concurrency: number, onDone?: (done: number) => void): Promise<number> {
+async function runMany(rpc: Rpc, token: string, worker: string, count: number, concurrency: number, onDone?: (done: number) => void): Promise<number> {
   let started = 0;
   let done = 0;
   const began = performance.now();
   const lane = async () => {
     while (started < count) {
       const n = started++;
-      await runOnce(url, token, worker, n);
+      await runOnce(rpc, token, worker, n);
       onDone?.(++done);
     }
   };
@@ -95,6 +135,10 @@ interface SeriesResult {
   rssEndBytes: number;
   /** Server CPU (user + system, every thread) per measured run, in ms. */
   serverCpuMsPerRun: number;
+  /** CPU of the database's backends (the service's connections) per measured run, in ms. */
+  databaseCpuMsPerRun: number;
+  /** This load generator's CPU per measured run, in ms. */
+  clientCpuMsPerRun: number;
   /** RSS after each window. */
   rssByWindowBytes: number[];
 }
@@ -112,20 +156,40 @@ function cpuMs(pid: number): number {
   }
 }
 
+/** The server processes of the database's connections (PostgreSQL on this machine), but this one's. */
+async function backendPids(databaseUrl: string): Promise<number[]> {
+  return withClient(databaseUrl, async (client) => {
+    const found = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    return found.rows.map((row) => row.pid);
+  });
+}
+
+const sumCpuMs = (pids: readonly number[]) => pids.reduce((sum, pid) => sum + (cpuMs(pid) || 0), 0);
+
+const clientCpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
 async function measure(options: Options, token: string): Promise<SeriesResult> {
   const server: ServerProcess = await startService({ databaseUrl: options.databaseUrl, poolSize: 10 }, {}, options.serviceRoot);
   try {
+    const rpc = rpcClient(options.client, server.url, options.concurrency);
     const worker = `runs_bench_${Date.now()}`;
-    await rpc(server.url, 'js-worker_create', { token, name: worker, js_script_base64: Buffer.from(TRIVIAL_WORKER).toString('base64') });
-    await runMany(server.url, token, worker, options.warmup, options.concurrency);
+    await rpc('js-worker_create', { token, name: worker, js_script_base64: Buffer.from(TRIVIAL_WORKER).toString('base64') });
+    await runMany(rpc, token, worker, options.warmup, options.concurrency);
     const { runs } = options;
+    // After the warm-up the pool's connections are all open; others this database serves count too.
+    const backends = await backendPids(options.databaseUrl);
     const rssStartBytes = residentBytes(server.pid) ?? 0;
     const cpuStart = cpuMs(server.pid);
+    const databaseCpuStart = sumCpuMs(backends);
+    const clientCpuStart = clientCpuMs();
     const rssByWindowBytes: number[] = [];
     let windowStartedAt = performance.now();
     let firstWindow = 0;
     let lastWindow = 0;
-    const runsPerSecond = await runMany(server.url, token, worker, runs, options.concurrency, (done) => {
+    const runsPerSecond = await runMany(rpc, token, worker, runs, options.concurrency, (done) => {
       if (done % options.window !== 0 && done !== runs) return;
       const now = performance.now();
       const rate = (done % options.window || options.window) / ((now - windowStartedAt) / 1000);
@@ -136,7 +200,12 @@ async function measure(options: Options, token: string): Promise<SeriesResult> {
       log(`  ${done}/${runs} runs, ${rate.toFixed(0)} runs/s, RSS ${mib(residentBytes(server.pid))}`);
     });
     const serverCpuMsPerRun = (cpuMs(server.pid) - cpuStart) / runs;
-    log(`  server CPU ${serverCpuMsPerRun.toFixed(2)} ms a run`);
+    const databaseCpuMsPerRun = (sumCpuMs(backends) - databaseCpuStart) / runs;
+    const clientCpuMsPerRun = (clientCpuMs() - clientCpuStart) / runs;
+    log(
+      `  CPU a run: server ${serverCpuMsPerRun.toFixed(2)} ms, database ${databaseCpuMsPerRun.toFixed(2)} ms, ` +
+        `load generator (${options.client}) ${clientCpuMsPerRun.toFixed(2)} ms`,
+    );
     return {
       runs,
       runsPerSecond,
@@ -145,6 +214,8 @@ async function measure(options: Options, token: string): Promise<SeriesResult> {
       rssStartBytes,
       rssEndBytes: residentBytes(server.pid) ?? 0,
       serverCpuMsPerRun,
+      databaseCpuMsPerRun,
+      clientCpuMsPerRun,
       rssByWindowBytes,
     };
   } finally {
@@ -158,7 +229,7 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   await ensureDatabase(options.databaseUrl);
   const tokens = await createTokens(options.databaseUrl);
-  log(`runs bench: ${options.runs} runs (window ${options.window}), ${options.concurrency} in flight, ${cpus().length} CPUs`);
+  log(`runs bench: ${options.runs} runs (window ${options.window}), ${options.concurrency} in flight, ${options.client} client, ${cpus().length} CPUs`);
   const series = await measure(options, tokens.super);
   const summary = {
     date: new Date().toISOString(),

@@ -1,6 +1,6 @@
 import { JsonTextStream, type TextSource } from './json-text-stream';
 
-function sourceOf(pieces: string[], fail?: Error): TextSource & { closes: number } {
+function sourceOf(pieces: (string | Buffer)[], fail?: Error): TextSource & { closes: number } {
   const queue = [...pieces];
   const source = {
     closes: 0,
@@ -46,6 +46,27 @@ describe(JsonTextStream.name, () => {
     const broken = new JsonTextStream(3, failing);
     await expect(broken.readAll()).rejects.toThrow('connection lost');
     expect(failing.closes).toBe(1);
+  });
+
+  it('reads Buffer pieces of one reused buffer whole, and wraps a Buffer first piece after its own prefix piece', async () => {
+    const shared = Buffer.alloc(8);
+    const refilled = (text: string) => shared.subarray(0, shared.write(text));
+    const pieces = ['[', '"é"', ',"ü"', ']'];
+    const source: TextSource = {
+      next: async () => {
+        const next = pieces.shift();
+        return next === undefined || next === '[' || next === ']' ? next : refilled(next);
+      },
+      close: async () => undefined,
+    };
+    const bytes = Buffer.byteLength('["é","ü"]');
+    expect(await new JsonTextStream(bytes, source).readAll()).toBe('["é","ü"]');
+
+    const wrapped = new JsonTextStream(bytes, sourceOf([Buffer.from('["é"'), ',"ü"]'])).wrapped('{"r":', '}');
+    const given: string[] = [];
+    for (let piece = await wrapped.next(); piece !== undefined; piece = await wrapped.next()) given.push(piece.toString());
+    expect(given).toEqual(['{"r":', '["é"', ',"ü"]', '}']);
+    expect(wrapped.bytes).toBe(Buffer.byteLength(given.join('')));
   });
 
   it('cannot be serialised as a value', () => {

@@ -166,6 +166,35 @@ describe(pgliteDriver.name, () => {
     await sut.end();
   });
 
+  it('hands on what a named statement announces, and its command and row count, as an unnamed one would', async () => {
+    const statements = new PreparedStatements();
+    const text = "WITH n AS (SELECT pg_notify('jsr_named', $1::text)) SELECT g FROM n, generate_series(1, $2::int) AS g";
+    statements.register(text);
+    const sut = poolOver(false, statements);
+    const [client, release] = await lease(sut);
+    const heard: string[] = [];
+    await client.listen('jsr_named', (payload) => heard.push(payload));
+
+    const result = (await client.query(text, ['é ✓', 3])) as { rows: unknown[]; rowCount: number; command: string };
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    expect(result).toMatchObject({ rows: [{ g: 1 }, { g: 2 }, { g: 3 }], rowCount: 3, command: 'SELECT' });
+    expect(heard).toEqual(['é ✓']);
+    await sut.end();
+  });
+
+  it('lets a named statement keep a generic plan once its custom plans cost no less (planning is dear in the engine)', async () => {
+    const statements = new PreparedStatements();
+    const text = 'SELECT count(*)::int AS n FROM pg_class WHERE oid = $1::oid';
+    const name = statements.register(text);
+    const sut = poolOver(false, statements);
+    for (let i = 0; i < 8; i++) await sut.query(text, [1259]);
+
+    const [plans] = (await sut.query('SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = $1', [name])).rows as { generic_plans: number }[];
+    expect(plans.generic_plans).toBeGreaterThan(0);
+    await sut.end();
+  });
+
   it('keeps a LISTEN across a restart of the thread, and says that announcements may have been missed', async () => {
     const sut = poolOver(true);
     const [client, release] = await lease(sut);

@@ -3,7 +3,6 @@ import { dirname, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { PGlite } from '@electric-sql/pglite';
-import { x as extract } from 'tar';
 
 /**
  * A new embedded database starts as a copy of a freshly initialised cluster
@@ -40,6 +39,8 @@ const LOCK_ENTRY = /(^|\/)\.lock(\/|$)/;
 export function unpackTemplate(file: string, dataDir: string): boolean {
   if (!existsSync(file)) return false;
   try {
+    // Loaded here: only a new database needs it, and a restart should not pay for loading it.
+    const { x: extract } = require('tar') as typeof import('tar');
     // Not strict: PGlite's archives name their entries from /, which tar strips with a warning.
     extract({ file, cwd: dataDir, sync: true, filter: (path) => !LOCK_ENTRY.test(path) });
     return true;

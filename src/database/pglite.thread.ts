@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { startThread } from '../common/thread-entry';
-import { EngineFailure } from './database.errors';
+import type { EngineFailure } from './database.errors';
 import {
   deserializeError,
   type EngineSettings,
@@ -11,6 +11,16 @@ import {
 } from './pglite.protocol';
 
 const ENTRY_BASENAME = 'pglite.worker';
+
+/**
+ * EngineFailure, loaded when first needed: its module loads TypeORM, which
+ * would otherwise be loaded before the database thread is started ahead of
+ * the app (pglite.head-start.ts) and delay it.
+ */
+function engineFailure(cause: Error): EngineFailure {
+  const errors = require('./database.errors') as typeof import('./database.errors');
+  return new errors.EngineFailure(cause);
+}
 
 function startWorker(settings: EngineSettings): Worker {
   return startThread(__filename, ENTRY_BASENAME, { workerData: { [PGLITE_WORKER_FLAG]: true, settings } });
@@ -109,7 +119,7 @@ export class PgliteThread {
   }
 
   private request(message: (id: number) => ToEngine): Promise<PgLikeResult | undefined> {
-    if (this.ended) return Promise.reject(new EngineFailure(new Error('the embedded database thread ended')));
+    if (this.ended) return Promise.reject(engineFailure(new Error('the embedded database thread ended')));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
@@ -132,7 +142,7 @@ export class PgliteThread {
         break;
       case 'failed': {
         const err = deserializeError(message.error);
-        this.settle(message.id)?.reject(message.engineBroken ? new EngineFailure(err) : err);
+        this.settle(message.id)?.reject(message.engineBroken ? engineFailure(err) : err);
         break;
       }
       case 'notification':
@@ -143,7 +153,7 @@ export class PgliteThread {
 
   private exited(): void {
     this.ended = true;
-    const failure = new EngineFailure(new Error('the embedded database thread ended'));
+    const failure = engineFailure(new Error('the embedded database thread ended'));
     for (const id of [...this.pending.keys()]) this.settle(id)?.reject(failure);
     if (!this.closing) this.events.ended();
   }

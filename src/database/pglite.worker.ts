@@ -9,6 +9,7 @@ import {
   serializeError,
   type ToEngine,
 } from './pglite.protocol';
+import { ReplyBytes, readReply, type TypeParsers } from './pglite.reply';
 import { isNewCluster, readTemplate, writeTemplate } from './pglite.template';
 
 /**
@@ -46,6 +47,7 @@ class Engine {
   private readonly listeners = new Map<string, () => Promise<void>>();
   /** Texts prepared as named statements, with their parameters' types. */
   private readonly statements = new Map<string, number[]>();
+  private jsonAsTextParsers?: TypeParsers;
 
   constructor(private readonly db: PGlite) {}
 
@@ -112,7 +114,7 @@ class Engine {
       const hasParams = params !== undefined && params.length > 0;
       const result =
         name !== undefined && hasParams
-          ? toPgResult(await this.named(name, text, params, parsers))
+          ? await this.named(name, text, params, message.jsonAsText)
           : hasParams || parsers !== undefined
             ? toPgResult(await this.db.query(text, params, { parsers }))
             : // Without parameters TypeORM may send several statements at once (migrations do).
@@ -128,9 +130,11 @@ class Engine {
    * named statement: parsed, and its parameters' types learnt, once; then each
    * call is one trip into the engine (bind, describe, execute, sync) where
    * PGlite's `query` makes six. Values are serialised by those types, as
-   * `query` does.
+   * `query` does. Its answer is read from the wire bytes here (readReply):
+   * PGlite's own reading copies every field and builds a message object per
+   * row, which cost this thread about as much as executing a short read.
    */
-  private async named(name: string, text: string, params: unknown[], parsers: typeof PGLITE_JSON_AS_TEXT_PARSERS | undefined): Promise<Results> {
+  private async named(name: string, text: string, params: unknown[], jsonAsText: boolean): Promise<PgLikeResult> {
     const { serialize } = protocol;
     let paramTypes = this.statements.get(text);
     if (paramTypes === undefined) {
@@ -147,10 +151,27 @@ class Engine {
       const serializer = this.db.serializers[types[i]];
       return serializer ? (serializer(value) as string) : String(value);
     });
-    const { messages } = await this.db.execProtocol(
+    const answer = new ReplyBytes();
+    await this.db.execProtocolRawStream(
       frames([serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
+      { onRawData: answer.push },
     );
-    return parse.parseResults(messages, this.db.parsers, { parsers })[0];
+    const reply = readReply(answer.bytes, this.parsersFor(jsonAsText));
+    // PGlite hands notifications to its listeners only from its own reading: these are handed on here.
+    for (const { channel, payload } of reply.notifications) this.notify(channel, payload);
+    if (reply.error) throw reply.error;
+    return reply.result;
+  }
+
+  /** The engine's type parsers, with json and jsonb as text for a JSON_AS_TEXT statement; merged once, not per call. */
+  private parsersFor(jsonAsText: boolean): TypeParsers {
+    if (jsonAsText) return (this.jsonAsTextParsers ??= { ...this.db.parsers, ...PGLITE_JSON_AS_TEXT_PARSERS });
+    return this.db.parsers as TypeParsers;
+  }
+
+  /** A notification read by readReply, to the channel LISTENed under that server name. */
+  private notify(serverName: string, payload: string): void {
+    for (const channel of this.listeners.keys()) if (serverNameOf(channel) === serverName) post({ kind: 'notification', channel, payload });
   }
 
   private async listen(id: number, channel: string): Promise<void> {
@@ -190,6 +211,11 @@ class Engine {
     post({ kind: 'failed', id, error: serializeError(err), engineBroken });
     if (engineBroken) process.exit(1);
   }
+}
+
+/** A channel's name as the server folds it (PGlite's toPostgresName): as written when quoted, else in lower case. */
+function serverNameOf(channel: string): string {
+  return channel.startsWith('"') && channel.endsWith('"') && channel.length > 1 ? channel.slice(1, -1) : channel.toLowerCase();
 }
 
 /** Protocol messages sent in one trip. */

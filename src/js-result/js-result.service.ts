@@ -62,6 +62,8 @@ export class JsResultService {
    */
   private readonly largeReads: Semaphore;
   private readonly largeReadSlots: Semaphore;
+  /** One large read at a time per request (see runLargeRead), for as long as the request's budget lives. */
+  private readonly requestLargeReads = new WeakMap<ReplyBudget, Semaphore>();
   /** Whether large reads are streamed through a cursor (PostgreSQL) or assembled whole (the embedded database). */
   private readonly streams: boolean;
   private readonly workerNames: WorkerNamesCache;
@@ -118,7 +120,7 @@ export class JsResultService {
       if (json !== null) return new JsonText(json);
       replies.check(Number(bytes));
       throw new Error(`the database withheld an answer of ${bytes} bytes, within the cap of ${cap}`);
-    }, replies.allowance);
+    }, replies.allowance, replies);
   }
 
   /**
@@ -157,14 +159,24 @@ export class JsResultService {
           throw error;
         }
         await stream.closed;
-      }, Math.min(replies.allowance, 2 * STREAM_BATCH_BYTES));
+      }, Math.min(replies.allowance, 2 * STREAM_BATCH_BYTES), replies);
       held.catch(reject);
     });
   }
 
-  /** Runs a read above the default cap once a slot and `bytes` of the memory budget are free. */
-  private runLargeRead<T>(read: () => Promise<T>, bytes: number): Promise<T> {
-    return this.largeReadSlots.run(() => this.largeReads.run(read, bytes));
+  /**
+   * Runs a read above the default cap once a slot and `bytes` of the memory
+   * budget are free, and once the request's (`replies`') other large reads
+   * are done: a batch of them would otherwise take every slot, and the
+   * database's cores, from everyone else's reads at once.
+   */
+  private runLargeRead<T>(read: () => Promise<T>, bytes: number, replies: ReplyBudget): Promise<T> {
+    let own = this.requestLargeReads.get(replies);
+    if (own === undefined) {
+      own = new Semaphore(1);
+      this.requestLargeReads.set(replies, own);
+    }
+    return own.run(() => this.largeReadSlots.run(() => this.largeReads.run(read, bytes)));
   }
 
   /** How many records `delete` would delete with the same conditions, for a caller who may read them. */
@@ -218,7 +230,7 @@ export class JsResultService {
       }
       const next = Number(page.rows) > pageSize && page.last_id !== null ? cursors.issue({ startTime: page.last_start, id: page.last_id }, binding) : null;
       return pageText(page.json, next);
-    }, replies.allowance);
+    }, replies.allowance, replies);
   }
 
   /** The signer of page cursors, with the key every instance on the database shares (read once). */

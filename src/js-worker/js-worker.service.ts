@@ -6,6 +6,7 @@ import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import { type Auth, canAccessWorker, canUseWorker } from '../token/auth';
 import type { JsWorkerAction } from '../token/token-limit';
 import { JsResultRepository } from '../js-result/js-result.repository';
+import { LocalRuns } from '../result-events/local-runs.registry';
 import { JsWorker } from './js-worker.entity';
 import { type HostedRun, JsWorkerHost } from './js-worker.host';
 import { JsWorkerInstance } from './js-worker.instance';
@@ -73,6 +74,7 @@ export class JsWorkerService implements OnModuleDestroy {
     private readonly host: JsWorkerHost,
     private readonly results: JsResultRepository,
     private readonly runWrites: JsWorkerRunWrites,
+    private readonly localRuns: LocalRuns,
   ) {}
 
   async create(input: CreateWorkerParamsDto, auth: Auth, action: AuditAction): Promise<JsWorkerSummary> {
@@ -187,7 +189,7 @@ export class JsWorkerService implements OnModuleDestroy {
       env: forSandbox({ ...worker.env, ...input.env }),
       ...this.hosted(worker.name, id, auth, undefined, requestId),
     });
-    this.recordWhenDone(id, route === undefined ? outcome : outcome.then(storedRouteOutcome), requestId);
+    this.recordWhenDone(id, worker.name, route === undefined ? outcome : outcome.then(storedRouteOutcome), requestId);
     return { id };
   }
 
@@ -217,7 +219,7 @@ export class JsWorkerService implements OnModuleDestroy {
       ...this.job(worker, 'onCron', { run_type: 'cron', js_result_id: id }, params),
       ...this.hosted(worker.name, id, undefined),
     });
-    this.recordWhenDone(id, outcome);
+    this.recordWhenDone(id, worker.name, outcome);
   }
 
   /**
@@ -234,7 +236,7 @@ export class JsWorkerService implements OnModuleDestroy {
     const job = this.job(worker, 'onInlineCall', { run_type: 'inline_call', js_result_id: id, inlineCaller: caller.workerName }, params);
     if (timeoutMs !== undefined) job.limits.maxRunTimeMs = Math.max(1, Math.min(job.limits.maxRunTimeMs, Math.ceil(timeoutMs)));
     const outcome = this.runner.start(ticket, { ...job, ...this.hosted(worker.name, id, caller.auth, caller), inline: true });
-    this.recordWhenDone(id, outcome, caller.requestId);
+    this.recordWhenDone(id, worker.name, outcome, caller.requestId);
     return outcome;
   }
 
@@ -273,9 +275,16 @@ export class JsWorkerService implements OnModuleDestroy {
     };
   }
 
-  /** Records the run's end when it comes; shutdown waits for every record still in flight. */
-  private recordWhenDone(id: number, outcome: Promise<RunOutcome>, requestId?: string): void {
-    const recorded = outcome.then((o) => this.record(id, o, requestId));
+  /**
+   * Records the run's end when it comes; shutdown waits for every record still in flight. Until
+   * then the run is listed as this process's (LocalRuns), so js-result_wait need not read its row.
+   */
+  private recordWhenDone(id: number, workerName: string, outcome: Promise<RunOutcome>, requestId?: string): void {
+    this.localRuns.started(id, workerName);
+    const recorded = outcome.then((o) => {
+      this.localRuns.ending(id);
+      return this.record(id, o, requestId);
+    });
     this.inFlight.add(recorded);
     void recorded.finally(() => this.inFlight.delete(recorded));
   }

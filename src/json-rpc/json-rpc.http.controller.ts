@@ -16,7 +16,7 @@ import {
 import { BaseExceptionFilter } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
-import { JsonTextStream } from '../common/json-text-stream';
+import { JsonTextStream, type TextPiece } from '../common/json-text-stream';
 import { replyBytes, type SentReply, WRITE_CHUNK_BYTES } from './json-rpc.codec';
 import { JsonRpcDispatcher } from './json-rpc.dispatcher';
 import { REQUEST_ID_HEADER } from './request-id';
@@ -60,30 +60,34 @@ async function writeInPieces(res: ServerResponse, body: Buffer): Promise<void> {
 }
 
 /**
- * Waits, at most `ms`, until the socket has taken what the response holds:
- * false when it did not in time, or the connection is gone (the client left).
+ * Writes `piece` and waits, at most `ms`, until the socket has taken all of
+ * it: false when it did not in time, or the connection is gone (the client
+ * left). Once true, the piece's memory is no longer the socket's (a streamed
+ * piece's buffer is then filled again).
  */
-async function drained(res: ServerResponse, ms: number): Promise<boolean> {
-  if (res.destroyed) return false;
-  if (!res.writableNeedDrain) return true;
-  await new Promise<void>((resolve) => {
-    const done = () => {
+function sent(res: ServerResponse, piece: TextPiece, ms: number): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    let settled = false;
+    const done = (taken: boolean) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
+      res.off('close', gone);
+      resolve(taken && !res.destroyed);
     };
-    const timer = setTimeout(done, Math.max(0, ms));
-    res.on('drain', done);
-    res.on('close', done);
+    const gone = () => done(false);
+    const timer = setTimeout(gone, Math.max(0, ms));
+    res.on('close', gone);
+    res.write(piece, (error) => done(!error));
   });
-  return !res.destroyed && !res.writableNeedDrain;
 }
 
 /**
  * Writes a streamed reply as it is read: a piece is read while the one
- * before is on its way, and none is read until the socket has taken what
- * was written (back-pressure), so the reply holds about two pieces here.
+ * before is on its way, and none is read until the socket has taken all of
+ * the one written (back-pressure, and a piece's buffer is reused for the
+ * next), so the reply holds about two pieces here.
  * The client has `sendTimeoutMs` in all to take what it is sent (the time
  * the database takes to give the pieces is not its to answer for); past it,
  * or if the reply fails midway, the connection is dropped: the length was
@@ -96,10 +100,8 @@ async function writeStreamed(res: ServerResponse, reply: JsonTextStream, sendTim
   let waited = 0;
   try {
     for (let piece = await reply.next(); piece !== undefined; piece = await reply.next()) {
-      if (res.destroyed) return;
-      res.write(piece);
       const since = performance.now();
-      const taken = await drained(res, sendTimeoutMs - waited);
+      const taken = await sent(res, piece, sendTimeoutMs - waited);
       waited += performance.now() - since;
       if (!taken) {
         res.destroy();
@@ -107,7 +109,6 @@ async function writeStreamed(res: ServerResponse, reply: JsonTextStream, sendTim
       }
     }
     res.end();
-    if (res.socket && res.socket.writableLength > 0) dropUnlessTakenWithin(res, Math.max(1, sendTimeoutMs - waited));
   } catch {
     res.destroy();
   } finally {

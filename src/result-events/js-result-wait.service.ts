@@ -6,6 +6,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { type Auth, canAccessWorker } from '../token/auth';
 import { JsResultRepository } from '../js-result/js-result.repository';
 import { TurnBatcher } from '../common/turn-batcher';
+import { LocalRuns } from './local-runs.registry';
 import { ResultFinishedListener } from './result-finished.listener';
 import { isFinished, readResultRow, readResultRows, type ResultRow } from './result-rows.reader';
 
@@ -70,6 +71,7 @@ export class JsResultWaitService implements OnModuleDestroy {
   constructor(
     private readonly results: JsResultRepository,
     listener: ResultFinishedListener,
+    private readonly localRuns: LocalRuns,
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'jsResultMaxWaiters' | 'responses'>,
   ) {
     this.unsubscribe = listener.subscribe({
@@ -99,8 +101,10 @@ export class JsResultWaitService implements OnModuleDestroy {
     const waiter = this.register(key);
     let timer: NodeJS.Timeout | undefined;
     try {
-      const row = await this.readable(key, auth, replies);
-      if (isFinished(row) || timeoutMs === 0 || this.closing) return answer(row, replies);
+      if (!this.knownRunning(key, auth, timeoutMs)) {
+        const row = await this.readable(key, auth, replies);
+        if (isFinished(row) || timeoutMs === 0 || this.closing) return answer(row, replies);
+      }
       timer = setTimeout(() => waiter.wake({ kind: 'timeout' }), timeoutMs);
       const outcome = await waiter.woken;
       if (outcome.kind === 'gone') throw notFound(key);
@@ -111,6 +115,18 @@ export class JsResultWaitService implements OnModuleDestroy {
       clearTimeout(timer);
       this.unregister(waiter);
     }
+  }
+
+  /**
+   * Whether the row is a run of this process not finished yet that the caller
+   * may read: then there is nothing to read before waiting (see LocalRuns).
+   * Anything else (another instance's run, no permission, an answer wanted at
+   * once) reads the row first.
+   */
+  private knownRunning(key: string, auth: Auth, timeoutMs: number): boolean {
+    if (timeoutMs === 0 || this.closing) return false;
+    const worker = this.localRuns.workerOf(key);
+    return worker !== undefined && canAccessWorker(auth, 'read', worker);
   }
 
   /** Answers every waiter with its row as it stands, while the database is still open. */

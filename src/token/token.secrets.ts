@@ -1,8 +1,6 @@
-import { createHash, randomInt, scrypt, timingSafeEqual, randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
+import { createHash, randomInt, timingSafeEqual, randomBytes } from 'node:crypto';
 import { DEFAULT_SCRYPT_COST } from '../config/app.config';
-
-const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: object) => Promise<Buffer>;
+import { passwordHashThread } from './password-hash.thread';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -61,8 +59,9 @@ const MAX_STORED_P = 16;
  */
 const maxmemFor = ({ N, r, p }: ScryptParams) => 2 * 128 * r * (N + p + 2) + 1024 * 1024;
 
+/** On the hashing thread, below the priority of everything else the process does (see PasswordHashThread). */
 const scryptWith = (password: string, salt: Buffer, params: ScryptParams) =>
-  scryptAsync(password, salt, params.keylen, { N: params.N, r: params.r, p: params.p, maxmem: maxmemFor(params) });
+  passwordHashThread.scrypt(password, salt, params.keylen, { N: params.N, r: params.r, p: params.p, maxmem: maxmemFor(params) });
 
 /** Passwords are chosen by people, so they get a slow salted hash; its parameters are stored with it. */
 export async function hashPassword(password: string, params: ScryptParams = scryptParams()): Promise<string> {

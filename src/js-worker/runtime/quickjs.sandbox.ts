@@ -34,11 +34,12 @@ import {
   type GuestErrorDescription,
   type LimitName,
 } from './sandbox.errors';
-import { INJECTED_FILENAME, INJECTED_SOURCE, WEB_SOURCE } from './sandbox.injected';
+import { API_SOURCE, INJECTED_FILENAME, INJECTED_SOURCE, WEB_SOURCE } from './sandbox.injected';
 import { polyfillSource } from './sandbox.polyfills';
-import { PRELUDE_FILENAME, PRELUDE_SOURCE } from './sandbox.prelude';
+import { PRELUDE_FILENAME, PRELUDE_REST_SOURCE, PRELUDE_SOURCE } from './sandbox.prelude';
 import { ROUTE_HELPER_FILENAME, ROUTE_HELPER_SOURCE } from './sandbox.route';
 import type { SandboxRoute } from './sandbox.protocol';
+import type { RuntimeKeeper } from './runtime.keeper';
 
 
 /** Enough for the prelude to read an error's fields, too short for a hostile accessor to matter. */
@@ -66,8 +67,9 @@ const refuseEveryModule: JSModuleLoader = (name) => ({
 });
 
 /**
- * One disposable QuickJS runtime + context for one run, with limits, a captured console and
- * no host capabilities. Every guest-facing step either returns a handle owned by the sandbox
+ * One disposable QuickJS context for one run, with limits, a captured console and no host
+ * capabilities, in a runtime of its own or in the thread's warm one (RuntimeKeeper): the run's
+ * heap limits count from what the runtime held before the run's context was made. Every guest-facing step either returns a handle owned by the sandbox
  * (freed by dispose) or throws SandboxFailure with a final message; anything else thrown is a
  * host fault and means the QuickJS module may be unusable.
  */
@@ -84,8 +86,14 @@ export class Sandbox {
   /** The onRoute helper, once prepareRoute built it. */
   private routeHelper?: QuickJSHandle;
 
-  static open(engine: QuickJSEngine, limits: ResolvedLimits, capture: ConsoleCapture, channel?: SandboxChannel): Sandbox {
-    return new Sandbox(engine.module.newRuntime(), engine.memory, limits, capture, channel);
+  /** QuickJS's heap in use (`memory_used_size`) when the run began: the run's own use is counted above it. */
+  private readonly heapBefore: number;
+  private disposed = false;
+
+  /** @param keeper the thread's warm runtime; without one the sandbox makes a runtime of its own and disposes it */
+  static open(engine: QuickJSEngine, limits: ResolvedLimits, capture: ConsoleCapture, channel?: SandboxChannel, keeper?: RuntimeKeeper): Sandbox {
+    const runtime = keeper?.take() ?? engine.module.newRuntime();
+    return new Sandbox(runtime, engine.memory, limits, capture, channel, keeper);
   }
 
   private constructor(
@@ -94,17 +102,23 @@ export class Sandbox {
     private readonly limits: ResolvedLimits,
     capture: ConsoleCapture,
     private readonly channel?: SandboxChannel,
+    private readonly keeper?: RuntimeKeeper,
   ) {
-    this.scope.manage(runtime);
+    if (keeper === undefined) {
+      this.scope.manage(runtime);
+      runtime.setModuleLoader(refuseEveryModule);
+    }
     memory.limitGrowth(limits.maxHeapBytes);
     try {
+      // Per allocation under Emscripten (see GrowthGate), so what the runtime held before does not count against it.
       runtime.setMemoryLimit(limits.maxHeapBytes);
       runtime.setMaxStackSize(limits.maxStackBytes);
-      runtime.setModuleLoader(refuseEveryModule);
       this.context = this.scope.manage(runtime.newContext());
-      // Allocates QuickJS's internal "system context" now rather than from inside an interrupt.
-      runtime.computeMemoryUsage().dispose();
-      this.guard = new LimitGuard(() => this.usedHeapBytes(), limits);
+      // Read through the run's own context, which exists by now; on a warm runtime it counts what earlier runs
+      // left, so the run gets the same room as on a fresh one. Also allocates QuickJS's internal "system context"
+      // now rather than from inside an interrupt.
+      this.heapBefore = this.usedHeapBytes();
+      this.guard = new LimitGuard(() => this.usedHeapBytes() - this.heapBefore, limits);
       runtime.setInterruptHandler(() => this.shouldInterrupt());
       this.helpers = this.installPrelude(capture);
       this.injected = this.installInjected(channel?.settings ?? NO_HOST_SETTINGS);
@@ -114,13 +128,19 @@ export class Sandbox {
     }
   }
 
-  dispose(): void {
+  /** @param clean whether the run ended without a host fault, so its runtime may serve another run */
+  dispose(clean = false): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    let leftover = Number.POSITIVE_INFINITY;
     try {
+      if (clean && this.keeper !== undefined && this.guard?.breached === undefined) leftover = this.usedHeapBytes() - this.heapBefore;
       for (const deferred of this.pendingCalls.values()) deferred.dispose();
       this.pendingCalls.clear();
       this.scope.dispose();
     } finally {
       this.memory.release();
+      this.keeper?.giveBack(this.runtime, clean && Number.isFinite(leftover), leftover);
     }
   }
 
@@ -204,16 +224,11 @@ export class Sandbox {
     }
   }
 
+  /** QuickJS's estimate of the heap in use (`memory_used_size`), garbage not collected yet included. */
   private usedHeapBytes(): number {
     const usage = this.runtime.computeMemoryUsage();
     try {
-      if (this.context.typeof(usage) !== 'object') return 0;
-      const used = this.context.getProp(usage, 'memory_used_size');
-      try {
-        return this.context.getNumber(used);
-      } finally {
-        used.dispose();
-      }
+      return this.context.typeof(usage) === 'object' ? numberProp(this.context, usage, 'memory_used_size') : 0;
     } finally {
       usage.dispose();
     }
@@ -224,7 +239,8 @@ export class Sandbox {
     const emit = this.scope.manage(
       this.context.newFunction('emit', (level, text) => this.emit(capture, level, text)),
     );
-    return this.call(factory, emit);
+    const restSource = this.scope.manage(this.context.newFunction('restSource', () => this.context.newString(PRELUDE_REST_SOURCE)));
+    return this.call(factory, emit, restSource);
   }
 
   private installInjected(settings: HostSettings): QuickJSHandle {
@@ -239,7 +255,7 @@ export class Sandbox {
     fn('uuid', () => this.context.newString(randomUUID()));
     fn('source', (name) => {
       const wanted = this.context.getString(name);
-      const source = wanted === 'web' ? WEB_SOURCE : polyfillSource(wanted);
+      const source = wanted === 'api' ? API_SOURCE : wanted === 'web' ? WEB_SOURCE : polyfillSource(wanted);
       return source === undefined ? this.context.undefined : this.context.newString(source);
     });
     this.context.setProp(host, 'fetchEnabled', settings.fetchEnabled ? this.context.true : this.context.false);
@@ -370,6 +386,15 @@ export class Sandbox {
     }
     const text = this.scope.manage(result.value);
     return this.context.typeof(text) === 'string' ? parseDescription(this.context.getString(text)) : {};
+  }
+}
+
+function numberProp(context: QuickJSContext, object: QuickJSHandle, name: string): number {
+  const value = context.getProp(object, name);
+  try {
+    return context.getNumber(value);
+  } finally {
+    value.dispose();
   }
 }
 

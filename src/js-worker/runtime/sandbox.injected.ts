@@ -1,4 +1,5 @@
 import { WORKER_LOG_LEVELS } from './host-calls';
+import { compactGuestSource } from './guest-source';
 
 export const INJECTED_FILENAME = 'sandbox-injected.js';
 
@@ -9,9 +10,14 @@ export const INJECTED_FILENAME = 'sandbox-injected.js';
  *
  * Everything here is guest code over four host functions (never exposed to the script):
  * `call(kind, json)` returns a promise of the host's JSON answer (rejected with a message),
- * `log(level, namespace, message)`, `uuid()` and `source(name)` (a polyfill's text). The
+ * `log(level, namespace, message)`, `uuid()` and `source(name)` (a guest source's text). The
  * intrinsics used are captured first, so a script that rewrites JSON or Promise.prototype.then
  * only breaks its own calls.
+ *
+ * Only what every run needs is compiled with each run: the globals, and the intrinsics the rest
+ * works with. The rest (API_SOURCE: host calls, inlineCall, nodeget, fetch, the web globals'
+ * loader) is evaluated when a script first uses one of them, over the intrinsics captured here,
+ * so a script that ran meanwhile cannot reach it through anything it changed.
  *
  * The web globals are accessors until first read: WEB_SOURCE and the polyfill behind the one read
  * are evaluated then, once per run. While a polyfill is being evaluated the others read as
@@ -20,31 +26,123 @@ export const INJECTED_FILENAME = 'sandbox-injected.js';
  *
  * Evaluates to `(host) => ({ context(json) })`; `context` builds a handler's third argument.
  */
-export const INJECTED_SOURCE = `(function (host) {
+export const INJECTED_SOURCE = compactGuestSource(`(function (host) {
   'use strict';
   const LOG_LEVELS = ${JSON.stringify(WORKER_LOG_LEVELS)};
   const global = globalThis;
   const define = Object.defineProperty;
   const freeze = Object.freeze;
-  const stringify = JSON.stringify;
   const parse = JSON.parse;
   const toText = String;
   const apply = Reflect.apply;
   const evalGlobal = (0, eval);
-  const ErrorCtor = Error;
-  const TypeErrorCtor = TypeError;
-  const PromiseCtor = Promise;
-  const then = Promise.prototype.then;
-  const rejected = (error) => PromiseCtor.reject(error);
-  const hostCall = host.call;
   const hostLog = host.log;
   const hostUuid = host.uuid;
-  const hostSource = host.source;
-  const fetchEnabled = host.fetchEnabled === true;
+  // What API_SOURCE works with, taken before the script runs; no prototype, so nothing added to Object.prototype shows through.
+  const taken = {
+    __proto__: null,
+    global: global,
+    define: define,
+    stringify: JSON.stringify,
+    parse: parse,
+    toText: toText,
+    apply: apply,
+    evalGlobal: evalGlobal,
+    ErrorCtor: Error,
+    TypeErrorCtor: TypeError,
+    PromiseCtor: Promise,
+    then: Promise.prototype.then,
+    hostCall: host.call,
+    hostUuid: hostUuid,
+    hostSource: host.source,
+    fetchEnabled: host.fetchEnabled === true,
+  };
+
+  let api;
+  function rest() {
+    if (api === undefined) api = apply(evalGlobal(taken.hostSource('api')), undefined, [taken]);
+    return api;
+  }
 
   function expose(name, value) {
     define(global, name, { value: value, writable: true, configurable: true, enumerable: false });
   }
+
+  const WEB_GLOBALS = ['Headers', 'Request', 'Response', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'atob', 'btoa'];
+  for (let i = 0; i < WEB_GLOBALS.length; i++) {
+    const name = WEB_GLOBALS[i];
+    define(global, name, {
+      configurable: true,
+      enumerable: false,
+      get() {
+        const loaded = rest();
+        if (loaded.loading()) return undefined;
+        const value = loaded.pick(name);
+        expose(name, value);
+        return value;
+      },
+      set(value) {
+        expose(name, value);
+      },
+    });
+  }
+
+  expose('randomUUID', function randomUUID() {
+    return hostUuid();
+  });
+
+  const nodegetLog = {};
+  for (let i = 0; i < LOG_LEVELS.length; i++) {
+    const level = LOG_LEVELS[i];
+    nodegetLog[level] = function (namespace, message) {
+      const space = namespace === undefined || namespace === null || namespace === '' ? 'default' : toText(namespace);
+      hostLog(level, space, toText(message));
+    };
+  }
+  nodegetLog.log = nodegetLog.info;
+  expose('nodegetLog', freeze(nodegetLog));
+
+  function inlineCall(name, params, timeoutSec) {
+    return apply(rest().inlineCall, undefined, arguments);
+  }
+  expose('inlineCall', inlineCall);
+  expose('nodeget', function nodeget(request, params, id) {
+    return apply(rest().nodeget, undefined, arguments);
+  });
+  expose('fetch', function fetch(input, init) {
+    return apply(rest().fetch, undefined, arguments);
+  });
+
+  return {
+    context(json) {
+      const ctx = parse(json);
+      ctx.inlineCall = inlineCall;
+      return ctx;
+    },
+  };
+})`);
+
+/**
+ * The injected API's code that runs only when a script uses it (see INJECTED_SOURCE). Evaluates to
+ * `(taken) => ({ loading(), pick(name), inlineCall, nodeget, fetch })` over the intrinsics and host
+ * functions INJECTED_SOURCE took.
+ */
+export const API_SOURCE = compactGuestSource(`(function (taken) {
+  'use strict';
+  const stringify = taken.stringify;
+  const parse = taken.parse;
+  const toText = taken.toText;
+  const apply = taken.apply;
+  const evalGlobal = taken.evalGlobal;
+  const ErrorCtor = taken.ErrorCtor;
+  const TypeErrorCtor = taken.TypeErrorCtor;
+  const PromiseCtor = taken.PromiseCtor;
+  const then = taken.then;
+  const rejected = (error) => PromiseCtor.reject(error);
+  const hostCall = taken.hostCall;
+  const hostUuid = taken.hostUuid;
+  const hostSource = taken.hostSource;
+  const fetchEnabled = taken.fetchEnabled;
 
   function messageOf(error) {
     try {
@@ -64,7 +162,7 @@ export const INJECTED_SOURCE = `(function (host) {
     ]);
   }
 
-  // ---- web globals: accessors until first read; their code is evaluated then (WEB_SOURCE) ----
+  // ---- web globals: their code is evaluated on first read (WEB_SOURCE) ----
   let loading = 0;
   const modules = {};
   // extra: the value of the polyfill's own extra parameter, if it has one (sandbox.polyfills.ts).
@@ -91,40 +189,6 @@ export const INJECTED_SOURCE = `(function (host) {
     return webApi;
   }
 
-  const WEB_GLOBALS = ['Headers', 'Request', 'Response', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'atob', 'btoa'];
-  for (let i = 0; i < WEB_GLOBALS.length; i++) {
-    const name = WEB_GLOBALS[i];
-    define(global, name, {
-      configurable: true,
-      enumerable: false,
-      get() {
-        if (loading > 0) return undefined;
-        const value = web().pick(name);
-        expose(name, value);
-        return value;
-      },
-      set(value) {
-        expose(name, value);
-      },
-    });
-  }
-
-  // ---- the NodeGet API ---------------------------------------------------------------------
-  expose('randomUUID', function randomUUID() {
-    return hostUuid();
-  });
-
-  const nodegetLog = {};
-  for (let i = 0; i < LOG_LEVELS.length; i++) {
-    const level = LOG_LEVELS[i];
-    nodegetLog[level] = function (namespace, message) {
-      const space = namespace === undefined || namespace === null || namespace === '' ? 'default' : toText(namespace);
-      hostLog(level, space, toText(message));
-    };
-  }
-  nodegetLog.log = nodegetLog.info;
-  expose('nodegetLog', freeze(nodegetLog));
-
   function inlineCall(name, params, timeoutSec) {
     if (typeof name !== 'string' || name === '') {
       return rejected(new TypeErrorCtor('inlineCall: js_worker_name must be a non-empty string'));
@@ -141,7 +205,6 @@ export const INJECTED_SOURCE = `(function (host) {
     }
     return callHost('inline', payload);
   }
-  expose('inlineCall', inlineCall);
 
   // nodeget(request) takes a whole request (object, array for a batch, or its JSON text);
   // nodeget(method, params, id?) builds one, with a random id when none is given.
@@ -163,24 +226,24 @@ export const INJECTED_SOURCE = `(function (host) {
     }
     return callHost('nodeget', text);
   }
-  expose('nodeget', nodeget);
 
   // Without WORKER_FETCH_ALLOW the name exists (scripts may test for it) but every call is refused.
-  expose('fetch', function fetch(input, init) {
+  function fetch(input, init) {
     if (!fetchEnabled) {
       return rejected(new TypeErrorCtor('fetch: disabled: this server allows scripts no network access (WORKER_FETCH_ALLOW is empty)'));
     }
     return web().fetch(input, init);
-  });
+  }
 
   return {
-    context(json) {
-      const ctx = parse(json);
-      ctx.inlineCall = inlineCall;
-      return ctx;
-    },
+    __proto__: null,
+    loading: () => loading > 0,
+    pick: (name) => web().pick(name),
+    inlineCall: inlineCall,
+    nodeget: nodeget,
+    fetch: fetch,
   };
-})`;
+})`);
 
 /**
  * The guest code behind the web globals and fetch, evaluated in a run only when the script first
@@ -188,7 +251,7 @@ export const INJECTED_SOURCE = `(function (host) {
  * `(shared) => ({ pick(name), fetch(input, init) })`, `shared` being the core's `load`, `callHost`
  * and `messageOf`.
  */
-export const WEB_SOURCE = `(function (shared) {
+export const WEB_SOURCE = compactGuestSource(`(function (shared) {
   'use strict';
   const define = Object.defineProperty;
   const getOwn = Object.getOwnPropertyDescriptor;
@@ -343,4 +406,4 @@ export const WEB_SOURCE = `(function (shared) {
     pick: (name) => pickers[name](),
     fetch: fetch,
   };
-})`;
+})`);

@@ -1,5 +1,6 @@
 import { CONSOLE_LEVELS } from './console.capture';
 import { HANDLER_NAMES } from './runtime.types';
+import { compactGuestSource } from './guest-source';
 
 export const PRELUDE_FILENAME = 'sandbox-prelude.js';
 
@@ -12,22 +13,24 @@ export const PRELUDE_FILENAME = 'sandbox-prelude.js';
  * intrinsics it needs up front, so a script that rewrites JSON or Array.prototype can only
  * break its own output, never the host protocol.
  *
- * Evaluates to `(emit) => helpers`; `emit(level, text)` is the host's console sink and
- * returns false once the capture budget is spent.
+ * What only console output and error descriptions need (PRELUDE_REST_SOURCE) is evaluated the
+ * first time one is wanted, over the intrinsics captured here, rather than compiled with every run.
+ *
+ * Evaluates to `(emit, restSource) => helpers`; `emit(level, text)` is the host's console sink and
+ * returns false once the capture budget is spent; `restSource()` is PRELUDE_REST_SOURCE's text.
  */
-export const PRELUDE_SOURCE = `(function (emit) {
+export const PRELUDE_SOURCE = compactGuestSource(`(function (emit, restSource) {
   'use strict';
   const LEVELS = ${JSON.stringify(CONSOLE_LEVELS)};
   const HANDLERS = ${JSON.stringify(HANDLER_NAMES)};
   const stringify = JSON.stringify;
   const parse = JSON.parse;
-  const toText = String;
   const apply = Reflect.apply;
   const getOwn = Object.getOwnPropertyDescriptor;
   const protoOf = Object.getPrototypeOf;
   const define = Object.defineProperty;
+  const evalGlobal = (0, eval);
   const resolvePromise = (value) => Promise.resolve(value);
-  const ErrorProto = Error.prototype;
   const MAX_PROTO_DEPTH = 64;
 
   const isObjectLike = (v) => v !== null && (typeof v === 'object' || typeof v === 'function');
@@ -43,39 +46,31 @@ export const PRELUDE_SOURCE = `(function (emit) {
     return undefined;
   }
 
-  function isError(v) {
-    let o = v;
-    for (let depth = 0; depth < MAX_PROTO_DEPTH && isObjectLike(o); depth++) {
-      o = protoOf(o);
-      if (o === ErrorProto) return true;
-    }
-    return false;
+  // What PRELUDE_REST_SOURCE works with, taken before the script runs.
+  const taken = {
+    __proto__: null,
+    emit: emit,
+    stringify: stringify,
+    toText: String,
+    protoOf: protoOf,
+    ErrorProto: Error.prototype,
+    MAX_PROTO_DEPTH: MAX_PROTO_DEPTH,
+    isObjectLike: isObjectLike,
+    dataProp: dataProp,
+  };
+  let rest;
+  function more() {
+    if (rest === undefined) rest = apply(evalGlobal(restSource()), undefined, [taken]);
+    return rest;
   }
 
   function show(v) {
-    switch (typeof v) {
-      case 'string': return v;
-      case 'bigint': return toText(v) + 'n';
-      case 'function': return '[Function ' + (toText(dataProp(v, 'name') || '') || 'anonymous') + ']';
-      case 'object': break;
-      default: return toText(v);
-    }
-    if (isError(v)) return toText(dataProp(v, 'name')) + ': ' + toText(dataProp(v, 'message'));
-    try {
-      const s = stringify(v);
-      return s === undefined ? toText(v) : s;
-    } catch (e) {
-      return '[unserialisable object]';
-    }
+    return more().show(v);
   }
 
-  let accepting = true;
   function writer(level) {
     return function () {
-      if (!accepting) return;
-      let text = '';
-      for (let i = 0; i < arguments.length; i++) text += (i === 0 ? '' : ' ') + show(arguments[i]);
-      accepting = emit(level, text) === true;
+      more().write(level, arguments);
     };
   }
   const consoleObject = {};
@@ -116,15 +111,71 @@ export const PRELUDE_SOURCE = `(function (emit) {
       return stringify(value);
     },
     describe(error) {
-      if (!isError(error)) return stringify({ thrown: show(error) });
-      const stack = dataProp(error, 'stack');
-      const lineNumber = dataProp(error, 'lineNumber');
-      return stringify({
-        name: toText(dataProp(error, 'name')),
-        message: toText(dataProp(error, 'message')),
-        stack: typeof stack === 'string' ? stack.slice(0, 2048) : '',
-        lineNumber: typeof lineNumber === 'number' ? lineNumber : undefined,
-      });
+      return more().describe(error);
     },
   };
-})`;
+})`);
+
+/**
+ * The prelude's console formatting and error descriptions, evaluated on first use (see
+ * PRELUDE_SOURCE). Evaluates to `(taken) => ({ show, write(level, args), describe })`.
+ */
+export const PRELUDE_REST_SOURCE = compactGuestSource(`(function (taken) {
+  'use strict';
+  const emit = taken.emit;
+  const stringify = taken.stringify;
+  const toText = taken.toText;
+  const protoOf = taken.protoOf;
+  const ErrorProto = taken.ErrorProto;
+  const MAX_PROTO_DEPTH = taken.MAX_PROTO_DEPTH;
+  const isObjectLike = taken.isObjectLike;
+  const dataProp = taken.dataProp;
+
+  function isError(v) {
+    let o = v;
+    for (let depth = 0; depth < MAX_PROTO_DEPTH && isObjectLike(o); depth++) {
+      o = protoOf(o);
+      if (o === ErrorProto) return true;
+    }
+    return false;
+  }
+
+  function show(v) {
+    switch (typeof v) {
+      case 'string': return v;
+      case 'bigint': return toText(v) + 'n';
+      case 'function': return '[Function ' + (toText(dataProp(v, 'name') || '') || 'anonymous') + ']';
+      case 'object': break;
+      default: return toText(v);
+    }
+    if (isError(v)) return toText(dataProp(v, 'name')) + ': ' + toText(dataProp(v, 'message'));
+    try {
+      const s = stringify(v);
+      return s === undefined ? toText(v) : s;
+    } catch (e) {
+      return '[unserialisable object]';
+    }
+  }
+
+  let accepting = true;
+  function write(level, args) {
+    if (!accepting) return;
+    let text = '';
+    for (let i = 0; i < args.length; i++) text += (i === 0 ? '' : ' ') + show(args[i]);
+    accepting = emit(level, text) === true;
+  }
+
+  function describe(error) {
+    if (!isError(error)) return stringify({ thrown: show(error) });
+    const stack = dataProp(error, 'stack');
+    const lineNumber = dataProp(error, 'lineNumber');
+    return stringify({
+      name: toText(dataProp(error, 'name')),
+      message: toText(dataProp(error, 'message')),
+      stack: typeof stack === 'string' ? stack.slice(0, 2048) : '',
+      lineNumber: typeof lineNumber === 'number' ? lineNumber : undefined,
+    });
+  }
+
+  return { __proto__: null, show: show, write: write, describe: describe };
+})`);

@@ -1,4 +1,5 @@
 import { NOT_A_RESPONSE } from './route.types';
+import { compactGuestSource } from './guest-source';
 
 /**
  * Guest side of an `onRoute` run, evaluated on route runs only, after the
@@ -19,7 +20,7 @@ import { NOT_A_RESPONSE } from './route.types';
  */
 export const ROUTE_HELPER_FILENAME = 'sandbox-route.js';
 
-export const ROUTE_HELPER_SOURCE = `(function (defaultExport, show) {
+export const ROUTE_HELPER_SOURCE = compactGuestSource(`(function (defaultExport, show) {
   const parse = JSON.parse;
   const stringify = JSON.stringify;
   const toText = String;
@@ -66,4 +67,4 @@ export const ROUTE_HELPER_SOURCE = `(function (defaultExport, show) {
     const returned = apply(d.onRoute, d, [request, env === undefined ? undefined : parse(env), context]);
     return apply(then, resolvePromise(returned), [reduce]);
   };
-})`;
+})`);

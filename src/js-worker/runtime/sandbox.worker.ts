@@ -12,6 +12,7 @@ import { SANDBOX_WORKER_FLAG } from './sandbox.launcher';
 import type { HostAnswer } from './host-calls';
 import type { SandboxChannel } from './quickjs.sandbox';
 import type { HostCallAnswer, SandboxRequest, WorkerInbound, WorkerOutbound } from './sandbox.protocol';
+import { RuntimeKeeper } from './runtime.keeper';
 import { runScript } from './script-runner';
 import { unvalidated, validateScript } from './script-validator';
 
@@ -24,16 +25,18 @@ if (isSandboxThread && parentPort !== null) {
 
 async function serve(port: MessagePort): Promise<void> {
   const engine = await loadQuickJS(WORKER_WASM_MEMORY_MAX_BYTES);
+  const keeper = new RuntimeKeeper(engine);
   const answers = new AnswerQueue();
   port.on('message', (message: WorkerInbound) => {
     if (message.kind === 'answer') answers.push(message);
-    else void handle(engine, port, answers, message).then((reply) => port.postMessage(reply));
+    else void handle(engine, keeper, port, answers, message).then((reply) => port.postMessage(reply));
   });
   port.postMessage({ kind: 'ready' } satisfies WorkerOutbound);
 }
 
 function handle(
   engine: QuickJSEngine,
+  keeper: RuntimeKeeper,
   port: MessagePort,
   answers: AnswerQueue,
   message: Exclude<WorkerInbound, HostCallAnswer>,
@@ -41,7 +44,7 @@ function handle(
   if (message.kind === 'validate') return validate(engine, message.id, message.source);
   answers.begin(message.id);
   const channel = message.request.hosted ? channelFor(port, answers, message.id, message.request) : undefined;
-  return run(engine, message.id, message.request, channel);
+  return run(engine, keeper, message.id, message.request, channel);
 }
 
 async function validate(engine: QuickJSEngine, id: number, source: string): Promise<WorkerOutbound> {
@@ -55,12 +58,13 @@ async function validate(engine: QuickJSEngine, id: number, source: string): Prom
 
 async function run(
   engine: QuickJSEngine,
+  keeper: RuntimeKeeper,
   id: number,
   request: SandboxRequest,
   channel: SandboxChannel | undefined,
 ): Promise<WorkerOutbound> {
   try {
-    const outcome = await runScript(engine, request, channel);
+    const outcome = await runScript(engine, request, channel, keeper);
     // WASM memory never shrinks; a fresh thread is the only way to hand a large heap back.
     const recycle = engine.memory.byteLength > WORKER_RECYCLE_MEMORY_BYTES;
     return { kind: 'result', id, outcome, recycle };

@@ -6,27 +6,37 @@ import type { JsonValue, RunOutcome } from './runtime.types';
 import { SandboxFailure } from './sandbox.errors';
 import type { SandboxRequest, SandboxRoute } from './sandbox.protocol';
 import type { RouteResponse } from './route.types';
+import type { RuntimeKeeper } from './runtime.keeper';
 
 /**
- * Runs one handler call in a fresh sandbox on the calling thread. It is synchronous but for
+ * Runs one handler call in a fresh sandbox (a fresh context, in the thread's warm runtime when
+ * `keeper` is given) on the calling thread. It is synchronous but for
  * waits on the main thread's answers to host calls (channel), during which the thread is idle.
  * Script failures come back as `{ ok: false }`; a thrown exception means a host fault
  * (the QuickJS module may be corrupt and should be discarded).
  */
-export async function runScript(engine: QuickJSEngine, request: SandboxRequest, channel?: SandboxChannel): Promise<RunOutcome> {
+export async function runScript(engine: QuickJSEngine, request: SandboxRequest, channel?: SandboxChannel, keeper?: RuntimeKeeper): Promise<RunOutcome> {
   const capture = new ConsoleCapture();
-  const sandbox = Sandbox.open(engine, request.limits, capture, channel);
+  const sandbox = Sandbox.open(engine, request.limits, capture, channel, keeper);
+  // Only a run that ended as a run (a result or a script failure) may leave its runtime to the next.
+  let clean = false;
   try {
-    if (request.route !== undefined) {
-      const route = await executeRoute(sandbox, request, request.route);
-      return { ok: true, result: null, route, console: capture.lines() };
+    let outcome: RunOutcome;
+    try {
+      if (request.route !== undefined) {
+        const route = await executeRoute(sandbox, request, request.route);
+        outcome = { ok: true, result: null, route, console: capture.lines() };
+      } else {
+        outcome = { ok: true, result: await execute(sandbox, request), console: capture.lines() };
+      }
+    } catch (error) {
+      if (!(error instanceof SandboxFailure)) throw error;
+      outcome = { ok: false, error: error.message, console: capture.lines() };
     }
-    return { ok: true, result: await execute(sandbox, request), console: capture.lines() };
-  } catch (error) {
-    if (error instanceof SandboxFailure) return { ok: false, error: error.message, console: capture.lines() };
-    throw error;
+    clean = true;
+    return outcome;
   } finally {
-    sandbox.dispose();
+    sandbox.dispose(clean);
   }
 }
 
