@@ -13,13 +13,6 @@ export const CURSOR_NAME = 'jsr_stream';
 /** The text that opens CURSOR_NAME over a SELECT (its values bound as the SELECT's). */
 export const declareCursorText = (select: string) => `DECLARE ${CURSOR_NAME} NO SCROLL CURSOR FOR ${select}`;
 
-/**
- * A statement's rows read in batches through a server-side cursor, on one
- * connection held (in a transaction, as a cursor needs) until `close`: the
- * database keeps what the statement produced, and this process holds one
- * batch at a time. `close` ends the transaction and gives the connection back
- * to the pool, whatever happened before.
- */
 /** The pooled pg client a PostgreSQL QueryRunner holds once connected (what its `connect` resolves to). */
 interface PgClient {
   query(query: Query): Query;
@@ -68,6 +61,13 @@ class ColumnQuery extends Query {
   }
 }
 
+/**
+ * A statement's rows read in batches through a server-side cursor, on one
+ * connection held (in a transaction, as a cursor needs) until `close`: the
+ * database keeps what the statement produced, and this process holds one
+ * batch at a time. `close` ends the transaction and gives the connection back
+ * to the pool, whatever happened before.
+ */
 export class RowCursor<T> {
   private closed = false;
 
