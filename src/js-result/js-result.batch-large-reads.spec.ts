@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { overlapCounting } from '../../test/support/overlap-counting';
 import { createTestDatabase, type TestDatabase } from '../../test/support/test-database';
 import { JsonText } from '../common/json-text';
 import { ReplyBudget } from '../common/reply-budget';
@@ -44,22 +45,8 @@ describe('JsResultService: large reads of one request', () => {
 
   /** The most statements running at once while four reads of `limit` run, each its own request or all of one. */
   async function mostAtOnce(limit: number, oneRequest: boolean): Promise<number> {
-    let running = 0;
-    let most = 0;
-    const slow = Object.create(dataSource, {
-      query: {
-        value: async (...args: Parameters<DataSource['query']>) => {
-          most = Math.max(most, ++running);
-          try {
-            await new Promise((resolve) => setTimeout(resolve, 30));
-            return await dataSource.query(...args);
-          } finally {
-            running--;
-          }
-        },
-      },
-    }) as DataSource;
-    const db = new WatchedDatabase(slow, new PreparedStatements());
+    const slow = overlapCounting(dataSource);
+    const db = new WatchedDatabase(slow.dataSource, new PreparedStatements());
     // Three slots, and a memory budget that admits all four: only the request's own bound can keep them apart.
     const service = new JsResultService(new JsResultRepository(db), new ServerSecretRepository(db), {
       workerNamesCacheTtlMs: 0,
@@ -70,7 +57,7 @@ describe('JsResultService: large reads of one request', () => {
       Array.from({ length: 4 }, () => service.query(parseConditions([{ limit }]), SUPER, undefined, oneRequest ? batch : new ReplyBudget(MiB, MiB))),
     );
     for (const answer of answers) expect(JSON.parse((answer as JsonText).text)).toHaveLength(3);
-    return most;
+    return slow.most();
   }
 
   it('runs the large reads of one request one at a time, and those of separate requests side by side', async () => {

@@ -1,6 +1,7 @@
 import { DEFAULT_RESPONSE_LIMITS } from '../config/app.config';
 import { operatorAction } from '../database/audited-change';
 import type { DataSource } from 'typeorm';
+import { overlapCounting } from '../../test/support/overlap-counting';
 import { createTestDatabase, type TestDatabase } from '../../test/support/test-database';
 import { DomainError, DomainErrorCode } from '../common/domain.error';
 import { JsonText } from '../common/json-text';
@@ -97,28 +98,14 @@ describe(JsResultService.name, () => {
   it('runs at most LARGE_READ_MAX_CONCURRENT reads above the default cap at once, and short reads beside them', async () => {
     /** The most statements the service had running at once, over a data source that holds each a little. */
     async function mostAtOnce(largeReadMaxConcurrent: number, limit: number): Promise<number> {
-      let running = 0;
-      let most = 0;
-      const slow = Object.create(dataSource, {
-        query: {
-          value: async (...args: Parameters<DataSource['query']>) => {
-            most = Math.max(most, ++running);
-            try {
-              await new Promise((resolve) => setTimeout(resolve, 30));
-              return await dataSource.query(...args);
-            } finally {
-              running--;
-            }
-          },
-        },
-      }) as DataSource;
-      const service = serviceOver(slow, { workerNamesCacheTtlMs: 0, responses: { ...DEFAULT_RESPONSE_LIMITS, largeReadMaxConcurrent } });
+      const slow = overlapCounting(dataSource);
+      const service = serviceOver(slow.dataSource, { workerNamesCacheTtlMs: 0, responses: { ...DEFAULT_RESPONSE_LIMITS, largeReadMaxConcurrent } });
       // Each may answer 1 MiB: the memory budget (32 MiB) would admit all four at once.
       const reads = await Promise.all(
         Array.from({ length: 4 }, () => records(service.query(parseConditions([{ limit }]), SUPER, undefined, new ReplyBudget(MiB, MiB)))),
       );
       for (const rows of reads) expect(rows).toHaveLength(4);
-      return most;
+      return slow.most();
     }
     expect(await mostAtOnce(1, 1001)).toBe(1);
     expect(await mostAtOnce(3, 1001)).toBe(3);
