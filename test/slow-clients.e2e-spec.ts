@@ -17,7 +17,8 @@ const LIMITS: HttpLimits = {
   ...DEFAULT_HTTP_LIMITS,
   headersTimeoutMs: 600,
   requestTimeoutMs: 1_200,
-  sendTimeoutMs: 800,
+  // Room for a reader on a busy machine to take a reply of over 20 MiB; a client that reads nothing still waits it out.
+  sendTimeoutMs: 3_000,
   maxConnections: 6,
   maxRequestsPerSocket: 3,
 };
