@@ -1,4 +1,4 @@
-import { JsonTextStream, type TextSource } from '../common/json-text-stream';
+import { JsonTextStream, pieceBytes, type TextPiece, type TextSource } from '../common/json-text-stream';
 import type { RowCursor } from '../database/row-cursor';
 import type { StreamedElement } from './js-result.repository';
 
@@ -103,8 +103,8 @@ export function recordsStream(cursor: RowCursor<StreamedElement>, first: Streame
     batch.catch(() => undefined);
     return batch;
   };
-  const counted = <P extends string | Buffer>(piece: P): P => {
-    sent += typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
+  const counted = <P extends TextPiece>(piece: P): P => {
+    sent += pieceBytes(piece);
     if (sent > bytes) throw new Error(`a streamed read gave more than the ${bytes} bytes it announced`);
     return piece;
   };

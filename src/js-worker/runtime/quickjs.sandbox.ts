@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   Scope,
-  type JSModuleLoader,
   type QuickJSDeferredPromise,
   type QuickJSContext,
   type QuickJSHandle,
@@ -39,7 +38,7 @@ import { polyfillSource } from './sandbox.polyfills';
 import { PRELUDE_FILENAME, PRELUDE_REST_SOURCE, PRELUDE_SOURCE } from './sandbox.prelude';
 import { ROUTE_HELPER_FILENAME, ROUTE_HELPER_SOURCE } from './sandbox.route';
 import type { SandboxRoute } from './sandbox.protocol';
-import type { RuntimeKeeper } from './runtime.keeper';
+import { newSandboxRuntime, type RuntimeKeeper } from './runtime.keeper';
 
 
 /** Enough for the prelude to read an error's fields, too short for a hostile accessor to matter. */
@@ -61,10 +60,6 @@ export interface SandboxChannel {
 }
 
 const NOT_AVAILABLE = 'is not available while a script is being stored (only when it runs)';
-
-const refuseEveryModule: JSModuleLoader = (name) => ({
-  error: new Error(`module loading is disabled in the sandbox (requested "${name}")`),
-});
 
 /**
  * One disposable QuickJS context for one run, with limits, a captured console and no host
@@ -92,7 +87,7 @@ export class Sandbox {
 
   /** @param keeper the thread's warm runtime; without one the sandbox makes a runtime of its own and disposes it */
   static open(engine: QuickJSEngine, limits: ResolvedLimits, capture: ConsoleCapture, channel?: SandboxChannel, keeper?: RuntimeKeeper): Sandbox {
-    const runtime = keeper?.take() ?? engine.module.newRuntime();
+    const runtime = keeper?.take() ?? newSandboxRuntime(engine);
     return new Sandbox(runtime, engine.memory, limits, capture, channel, keeper);
   }
 
@@ -104,10 +99,7 @@ export class Sandbox {
     private readonly channel?: SandboxChannel,
     private readonly keeper?: RuntimeKeeper,
   ) {
-    if (keeper === undefined) {
-      this.scope.manage(runtime);
-      runtime.setModuleLoader(refuseEveryModule);
-    }
+    if (keeper === undefined) this.scope.manage(runtime);
     memory.limitGrowth(limits.maxHeapBytes);
     try {
       // Per allocation under Emscripten (see GrowthGate), so what the runtime held before does not count against it.

@@ -20,6 +20,13 @@ const refuseEveryModule = (name: string) => ({
   error: new Error(`module loading is disabled in the sandbox (requested "${name}")`),
 });
 
+/** A runtime as every sandbox gets one, kept or not: no module can be loaded into it. */
+export function newSandboxRuntime(engine: QuickJSEngine): QuickJSRuntime {
+  const runtime = engine.module.newRuntime();
+  runtime.setModuleLoader(refuseEveryModule);
+  return runtime;
+}
+
 /**
  * The sandbox thread's QuickJS runtime, kept warm between runs. Each run still gets a fresh
  * context of its own (its own global object and intrinsics), and its own limits and interrupt
@@ -59,9 +66,7 @@ export class RuntimeKeeper {
     if (kept !== undefined && kept.alive) return kept;
     this.runs = 0;
     this.created++;
-    const runtime = this.engine.module.newRuntime();
-    runtime.setModuleLoader(refuseEveryModule);
-    return runtime;
+    return newSandboxRuntime(this.engine);
   }
 
   /**
