@@ -68,7 +68,9 @@ export interface StartWatch {
 /** A Node script serving HTTP on PORT (and `/health`), started on a free port and waited for. */
 export async function startNodeServer(name: string, script: string, env: NodeJS.ProcessEnv, watch: StartWatch = {}): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [script], {
+  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): Node flags for the measured server only.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter((arg) => arg !== '') ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     env: childEnv(env, port),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

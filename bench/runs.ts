@@ -141,6 +141,14 @@ interface SeriesResult {
   clientCpuMsPerRun: number;
   /** RSS after each window. */
   rssByWindowBytes: number[];
+  /** Read and write system calls per measured run (every thread): loopback writes cost the writer the receiver's TCP work too. */
+  serverSyscallsPerRun: SyscallCounts;
+  databaseSyscallsPerRun: SyscallCounts;
+}
+
+interface SyscallCounts {
+  reads: number;
+  writes: number;
 }
 
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -164,6 +172,25 @@ async function backendPids(databaseUrl: string): Promise<number[]> {
   });
 }
 
+/** The read and write system calls a process (all its threads) has made, from /proc/<pid>/io (Linux). */
+function syscalls(pid: number): SyscallCounts {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? Number.NaN);
+    return { reads: field('syscr'), writes: field('syscw') };
+  } catch {
+    return { reads: Number.NaN, writes: Number.NaN };
+  }
+}
+
+const sumSyscalls = (pids: readonly number[]): SyscallCounts =>
+  pids.map(syscalls).reduce((sum, one) => ({ reads: sum.reads + (one.reads || 0), writes: sum.writes + (one.writes || 0) }), { reads: 0, writes: 0 });
+
+const perRun = (end: SyscallCounts, start: SyscallCounts, runs: number): SyscallCounts => ({
+  reads: (end.reads - start.reads) / runs,
+  writes: (end.writes - start.writes) / runs,
+});
+
 const sumCpuMs = (pids: readonly number[]) => pids.reduce((sum, pid) => sum + (cpuMs(pid) || 0), 0);
 
 const clientCpuMs = () => {
@@ -185,6 +212,8 @@ async function measure(options: Options, token: string): Promise<SeriesResult> {
     const cpuStart = cpuMs(server.pid);
     const databaseCpuStart = sumCpuMs(backends);
     const clientCpuStart = clientCpuMs();
+    const serverSyscallsStart = syscalls(server.pid);
+    const databaseSyscallsStart = sumSyscalls(backends);
     const rssByWindowBytes: number[] = [];
     let windowStartedAt = performance.now();
     let firstWindow = 0;
@@ -202,9 +231,15 @@ async function measure(options: Options, token: string): Promise<SeriesResult> {
     const serverCpuMsPerRun = (cpuMs(server.pid) - cpuStart) / runs;
     const databaseCpuMsPerRun = (sumCpuMs(backends) - databaseCpuStart) / runs;
     const clientCpuMsPerRun = (clientCpuMs() - clientCpuStart) / runs;
+    const serverSyscallsPerRun = perRun(syscalls(server.pid), serverSyscallsStart, runs);
+    const databaseSyscallsPerRun = perRun(sumSyscalls(backends), databaseSyscallsStart, runs);
     log(
       `  CPU a run: server ${serverCpuMsPerRun.toFixed(2)} ms, database ${databaseCpuMsPerRun.toFixed(2)} ms, ` +
         `load generator (${options.client}) ${clientCpuMsPerRun.toFixed(2)} ms`,
+    );
+    log(
+      `  system calls a run (reads/writes): server ${serverSyscallsPerRun.reads.toFixed(2)}/${serverSyscallsPerRun.writes.toFixed(2)}, ` +
+        `database ${databaseSyscallsPerRun.reads.toFixed(2)}/${databaseSyscallsPerRun.writes.toFixed(2)}`,
     );
     return {
       runs,
@@ -217,6 +252,8 @@ async function measure(options: Options, token: string): Promise<SeriesResult> {
       databaseCpuMsPerRun,
       clientCpuMsPerRun,
       rssByWindowBytes,
+      serverSyscallsPerRun,
+      databaseSyscallsPerRun,
     };
   } finally {
     await server.stop();

@@ -1,3 +1,4 @@
+import { DEFAULT_RESPONSE_LIMITS } from '../src/config/app.config';
 import { JsResultRepository } from '../src/js-result/js-result.repository';
 import { LocalRuns } from '../src/result-events/local-runs.registry';
 import { JsResultWaitService } from '../src/result-events/js-result-wait.service';
@@ -7,27 +8,33 @@ import { backendName } from './support/test-database';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const CALL_LIMIT = 64 * 1024;
+/** A result over what one call's reply may take. */
+const LARGE_RESULT_CHARS = 100_000;
+
 const BUSY = 'export default { onCall(p) { const end = Date.now() + 300; while (Date.now() < end) {} return p } }';
 
 /**
  * js-result_wait on a run this process started and has not finished: it waits without reading
- * the row first (LocalRuns), and is answered as before.
+ * the row first (LocalRuns), and is answered with the record the run's finish read back, as before.
  */
 describe(`js-result_wait on this process's own runs (${backendName})`, () => {
   let t: TestApp;
   let localRuns: LocalRuns;
   let waits: JsResultWaitService;
   let reads: jest.SpyInstance;
+  let finishes: jest.SpyInstance;
 
   const wait = (params: Record<string, unknown>) => rpcCall(t.app, 'js-result_wait', params);
   /** How many row reads asked for this id. */
   const readsOf = (id: number) => reads.mock.calls.filter(([ids]) => (ids as string[]).includes(String(id))).length;
 
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ responses: { ...DEFAULT_RESPONSE_LIMITS, maxCallResponseBytes: CALL_LIMIT } });
     localRuns = t.app.get(LocalRuns);
     waits = t.app.get(JsResultWaitService);
     reads = jest.spyOn(t.app.get(JsResultRepository), 'cappedByIds');
+    finishes = jest.spyOn(t.app.get(JsResultRepository), 'finishRuns');
     for (const [name, source] of [['app_busy', BUSY], ['ops_busy', BUSY], ['app_echo', 'export default { onCall: (p) => p }']]) {
       expect((await createWorker(t.app, t.superToken, name, source)).error).toBeUndefined();
     }
@@ -35,16 +42,41 @@ describe(`js-result_wait on this process's own runs (${backendName})`, () => {
 
   afterAll(async () => {
     reads.mockRestore();
+    finishes.mockRestore();
     await t.close();
   });
 
-  it('answers with the finished record after one read of the row, not two', async () => {
+  /** Whether the finish of this id was written asking for its record back. */
+  const finishWanted = (id: number) =>
+    finishes.mock.calls.flatMap(([ends]) => ends as { id: number; wanted: boolean }[]).find((end) => end.id === id)?.wanted;
+
+  it('answers with the finished record the finish read back, without reading the row', async () => {
     const { id } = (await runWorker(t.app, t.superToken, 'app_busy', { params: { n: 7 } })).result;
     expect(localRuns.workerOf(String(id))).toBe('app_busy');
     const body = await wait({ token: t.superToken, id, timeout_ms: 10_000 });
     expect(body.result).toMatchObject({ id, js_worker_name: 'app_busy', result: { n: 7 }, error_message: null, finish_time: expect.any(Number) });
-    expect(readsOf(id)).toBe(1);
+    expect(finishWanted(id)).toBe(true);
+    expect(readsOf(id)).toBe(0);
     expect(localRuns.workerOf(String(id))).toBeUndefined();
+  });
+
+  it('reads nothing back when nobody waits, and a later wait reads the row once', async () => {
+    const { id } = (await runWorker(t.app, t.superToken, 'app_echo', { params: 'alone' })).result;
+    for (let i = 0; i < 200 && localRuns.size > 0; i++) await sleep(10);
+    expect(finishWanted(id)).toBe(false);
+    const body = await wait({ token: t.superToken, id, timeout_ms: 10_000 });
+    expect(body.result).toMatchObject({ id, result: 'alone', finish_time: expect.any(Number) });
+    expect(readsOf(id)).toBe(1);
+  });
+
+  it('answers a record too large to read back with 108, as a read of the row does', async () => {
+    const big = await createWorker(t.app, t.superToken, 'app_big', `export default { onCall() { const end = Date.now() + 300; while (Date.now() < end) {} return 'x'.repeat(${LARGE_RESULT_CHARS}) } }`);
+    expect(big.error).toBeUndefined();
+    const { id } = (await runWorker(t.app, t.superToken, 'app_big')).result;
+    const body = await wait({ token: t.superToken, id, timeout_ms: 10_000 });
+    expect(finishWanted(id)).toBe(true);
+    expect(body.error).toMatchObject({ code: 108 });
+    expect(body.error.message).toContain('bytes');
   });
 
   it('answers every one of many runs waited on at once with its own result', async () => {

@@ -57,4 +57,29 @@ describe(`js-worker runs written together (${backendName})`, () => {
     });
     expect(await activeRuns(ids)).toBe(0);
   });
+
+  it('runs each run of a request mixing workers on the code of its own worker, and writes nothing for a missing worker', async () => {
+    await createWorker(t.app, t.superToken, 'batch_a', 'export default { onCall: (p) => ({ worker: "a", p }) }');
+    await createWorker(t.app, t.superToken, 'batch_b', 'export default { onCall: (p) => ({ worker: "b", p }) }');
+    const names = ['batch_a', 'batch_b', 'batch_missing', 'batch_a', 'batch_b', 'batch_a', 'batch_missing'];
+    const before = await t.dataSource.query('SELECT count(*)::int AS n FROM js_result');
+    const batch = names.map((name, n) => call('js-worker_run', { token: t.superToken, js_script_name: name, params: n }, n));
+    const replies = ((await rpc(t.app, batch)).body as { id: number; result?: { id: number }; error?: { code: number; message: string } }[]).sort(
+      (a, b) => a.id - b.id,
+    );
+    for (const [n, name] of names.entries()) {
+      if (name === 'batch_missing') {
+        expect(replies[n].error).toEqual({ code: 105, message: 'Not found in database: js_worker not found: batch_missing' });
+        continue;
+      }
+      const row = await waitFinished(t.app, t.superToken, replies[n].result!.id);
+      expect(row).toMatchObject({ js_worker_name: name, param: n, result: { worker: name.slice(-1), p: n }, error_message: null });
+    }
+    const [{ n: written }] = await t.dataSource.query('SELECT count(*)::int AS n FROM js_result');
+    expect(written - before[0].n).toBe(names.filter((name) => name !== 'batch_missing').length);
+    const [{ n: orphans }] = await t.dataSource.query(
+      'SELECT count(*)::int AS n FROM js_result r LEFT JOIN js_worker w ON w.id = r.js_worker_id AND w.name = r.js_worker_name WHERE w.id IS NULL',
+    );
+    expect(orphans).toBe(0);
+  });
 });

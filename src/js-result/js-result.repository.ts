@@ -12,15 +12,13 @@ import { OUTCOMES, type RunOutcome } from './js-result.outcomes';
 import type { TextRow } from './js-result.record';
 import {
   deleteExpiredText,
-  FINISH_RUN_VALUES,
-  finishRunText,
+  FINISH_RUNS_VALUES,
   finishRunsText,
   interruptRunning,
   RUN_CONSOLE,
   SELECT_CAPPED_BY_IDS,
-  START_RUN_VALUES,
-  startRunText,
-  startRunsText,
+  START_WORKER_RUNS_VALUES,
+  startWorkerRunsText,
 } from './js-result.sql';
 import { JsResultStatements, type StreamForm, type WorkerScope } from './js-result.statements';
 import type { RowKey } from './row-key';
@@ -38,9 +36,8 @@ export interface CompanionStep {
   values: readonly unknown[];
 }
 
-/** A run's row as written when it starts (running: no finish, result or error). */
-export interface RunStart {
-  workerId: number | string;
+/** A run of a stored worker as it starts (its row is running: no finish, result or error). */
+export interface RunOfWorker {
   workerName: string;
   runType: string;
   startTime: number;
@@ -54,6 +51,15 @@ export interface RunEnd {
   resultJson: string | null;
   errorMessage: string | null;
   consoleJson: string | null;
+}
+
+/** A run's end as recorded, and whether its finished record is wanted back (someone waits for it). */
+export type RunEnding = RunEnd & { id: number; wanted: boolean };
+
+/** A run's row written: its id, and its worker's row (every column, as JSON) as the statement read it. */
+export interface StartedRun {
+  id: number;
+  worker: Record<string, unknown>;
 }
 
 /** A row read back by id, its large values measured in the database (see SELECT_CAPPED_BY_IDS). */
@@ -104,9 +110,12 @@ export interface ExpiredBatch {
 export class JsResultRepository {
   readonly statements: JsResultStatements;
   private readonly composed = new Map<string, string>();
+  /** Waits read rows by id on every finish they hear of: parsed once per connection. */
+  private readonly selectCappedByIds: string;
 
   constructor(private readonly database: Database) {
     this.statements = new JsResultStatements(database.dataSource, { register: (text) => database.prepare(text, { named: true }) });
+    this.selectCappedByIds = database.prepare(SELECT_CAPPED_BY_IDS, { named: true });
   }
 
   /** The rows of a built read (JsResultStatements), as the database answers them. */
@@ -160,56 +169,48 @@ export class JsResultRepository {
 
   /** The rows of `ids` (decimal text) in that order, their values sent only within the caps (see SELECT_CAPPED_BY_IDS). */
   cappedByIds(ids: readonly string[], rowBytes: number, batchBytes: number): Promise<CappedRow[]> {
-    return this.database.rows<CappedRow>({ text: SELECT_CAPPED_BY_IDS, values: [ids, rowBytes, batchBytes] });
-  }
-
-  /** Writes a run's row, running, with `alongside` in the same statement; the row's id. */
-  async startRun(run: RunStart, alongside: CompanionStep): Promise<number> {
-    const text = this.compose('start', alongside, (step) => startRunText(shiftPlaceholders(step, START_RUN_VALUES)));
-    const [row] = await this.database.rows<{ id: string | number }>({
-      text,
-      values: [run.workerId, run.workerName, run.runType, run.startTime, run.paramJson, ...alongside.values],
-    });
-    return Number(row.id);
+    return this.database.rows<CappedRow>({ text: this.selectCappedByIds, values: [ids, rowBytes, batchBytes] });
   }
 
   /**
-   * Records how a run ended, and keeps its console lines, with `alongside` in
-   * the same statement. A row deleted meanwhile stays deleted; `alongside`
-   * runs all the same.
+   * Writes many runs' rows, running, each with its stored worker as the same
+   * statement reads it, with `alongside` (over `run(id)`, every row written):
+   * all or none of them. `worker` is the workers' module's part that finds
+   * them by name (see startWorkerRunsText). In order: each run's id and its
+   * worker's row, or undefined for a run whose worker does not exist (nothing
+   * was written for it).
    */
-  async finishRun(id: number, end: RunEnd, alongside: CompanionStep): Promise<void> {
-    const text = this.compose('finish', alongside, (step) => finishRunText(shiftPlaceholders(step, FINISH_RUN_VALUES)));
-    await this.database.rows({ text, values: [id, end.finishTime, end.resultJson, end.errorMessage, end.consoleJson, ...alongside.values] });
-  }
-
-  /**
-   * Writes many runs' rows, running, in one statement with `alongside` (over
-   * `run(id)`, every row written): all or none of them. Their ids, in order.
-   */
-  async startRuns(runs: readonly RunStart[], alongside: CompanionStep): Promise<number[]> {
-    const text = this.compose('start-many', alongside, (step) => startRunsText(shiftPlaceholders(step, START_RUN_VALUES)));
-    const rows = await this.database.rows<{ id: string | number }>({
+  async startWorkerRuns(runs: readonly RunOfWorker[], worker: CompanionStep, alongside: CompanionStep): Promise<(StartedRun | undefined)[]> {
+    const workerText = shiftPlaceholders(worker.text, START_WORKER_RUNS_VALUES);
+    const text = this.compose(`start-many\n${workerText}`, alongside, (step) =>
+      startWorkerRunsText(workerText, shiftPlaceholders(step, START_WORKER_RUNS_VALUES + worker.values.length)),
+    );
+    const rows = await this.database.rows<{ id: string | number | null; worker_id: string | number | null; worker_json: Record<string, unknown> | null }>({
       text,
       values: [
-        runs.map((run) => String(run.workerId)),
         runs.map((run) => run.workerName),
         runs.map((run) => run.runType),
         runs.map((run) => run.startTime),
         runs.map((run) => run.paramJson),
+        ...worker.values,
         ...alongside.values,
       ],
     });
-    return rows.map((row) => Number(row.id));
+    // Only a worker's first run carries its row.
+    const workers = new Map<string, Record<string, unknown>>();
+    for (const row of rows) if (row.worker_json !== null) workers.set(String(row.worker_id), row.worker_json);
+    return rows.map((row) => (row.id === null ? undefined : { id: Number(row.id), worker: workers.get(String(row.worker_id))! }));
   }
 
   /**
-   * Records how many runs ended, in one statement with `alongside` (over
-   * `ended(id)`, every id given, deleted rows too): all or none of them.
+   * Records how runs ended, in one statement with `alongside` (over
+   * `ended(id)`, every id given, deleted rows too): all or none of them. A row
+   * deleted meanwhile stays deleted. Answers the finished records of the runs
+   * marked `wanted`, capped as cappedByIds' (a row deleted meanwhile is absent).
    */
-  async finishRuns(ends: readonly (RunEnd & { id: number })[], alongside: CompanionStep): Promise<void> {
-    const text = this.compose('finish-many', alongside, (step) => finishRunsText(shiftPlaceholders(step, FINISH_RUN_VALUES)));
-    await this.database.rows({
+  async finishRuns(ends: readonly RunEnding[], caps: { rowBytes: number; batchBytes: number }, alongside: CompanionStep): Promise<CappedRow[]> {
+    const text = this.compose('finish-many', alongside, (step) => finishRunsText(shiftPlaceholders(step, FINISH_RUNS_VALUES)));
+    return this.database.rows<CappedRow>({
       text,
       values: [
         ends.map((end) => end.id),
@@ -217,6 +218,9 @@ export class JsResultRepository {
         ends.map((end) => end.resultJson),
         ends.map((end) => end.errorMessage),
         ends.map((end) => end.consoleJson),
+        ends.map((end) => end.wanted),
+        caps.rowBytes,
+        caps.batchBytes,
         ...alongside.values,
       ],
     });
@@ -267,7 +271,8 @@ export class JsResultRepository {
     const key = `${name}\n${step.text}`;
     let text = this.composed.get(key);
     if (text === undefined) {
-      text = build(step.text);
+      // Run writes go out on every run: parsed once per connection.
+      text = this.database.prepare(build(step.text), { named: true });
       this.composed.set(key, text);
     }
     return text;

@@ -134,24 +134,23 @@ const RECORD_OVERHEAD_BYTES = 256;
 const runColumns = (alias: string) => RUN_FIELDS.map((field) => `${alias}.${field}`).join(', ');
 
 /**
- * The rows of `$1` in that order (missing ids skipped). `param` and `result`
- * are turned into text once (`OFFSET 0` keeps the planner from repeating the
- * cast in each CASE) and measured there: a row above `$2` bytes, or one
- * that would take the rows before it past `$3` (the first row sent always
- * goes), is not sent, only its size. So neither the database's reply nor
- * this process ever holds more than the caps, whatever the rows hold.
- * Text: an ordinality join over an array, a LATERAL measure and a running
- * window sum.
+ * The rows `rows` finds (a FROM clause naming js_result's columns `j` and the
+ * order `w.n`), in that order, within caps: `param` and `result` are turned
+ * into text once (`OFFSET 0` keeps the planner from repeating the cast in each
+ * CASE) and measured there; a row above `rowBytes` bytes, or one that would
+ * take the rows before it past `batchBytes` (the first row sent always goes),
+ * is not sent, only its size. So neither the database's reply nor this
+ * process ever holds more than the caps, whatever the rows hold. Text: a
+ * LATERAL measure and a running window sum.
  */
-export const SELECT_CAPPED_BY_IDS = `SELECT ${runColumns('m')},
+const cappedRecords = (rows: string, rowBytes: string, batchBytes: string) => `SELECT ${runColumns('m')},
     m.has_result, m.has_error, m.bytes, m.sent,
     CASE WHEN m.sent THEN m.p END AS param, CASE WHEN m.sent THEN m.r END AS result, CASE WHEN m.sent THEN m.e END AS error_message
-  FROM (SELECT s.*, s.bytes <= $2::float8 AND (s.running <= $3::float8 OR s.running = s.bytes) AS sent
+  FROM (SELECT s.*, s.bytes <= ${rowBytes}::float8 AND (s.running <= ${batchBytes}::float8 OR s.running = s.bytes) AS sent
     FROM (SELECT w.n, ${runColumns('j')},
         j.result IS NOT NULL AS has_result, j.error_message IS NOT NULL AS has_error, t.p, t.r, t.e, t.bytes,
-        sum(CASE WHEN t.bytes <= $2::float8 THEN t.bytes ELSE 0 END) OVER (ORDER BY w.n) AS running
-      FROM unnest($1::bigint[]) WITH ORDINALITY AS w(id, n)
-      JOIN js_result j ON j.id = w.id
+        sum(CASE WHEN t.bytes <= ${rowBytes}::float8 THEN t.bytes ELSE 0 END) OVER (ORDER BY w.n) AS running
+      FROM ${rows}
       CROSS JOIN LATERAL (
         SELECT x.p, x.r, x.e,
           (coalesce(octet_length(x.p), 4) + coalesce(octet_length(x.r), 4) + coalesce(octet_length(x.e), 4)
@@ -159,6 +158,9 @@ export const SELECT_CAPPED_BY_IDS = `SELECT ${runColumns('m')},
         FROM (SELECT j.param::text AS p, j.result::text AS r, j.error_message AS e OFFSET 0) x
       ) t) s) m
   ORDER BY m.n`;
+
+/** The rows of `$1` in that order (missing ids skipped), capped (cappedRecords) at `$2` bytes a row and `$3` in all. */
+export const SELECT_CAPPED_BY_IDS = cappedRecords('unnest($1::bigint[]) WITH ORDINALITY AS w(id, n) JOIN js_result j ON j.id = w.id', '$2', '$3');
 
 /*
  * Run rows. A run's row is written together with other tables' rows (the
@@ -204,35 +206,6 @@ export const interruptRunning = (ids: string, first: number) =>
    FROM ${ids} WHERE r.id = ${ids}.id AND ${running}
    RETURNING r.id`;
 
-/**
- * A run's row written as it starts ($1-$5: worker id, worker name, run type,
- * start time, param as JSON text) and, in the same statement, another
- * table's step over `run(id)`.
- */
-export const START_RUN_VALUES = 5;
-export const startRunText = (step: string) => `WITH run AS (
-  ${insertRunningRows({ workerId: '$1', workerName: '$2', runType: '$3', startTime: '$4', param: '$5::jsonb' })}
-), alongside AS (${step})
-SELECT id FROM run`;
-
-/**
- * How a run ended ($1 id, $2 finish time, $3 result as JSON text, $4 error
- * message) and its console lines kept ($5, JSON text, or null: none kept),
- * with another table's step in the same statement. Text: data-modifying WITH
- * parts, an upsert among them.
- */
-export const FINISH_RUN_VALUES = 5;
-export const finishRunText = (step: string) => `WITH run AS (
-  UPDATE js_result SET finish_time = $2, result = $3::jsonb, error_message = $4
-  WHERE id = $1
-  RETURNING id
-), kept AS (
-  INSERT INTO js_result_console (js_result_id, lines)
-  SELECT id, $5::jsonb FROM run WHERE $5::jsonb IS NOT NULL
-  ON CONFLICT (js_result_id) DO UPDATE SET lines = EXCLUDED.lines
-), alongside AS (${step})
-SELECT count(*)::integer AS finished FROM run`;
-
 /** A run's worker, whether it is running, and its kept console ($1 the id). Text: kept beside the writes of the console it reads. */
 export const RUN_CONSOLE = `SELECT r.js_worker_name, ${running} AS running, c.lines
 FROM js_result r LEFT JOIN js_result_console c ON c.js_result_id = r.id
@@ -268,36 +241,49 @@ SELECT (SELECT count(*) FROM chosen)::int AS chosen, (SELECT count(*) FROM chang
 }
 
 /**
- * Many runs' rows written as they start, in one statement: `$1`-`$5` arrays
- * (worker ids, worker names, run types, start times, params as JSON text or
- * null), one element per run. The ids are taken first, so the answer lists
- * them in the arrays' order (RETURNING has no order); the step reads `run(id)`
- * as startRunText's does. Text: data-modifying WITH parts over unnest.
+ * Many runs of stored workers written as they start, in one statement, each
+ * with its worker as the statement found it: `$1`-`$4` arrays (worker names,
+ * run types, start times, params as JSON text or null), one element per run.
+ * `worker` is the workers' module's WITH part (columns `id`, `name` and
+ * `worker_json`, the row as JSON) over the names; a run whose worker it does
+ * not find is not written (its id is null). The ids are taken first, so the
+ * answer lists them in the arrays' order (RETURNING has no order), each with
+ * its worker's id and, on the first run of each worker only, the worker's
+ * row (one copy of a script per statement, however many runs it starts); the
+ * step reads `run(id)`. Text: data-modifying WITH parts over unnest.
  */
-export const startRunsText = (step: string) => `WITH input AS (
-  SELECT ${NEXT_RUN_ID} AS id, u.n, u.worker_id, u.worker_name, u.run_type, u.start_time, u.param
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[]) WITH ORDINALITY AS u(worker_id, worker_name, run_type, start_time, param, n)
+export const START_WORKER_RUNS_VALUES = 4;
+export const startWorkerRunsText = (worker: string, step: string) => `WITH worker AS (${worker}), input AS (
+  SELECT CASE WHEN w.id IS NOT NULL THEN ${NEXT_RUN_ID} END AS id, u.n, w.id AS worker_id, u.worker_name, u.run_type, u.start_time, u.param,
+    CASE WHEN w.id IS NOT NULL AND row_number() OVER (PARTITION BY w.id ORDER BY u.n) = 1 THEN w.worker_json END AS worker_json
+  FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) WITH ORDINALITY AS u(worker_name, run_type, start_time, param, n)
+  LEFT JOIN worker w ON w.name = u.worker_name
 ), run AS (
-  ${insertRunningRows({ id: 'id', workerId: 'worker_id', workerName: 'worker_name', runType: 'run_type', startTime: 'start_time', param: 'param::jsonb', source: 'input ORDER BY n' })}
+  ${insertRunningRows({ id: 'id', workerId: 'worker_id', workerName: 'worker_name', runType: 'run_type', startTime: 'start_time', param: 'param::jsonb', source: 'input WHERE id IS NOT NULL ORDER BY n' })}
 ), alongside AS (${step})
-SELECT id FROM input ORDER BY n`;
+SELECT id, worker_id, worker_json FROM input ORDER BY n`;
 
 /**
- * How many runs ended, in one statement: `$1`-`$5` arrays (ids, finish
- * times, results as JSON text, error messages, console lines as JSON text),
- * one element per run, as finishRunText's values. The step reads `ended(id)`,
- * every id given (a row deleted meanwhile included), not only the rows
- * updated. Text: data-modifying WITH parts over unnest, an upsert among them.
+ * How many runs ended, in one statement: `$1`-`$6` arrays (ids, finish
+ * times, results as JSON text, error messages, console lines as JSON text or
+ * null: none kept, and whether the finished record is wanted), one element per
+ * run. The step reads `ended(id)`, every id given (a row deleted meanwhile
+ * included), not only the rows updated. The answer is the finished records
+ * wanted, capped (cappedRecords) at `$7` bytes a row and `$8` in all, as the
+ * rows stand after this statement: whoever waits for them need not read them
+ * again. Text: data-modifying WITH parts over unnest, an upsert among them.
  */
+export const FINISH_RUNS_VALUES = 8;
 export const finishRunsText = (step: string) => `WITH input AS (
-  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) AS u(id, finish_time, result, error_message, lines)
+  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::boolean[]) WITH ORDINALITY
+    AS u(id, finish_time, result, error_message, lines, wanted, n)
 ), run AS (
   UPDATE js_result j SET finish_time = i.finish_time, result = i.result::jsonb, error_message = i.error_message
   FROM input i WHERE j.id = i.id
-  RETURNING j.id
+  RETURNING j.*
 ), kept AS (
   INSERT INTO js_result_console (js_result_id, lines)
   SELECT i.id, i.lines::jsonb FROM input i JOIN run r ON r.id = i.id WHERE i.lines IS NOT NULL
   ON CONFLICT (js_result_id) DO UPDATE SET lines = EXCLUDED.lines
 ), ended AS (SELECT id FROM input), alongside AS (${step})
-SELECT count(*)::integer AS finished FROM run`;
+${cappedRecords('run j JOIN input w ON w.id = j.id AND w.wanted', '$7', '$8')}`;

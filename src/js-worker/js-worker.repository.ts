@@ -3,6 +3,7 @@ import type { SelectQueryBuilder } from 'typeorm';
 import { type AuditAction, audited } from '../database/audited-change';
 import { TurnBatcher } from '../common/turn-batcher';
 import { Database } from '../database/database';
+import type { CompanionStep } from '../js-result/js-result.repository';
 import { statementOf } from '../database/statement';
 import { fill, type Shape, Slot, toShape } from '../database/statement-shapes';
 import { stringifyJson } from '../json-rpc/json-rpc.codec';
@@ -10,6 +11,9 @@ import { JsWorker } from './js-worker.entity';
 import { ENV_AS_JSONB, LOCK_INSTANCE, NEXT_INSTANCE_ID, UNLOCK_INSTANCE } from './js-worker.fragments';
 
 type WorkerRow = Record<string, unknown>;
+
+/** The workers of the names `$1`, with each row as JSON (to_jsonb keeps every column under its own name). */
+const WORKERS_BY_NAMES = 'SELECT w.id, w.name, to_jsonb(w) AS worker_json FROM js_worker w WHERE w.name = ANY($1::text[])';
 
 /** Names read by one statement at most. */
 const MAX_NAMES_READ = 256;
@@ -101,6 +105,15 @@ export class JsWorkerRepository {
     const rows = await this.db.rows<WorkerRow>(fill(this.shapes().byNames, [[...new Set(names)]]));
     const byName = new Map(rows.map((row) => [row.name as string, row]));
     return names.map((name) => byName.get(name));
+  }
+
+  /**
+   * For a statement that starts runs by worker name (JsResultRepository.startWorkerRuns):
+   * the workers of `names`, each as `id`, `name` and its row as JSON (`worker_json`, read
+   * back by workerFromRow), so the run's row and the code it runs come from one snapshot.
+   */
+  byNamesStep(names: readonly string[]): CompanionStep {
+    return { text: WORKERS_BY_NAMES, values: [[...new Set(names)]] };
   }
 
   async findByRouteName(routeName: string): Promise<JsWorker | undefined> {

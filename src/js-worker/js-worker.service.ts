@@ -5,7 +5,7 @@ import { isDatabaseUnavailable, isUniqueViolation } from '../database/database.e
 import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import { type Auth, canAccessWorker, canUseWorker } from '../token/auth';
 import type { JsWorkerAction } from '../token/token-limit';
-import { JsResultRepository } from '../js-result/js-result.repository';
+import { type CappedRow, JsResultRepository } from '../js-result/js-result.repository';
 import { LocalRuns } from '../result-events/local-runs.registry';
 import { JsWorker } from './js-worker.entity';
 import { type HostedRun, JsWorkerHost } from './js-worker.host';
@@ -179,9 +179,7 @@ export class JsWorkerService implements OnModuleDestroy {
    */
   async run(input: RunWorkerParamsDto, auth: Auth, requestId?: string): Promise<{ id: number }> {
     this.authorise(auth, 'run_defined_js_worker', input.name);
-    const worker = await this.find(input.name);
-    checkStorable('params', input.params);
-    const { ticket, id } = await this.startRow(worker, input.runType, input.params);
+    const { ticket, id, worker } = await this.startRow(input.name, input.runType, input.params);
     const route = input.runType === 'route' ? routeRequestFromParams(input.params as Record<string, unknown>) : undefined;
     const outcome = this.runner.start(ticket, {
       ...this.job(worker, HANDLERS[input.runType], { run_type: input.runType, js_result_id: id }, route === undefined ? input.params : undefined),
@@ -230,9 +228,7 @@ export class JsWorkerService implements OnModuleDestroy {
    * queue) throw DomainErrors before any row is written.
    */
   async runInline(name: string, params: unknown, timeoutMs: number | undefined, caller: HostedRun): Promise<RunOutcome> {
-    const worker = await this.find(name);
-    checkStorable('params', params);
-    const { ticket, id } = await this.startRow(worker, 'inline_call', params);
+    const { ticket, id, worker } = await this.startRow(name, 'inline_call', params);
     const job = this.job(worker, 'onInlineCall', { run_type: 'inline_call', js_result_id: id, inlineCaller: caller.workerName }, params);
     if (timeoutMs !== undefined) job.limits.maxRunTimeMs = Math.max(1, Math.min(job.limits.maxRunTimeMs, Math.ceil(timeoutMs)));
     const outcome = this.runner.start(ticket, { ...job, ...this.hosted(worker.name, id, caller.auth, caller), inline: true });
@@ -281,9 +277,14 @@ export class JsWorkerService implements OnModuleDestroy {
    */
   private recordWhenDone(id: number, workerName: string, outcome: Promise<RunOutcome>, requestId?: string): void {
     this.localRuns.started(id, workerName);
-    const recorded = outcome.then((o) => {
-      this.localRuns.ending(id);
-      return this.record(id, o, requestId);
+    const recorded = outcome.then(async (o) => {
+      const wanted = this.localRuns.ending(id);
+      let row: CappedRow | undefined;
+      try {
+        row = await this.record(id, o, wanted, requestId);
+      } finally {
+        this.localRuns.ended(id, row);
+      }
     });
     this.inFlight.add(recorded);
     void recorded.finally(() => this.inFlight.delete(recorded));
@@ -311,16 +312,35 @@ export class JsWorkerService implements OnModuleDestroy {
   private readonly inlineRunner = (name: string, params: unknown, timeoutMs: number | undefined, caller: HostedRun) =>
     this.runInline(name, params, timeoutMs, caller);
 
-  /** Admits a run and writes its js_result row (running, tracked by this instance); a full queue writes nothing. */
-  private async startRow(worker: JsWorker, runType: string, params: unknown): Promise<{ ticket: RunTicket; id: number }> {
-    const instanceId = await this.instance.currentId();
-    const ticket = this.runner.admit();
+  /**
+   * Admits a run of worker `name` and writes its js_result row (running, tracked by this instance),
+   * reading the worker in the same statement: the row and the code it runs come from one snapshot.
+   * Refusals (a missing worker, params PostgreSQL cannot store, a full queue) write nothing.
+   */
+  private async startRow(name: string, runType: string, params: unknown): Promise<{ ticket: RunTicket; id: number; worker: JsWorker }> {
+    const { instanceId, ticket } = await this.missingWorkerFirst(name, async () => {
+      checkStorable('params', params);
+      const instanceId = await this.instance.currentId();
+      return { instanceId, ticket: this.runner.admit() };
+    });
     try {
-      const run = { workerId: worker.id, workerName: worker.name, runType, startTime: Date.now(), paramJson: params == null ? null : jsonb(params) };
-      return { ticket, id: await this.runWrites.start(run, instanceId) };
+      const run = { workerName: name, runType, startTime: Date.now(), paramJson: params == null ? null : jsonb(params) };
+      const started = await this.runWrites.start(run, instanceId);
+      if (started === undefined) throw notFound(name);
+      return { ticket, id: started.id, worker: workerFromRow(started.worker) };
     } catch (err) {
       this.runner.cancel(ticket);
       throw err;
+    }
+  }
+
+  /** `check`'s refusal, unless the worker is missing: that is named first, as when the worker was read before anything else. */
+  private async missingWorkerFirst<T>(name: string, check: () => Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (refusal) {
+      await this.find(name);
+      throw refusal;
     }
   }
 
@@ -374,15 +394,15 @@ export class JsWorkerService implements OnModuleDestroy {
   /**
    * Records how a run ended. While the database is away it keeps trying (the
    * row stays running, tracked by this live instance); a failure is logged,
-   * never thrown: nobody awaits it.
+   * never thrown: nobody awaits it. When `wanted`, the finished record as the
+   * write read it back (undefined if it did not come).
    */
-  private async record(id: number, outcome: RunOutcome, requestId?: string): Promise<void> {
+  private async record(id: number, outcome: RunOutcome, wanted: boolean, requestId?: string): Promise<CappedRow | undefined> {
     let final = this.finalOutcome(outcome);
     const fields = requestId === undefined ? { js_result_id: id } : { js_result_id: id, reqId: requestId };
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.writeOutcome(id, final);
-        return;
+        return await this.writeOutcome(id, final, wanted);
       } catch (error) {
         if (isDatabaseUnavailable(error) && !this.closing) {
           const delay = RECORD_RETRY_MS[Math.min(attempt, RECORD_RETRY_MS.length - 1)];
@@ -391,7 +411,7 @@ export class JsWorkerService implements OnModuleDestroy {
           continue;
         }
         this.logger.error({ err: error, ...fields }, 'could not record the end of a JS worker run');
-        if (!final.ok || isDatabaseUnavailable(error)) return;
+        if (!final.ok || isDatabaseUnavailable(error)) return undefined;
         // The database refused the result itself: record the run as a failure saying so, rather than leave it running.
         const reason = error instanceof Error ? error.message : String(error);
         final = { ok: false, error: storableText(`result could not be stored: ${reason}`), console: final.console };
@@ -412,12 +432,12 @@ export class JsWorkerService implements OnModuleDestroy {
     return { ...outcome, console };
   }
 
-  private async writeOutcome(id: number, outcome: RunOutcome): Promise<void> {
+  private writeOutcome(id: number, outcome: RunOutcome, wanted: boolean): Promise<CappedRow | undefined> {
     // JSON null is stored as jsonb 'null' (NOT NULL in SQL), so it counts as a success.
     const result = outcome.ok ? JSON.stringify(outcome.result) : null;
     const error = outcome.ok ? null : outcome.error;
     const lines = outcome.console.length > 0 ? JSON.stringify(outcome.console) : null;
-    await this.runWrites.finish(id, { finishTime: Date.now(), resultJson: result, errorMessage: error, consoleJson: lines });
+    return this.runWrites.finish(id, { finishTime: Date.now(), resultJson: result, errorMessage: error, consoleJson: lines }, wanted);
   }
 }
 

@@ -4,11 +4,11 @@ import { JsonText } from '../common/json-text';
 import { type ReplyBudget, unlimitedReplies } from '../common/reply-budget';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { type Auth, canAccessWorker } from '../token/auth';
-import { JsResultRepository } from '../js-result/js-result.repository';
+import { type CappedRow, JsResultRepository } from '../js-result/js-result.repository';
 import { TurnBatcher } from '../common/turn-batcher';
 import { LocalRuns } from './local-runs.registry';
 import { ResultFinishedListener } from './result-finished.listener';
-import { isFinished, readResultRow, readResultRows, type ResultRow } from './result-rows.reader';
+import { isFinished, readResultRow, readResultRows, resultRowsFrom, type ResultRow } from './result-rows.reader';
 
 /**
  * How a waiter is woken: its row finished (with the row as read then, when
@@ -61,6 +61,7 @@ export class JsResultWaitService implements OnModuleDestroy {
   private count = 0;
   private closing = false;
   private readonly unsubscribe: () => void;
+  private readonly unobserve: () => void;
   /** The reads of single rows made in one turn (calls as they arrive), one statement for many. */
   private readonly reads = new TurnBatcher<RowRead, ResultRow | undefined>(
     (items) => this.readMany(items),
@@ -77,6 +78,10 @@ export class JsResultWaitService implements OnModuleDestroy {
     this.unsubscribe = listener.subscribe({
       finished: (ids) => this.heard(ids),
       missed: () => void this.settle([...this.waiters.keys()], false),
+    });
+    this.unobserve = localRuns.observe({
+      waitsFor: (key) => this.waiters.has(key),
+      ended: (key, row) => this.endedHere(key, row),
     });
   }
 
@@ -133,6 +138,7 @@ export class JsResultWaitService implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
     this.unsubscribe();
+    this.unobserve();
     await this.settle([...this.waiters.keys()], true);
     // Released waiters read their rows once more: the database must still be open for them.
     const deadline = Date.now() + RELEASE_GRACE_MS;
@@ -169,10 +175,24 @@ export class JsResultWaitService implements OnModuleDestroy {
     return items.map((item) => found.get(`${item.rowBytes}:${item.key}`));
   }
 
+  /** A finish announced: rows whose end this process is writing are left to endedHere, which needs no read. */
   private heard(ids: readonly string[]): void {
     if (this.count === 0) return;
-    const wanted = ids.filter((id) => this.waiters.has(id));
+    const wanted = ids.filter((id) => this.waiters.has(id) && !this.localRuns.isEnding(id));
     if (wanted.length > 0) void this.settle(wanted, false);
+  }
+
+  /**
+   * This process wrote a run's end (or gave up): its waiters are woken with the
+   * record the write read back, as a settle's read would have (capped alike);
+   * without one (not wanted when the write began, the row gone, the write
+   * failed) they are settled by a read.
+   */
+  private endedHere(key: string, capped: CappedRow | undefined): void {
+    if (!this.waiters.has(key)) return;
+    const [row] = capped === undefined ? [] : resultRowsFrom([capped], { rowBytes: this.config.responses.maxCallResponseBytes });
+    if (row !== undefined && isFinished(row)) this.wakeAll(key, { kind: 'finished', row: row.json === undefined ? undefined : row });
+    else void this.settle([key], false);
   }
 
   /**

@@ -55,7 +55,11 @@ function toResultRow(text: CappedRow): ResultRow {
  */
 export async function readResultRows(results: JsResultRepository, ids: readonly string[], caps: ReadCaps): Promise<ResultRow[]> {
   if (ids.length === 0) return [];
-  const rows = await results.cappedByIds(ids, caps.rowBytes, caps.batchBytes);
+  return resultRowsFrom(await results.cappedByIds(ids, caps.rowBytes, caps.batchBytes), caps);
+}
+
+/** Rows measured and capped in the database (cappedByIds, or a finish that read its records back) at `caps`. */
+export function resultRowsFrom(rows: readonly CappedRow[], caps: Pick<ReadCaps, 'rowBytes'>): ResultRow[] {
   return rows.map((row) => {
     const read = toResultRow(row);
     if (read.withheld !== undefined && read.bytes <= caps.rowBytes) read.withheld = 'later';
