@@ -6,7 +6,7 @@
  * trivial onCall worker and a js-result_wait for it; `--concurrency` (400) runs are in flight at
  * once. After a warm-up, `--runs` (100,000) are timed; the first and last `--window` runs give the
  * throughput at the start and after the series, beside the server's RSS (worker threads included)
- * after each window, and the server's CPU time per run (all its threads; unlike runs/s it hardly
+ * after each window and its median and peak over each window (sampled every 250 ms), and the server's CPU time per run (all its threads; unlike runs/s it hardly
  * depends on what else the machine is doing), beside the CPU of the database's backends and of this
  * load generator per run: on two cores the three share the same CPUs. `--client http` (default) sends
  * the calls over keep-alive node:http connections; `--client fetch` through global fetch (undici),
@@ -141,6 +141,19 @@ interface SeriesResult {
   clientCpuMsPerRun: number;
   /** RSS after each window. */
   rssByWindowBytes: number[];
+  /**
+   * RSS sampled every RSS_SAMPLE_MS through each window: its median and its highest. Under load the
+   * main thread's heap swings by a hundred MiB between major collections, so one reading per window
+   * says where in that swing it was taken; a leak moves the median and the peak window after window.
+   */
+  rssMedianByWindowBytes: number[];
+  rssPeakByWindowBytes: number[];
+  /**
+   * CPU per run (ms) of the server and of PostgreSQL's backends in each window: what a run costs,
+   * which a slower machine barely moves, unlike runs/s (the host's other tenants do).
+   */
+  serverCpuMsPerRunByWindow: number[];
+  databaseCpuMsPerRunByWindow: number[];
   /** Read and write system calls per measured run (every thread): loopback writes cost the writer the receiver's TCP work too. */
   serverSyscallsPerRun: SyscallCounts;
   databaseSyscallsPerRun: SyscallCounts;
@@ -215,6 +228,13 @@ async function measure(options: Options, token: string): Promise<SeriesResult> {
     const serverSyscallsStart = syscalls(server.pid);
     const databaseSyscallsStart = sumSyscalls(backends);
     const rssByWindowBytes: number[] = [];
+    const rssMedianByWindowBytes: number[] = [];
+    const rssPeakByWindowBytes: number[] = [];
+    let windowSamples: number[] = [];
+    const serverCpuMsPerRunByWindow: number[] = [];
+    const databaseCpuMsPerRunByWindow: number[] = [];
+    let windowCpu = { server: cpuStart, database: databaseCpuStart };
+    const sampler = setInterval(() => windowSamples.push(residentBytes(server.pid) ?? 0), RSS_SAMPLE_MS).unref();
     let windowStartedAt = performance.now();
     let firstWindow = 0;
     let lastWindow = 0;
@@ -226,8 +246,23 @@ async function measure(options: Options, token: string): Promise<SeriesResult> {
       if (firstWindow === 0) firstWindow = rate;
       lastWindow = rate;
       rssByWindowBytes.push(residentBytes(server.pid) ?? 0);
-      log(`  ${done}/${runs} runs, ${rate.toFixed(0)} runs/s, RSS ${mib(residentBytes(server.pid))}`);
+      if (windowSamples.length > 0) {
+        rssMedianByWindowBytes.push(median(windowSamples));
+        rssPeakByWindowBytes.push(Math.max(...windowSamples));
+      }
+      windowSamples = [];
+      const cpuNow = { server: cpuMs(server.pid), database: sumCpuMs(backends) };
+      const windowRuns = done % options.window || options.window;
+      serverCpuMsPerRunByWindow.push((cpuNow.server - windowCpu.server) / windowRuns);
+      databaseCpuMsPerRunByWindow.push((cpuNow.database - windowCpu.database) / windowRuns);
+      windowCpu = cpuNow;
+      log(
+        `  ${done}/${runs} runs, ${rate.toFixed(0)} runs/s, RSS ${mib(residentBytes(server.pid))}` +
+          ` (window median ${mib(rssMedianByWindowBytes.at(-1))}, peak ${mib(rssPeakByWindowBytes.at(-1))}),` +
+          ` CPU a run: server ${serverCpuMsPerRunByWindow.at(-1)!.toFixed(2)} ms, database ${databaseCpuMsPerRunByWindow.at(-1)!.toFixed(2)} ms`,
+      );
     });
+    clearInterval(sampler);
     const serverCpuMsPerRun = (cpuMs(server.pid) - cpuStart) / runs;
     const databaseCpuMsPerRun = (sumCpuMs(backends) - databaseCpuStart) / runs;
     const clientCpuMsPerRun = (clientCpuMs() - clientCpuStart) / runs;
@@ -252,6 +287,10 @@ async function measure(options: Options, token: string): Promise<SeriesResult> {
       databaseCpuMsPerRun,
       clientCpuMsPerRun,
       rssByWindowBytes,
+      rssMedianByWindowBytes,
+      rssPeakByWindowBytes,
+      serverCpuMsPerRunByWindow,
+      databaseCpuMsPerRunByWindow,
       serverSyscallsPerRun,
       databaseSyscallsPerRun,
     };
@@ -260,21 +299,55 @@ async function measure(options: Options, token: string): Promise<SeriesResult> {
   }
 }
 
+const RSS_SAMPLE_MS = 250;
+
+/**
+ * Every series starts from vacuumed run tables, whatever earlier series left: each run inserts and
+ * deletes a js_worker_active_run row and updates its js_result row, and where autovacuum is off (as
+ * on the machine these reports come from) the dead rows of earlier series would slow this one. The
+ * series' own dead rows stay. Answers the server's autovacuum setting, for the report.
+ */
+async function vacuumRunTables(databaseUrl: string): Promise<string> {
+  return withClient(databaseUrl, async (client) => {
+    const present = await client.query<{ name: string }>(
+      "SELECT relname AS name FROM pg_class WHERE relname IN ('js_result', 'js_worker_active_run', 'js_result_console') AND relkind = 'r'",
+    );
+    for (const { name } of present.rows) await client.query(`VACUUM ANALYZE ${name}`);
+    const setting = await client.query<{ autovacuum: string }>('SHOW autovacuum');
+    return setting.rows[0].autovacuum;
+  });
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+const lastOverFirst = (values: readonly number[]): number | null => (values.length > 0 && values[0] > 0 ? values[values.length - 1] / values[0] : null);
+
 const mib = (bytes: number | undefined) => (bytes === undefined ? '?' : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   await ensureDatabase(options.databaseUrl);
+  const autovacuum = await vacuumRunTables(options.databaseUrl);
   const tokens = await createTokens(options.databaseUrl);
-  log(`runs bench: ${options.runs} runs (window ${options.window}), ${options.concurrency} in flight, ${options.client} client, ${cpus().length} CPUs`);
+  log(`runs bench: ${options.runs} runs (window ${options.window}), ${options.concurrency} in flight, ${options.client} client, ${cpus().length} CPUs, autovacuum ${autovacuum}`);
   const series = await measure(options, tokens.super);
   const summary = {
     date: new Date().toISOString(),
     options: { ...options, databaseUrl: undefined },
+    autovacuum,
     series,
     throughputAfterRunsRatio: series.lastWindowRunsPerSecond / series.firstWindowRunsPerSecond,
     // From the end of the first window: by then the heaps have grown to their working size.
     rssAfterRunsRatio: series.rssByWindowBytes.length > 0 && series.rssByWindowBytes[0] > 0 ? series.rssEndBytes / series.rssByWindowBytes[0] : null,
+    // The last window's median and peak RSS against the first window's.
+    rssMedianAfterRunsRatio: lastOverFirst(series.rssMedianByWindowBytes),
+    rssPeakAfterRunsRatio: lastOverFirst(series.rssPeakByWindowBytes),
+    serverCpuAfterRunsRatio: lastOverFirst(series.serverCpuMsPerRunByWindow),
+    databaseCpuAfterRunsRatio: lastOverFirst(series.databaseCpuMsPerRunByWindow),
   };
   await mkdir(options.outDir, { recursive: true });
   await writeFile(join(options.outDir, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);
