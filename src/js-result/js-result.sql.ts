@@ -244,9 +244,9 @@ SELECT (SELECT count(*) FROM chosen)::int AS chosen, (SELECT count(*) FROM chang
  * Many runs of stored workers written as they start, in one statement, each
  * with its worker as the statement found it: `$1`-`$4` arrays (worker names,
  * run types, start times, params as JSON text or null), one element per run.
- * `worker` is the workers' module's WITH part (columns `id`, `name` and
- * `worker_json`, the row as JSON) over the names; a run whose worker it does
- * not find is not written (its id is null). The ids are taken first, so the
+ * `worker` is the workers' module's WITH part over the names (every column
+ * under its own name); a run whose worker it does not find is not written
+ * (its id is null). The ids are taken first, so the
  * answer lists them in the arrays' order (RETURNING has no order), each with
  * its worker's id and, on the first run of each worker only, the worker's
  * row (one copy of a script per statement, however many runs it starts); the
@@ -255,7 +255,7 @@ SELECT (SELECT count(*) FROM chosen)::int AS chosen, (SELECT count(*) FROM chang
 export const START_WORKER_RUNS_VALUES = 4;
 export const startWorkerRunsText = (worker: string, step: string) => `WITH worker AS (${worker}), input AS (
   SELECT CASE WHEN w.id IS NOT NULL THEN ${NEXT_RUN_ID} END AS id, u.n, w.id AS worker_id, u.worker_name, u.run_type, u.start_time, u.param,
-    CASE WHEN w.id IS NOT NULL AND row_number() OVER (PARTITION BY w.id ORDER BY u.n) = 1 THEN w.worker_json END AS worker_json
+    CASE WHEN w.id IS NOT NULL AND row_number() OVER (PARTITION BY w.id ORDER BY u.n) = 1 THEN to_jsonb(w) END AS worker_json
   FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) WITH ORDINALITY AS u(worker_name, run_type, start_time, param, n)
   LEFT JOIN worker w ON w.name = u.worker_name
 ), run AS (

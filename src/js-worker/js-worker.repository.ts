@@ -12,9 +12,6 @@ import { ENV_AS_JSONB, LOCK_INSTANCE, NEXT_INSTANCE_ID, UNLOCK_INSTANCE } from '
 
 type WorkerRow = Record<string, unknown>;
 
-/** The workers of the names `$1`, with each row as JSON (to_jsonb keeps every column under its own name). */
-const WORKERS_BY_NAMES = 'SELECT w.id, w.name, to_jsonb(w) AS worker_json FROM js_worker w WHERE w.name = ANY($1::text[])';
-
 /** Names read by one statement at most. */
 const MAX_NAMES_READ = 256;
 
@@ -108,12 +105,12 @@ export class JsWorkerRepository {
   }
 
   /**
-   * For a statement that starts runs by worker name (JsResultRepository.startWorkerRuns):
-   * the workers of `names`, each as `id`, `name` and its row as JSON (`worker_json`, read
-   * back by workerFromRow), so the run's row and the code it runs come from one snapshot.
+   * For a statement that starts runs by worker name (JsResultRepository.startWorkerRuns): the read
+   * of `names` as a WITH part, every column under its own name (read back by workerFromRow), so the
+   * run's row and the code it runs come from one snapshot.
    */
   byNamesStep(names: readonly string[]): CompanionStep {
-    return { text: WORKERS_BY_NAMES, values: [[...new Set(names)]] };
+    return fill(this.shapes().byNames, [[...new Set(names)]]);
   }
 
   async findByRouteName(routeName: string): Promise<JsWorker | undefined> {
