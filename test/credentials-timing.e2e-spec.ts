@@ -8,7 +8,7 @@ const READ_ALL = [{ scopes: ['global'], permissions: [{ js_result: { read: '*' }
 const INVALID_CREDENTIALS = { code: 102, message: 'Permission denied: Invalid credentials' };
 
 /**
- * How far apart the two medians may be. Before the fix, a wrong secret for a
+ * How far apart the two quartiles may be. Before the fix, a wrong secret for a
  * key in use was a cache hit and an unknown key a database read (over HTTP
  * 2.7 against 4.1 ms; in the authenticator 0.04 against 1.4 ms), and a wrong
  * password for an account in use skipped scrypt (over HTTP 12 against 157 ms;
@@ -18,11 +18,17 @@ const INVALID_CREDENTIALS = { code: 102, message: 'Permission denied: Invalid cr
  */
 const BAND = { low: 0.6, high: 1.6 };
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
+/**
+ * The lower quartile: what a check costs when the cores are free. A busy
+ * machine only adds to a time, and on two oversubscribed cores it adds a
+ * whole time slice (about 4 ms) to some tries and nothing to others, so a
+ * sub-millisecond check's times split in two groups and their median lands
+ * on either side by chance (CI once measured 0.91 against 2.19 ms, and the
+ * same run alone gives 0.6 against 0.6). The quartile stays below that
+ * split, and the difference the test is for (a cache hit against a database
+ * read) shows in every quantile.
+ */
+const lowerQuartile = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 4)];
 
 const randomKey = () => randomBytes(12).toString('base64').replace(/[^A-Za-z0-9]/g, 'x').slice(0, 16);
 
@@ -30,7 +36,7 @@ const randomKey = () => randomBytes(12).toString('base64').replace(/[^A-Za-z0-9]
  * Contract (JSRESULT §4): an unknown key or username and a wrong secret or
  * password get the same answer, and the time taken must not tell them apart
  * either. The two kinds of tries alternate, so a load that comes and goes
- * on the machine weighs on both alike; medians ignore the odd outlier.
+ * on the machine weighs on both alike.
  */
 describe(`credential checks take the same time whether the key exists (${backendName})`, () => {
   let t: TestApp;
@@ -59,8 +65,8 @@ describe(`credential checks take the same time whether the key exists (${backend
     return elapsed;
   }
 
-  /** Medians of `tries` refusals of each kind, alternating, after a few of each to warm up. */
-  async function medians(
+  /** Lower quartiles of `tries` refusals of each kind, alternating, after a few of each to warm up. */
+  async function lowerQuartiles(
     refusedMs: (credential: string) => Promise<number>,
     unknown: () => string,
     wrong: () => string,
@@ -74,12 +80,12 @@ describe(`credential checks take the same time whether the key exists (${backend
         if (i >= 5) times[kind].push(ms);
       }
     }
-    return { unknown: median(times.unknown), wrong: median(times.wrong) };
+    return { unknown: lowerQuartile(times.unknown), wrong: lowerQuartile(times.wrong) };
   }
 
   function expectWithinBand({ unknown, wrong }: { unknown: number; wrong: number }): void {
     const ratio = unknown / wrong;
-    // The medians are in the message, so a failure shows what was measured.
+    // The quartiles are in the message, so a failure shows what was measured.
     expect({ unknown, wrong, withinBand: ratio >= BAND.low && ratio <= BAND.high }).toEqual({ unknown, wrong, withinBand: true });
   }
 
@@ -94,7 +100,7 @@ describe(`credential checks take the same time whether the key exists (${backend
     const wrong = () => `${key}:${randomKey()}`;
     await refusedOverHttp(unknown());
     await refusedOverHttp(wrong());
-    expectWithinBand(await medians(refusedByAuthenticatorMs, unknown, wrong, 40));
+    expectWithinBand(await lowerQuartiles(refusedByAuthenticatorMs, unknown, wrong, 100));
   });
 
   it('username|password: an unknown username and a wrong password for an account in use', async () => {
@@ -105,6 +111,6 @@ describe(`credential checks take the same time whether the key exists (${backend
     const wrong = () => `timed-user|${randomKey()}`;
     await refusedOverHttp(unknown());
     await refusedOverHttp(wrong());
-    expectWithinBand(await medians(refusedByAuthenticatorMs, unknown, wrong, 24));
+    expectWithinBand(await lowerQuartiles(refusedByAuthenticatorMs, unknown, wrong, 24));
   });
 });
