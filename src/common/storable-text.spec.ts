@@ -1,4 +1,4 @@
-import { findUnstorableText, isStorableText, unstorableCharacter } from './storable-text';
+import { findUnstorableText, isStorableText, toStorableText, unstorableCharacter } from './storable-text';
 
 describe(unstorableCharacter.name, () => {
   it.each([
@@ -11,6 +11,19 @@ describe(unstorableCharacter.name, () => {
   ])('%s', (_label, text, expected) => {
     expect(unstorableCharacter(text)).toBe(expected);
     expect(isStorableText(text)).toBe(expected === undefined);
+  });
+});
+
+describe(toStorableText.name, () => {
+  const sut = toStorableText;
+
+  it.each([
+    ['keeps storable text, pairs included', 'ok \u{1F600} é', 'ok \u{1F600} é'],
+    ['replaces every U+0000', 'a\u0000b\u0000', 'a\ufffdb\ufffd'],
+    ['replaces lone halves, leaving a pair beside them whole', '\ud800\u{1F600}\ude00x', '\ufffd\u{1F600}\ufffdx'],
+  ])('%s', (_label, text, expected) => {
+    expect(sut(text)).toBe(expected);
+    expect(isStorableText(sut(text))).toBe(true);
   });
 });
 

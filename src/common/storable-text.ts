@@ -19,6 +19,13 @@ export function isStorableText(text: string): boolean {
   return !UNSTORABLE.test(text);
 }
 
+const EVERY_UNSTORABLE = new RegExp(UNSTORABLE.source, 'gu');
+
+/** For text that is ours to shape (error messages, console lines): what cannot be stored becomes U+FFFD. */
+export function toStorableText(text: string): string {
+  return isStorableText(text) ? text : text.replace(EVERY_UNSTORABLE, '\ufffd');
+}
+
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 function childPath(path: string, key: string | number): string {

@@ -1,5 +1,5 @@
-import { DomainErrorCode } from '../common/domain.error';
-import { checkLimit, checkWorkerName, containsNul, decodeScript, MAX_SCRIPT_BYTES, runLimits } from './js-worker.rules';
+import { DomainError, DomainErrorCode } from '../common/domain.error';
+import { checkLimit, checkStorable, checkWorkerName, decodeScript, MAX_SCRIPT_BYTES, runLimits } from './js-worker.rules';
 import { DEFAULT_LIMITS, LIMIT_BOUNDS } from './runtime';
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
@@ -98,15 +98,31 @@ describe(runLimits.name, () => {
   });
 });
 
-describe(containsNul.name, () => {
-  const sut = containsNul;
+describe(checkStorable.name, () => {
+  const sut = checkStorable;
 
-  it('finds U+0000 in strings and keys at any depth', () => {
+  it('refuses with 108 naming where U+0000 or an unpaired surrogate is, in strings and member names at any depth', () => {
     let deep: unknown = 'x\u0000';
     for (let i = 0; i < 10_000; i++) deep = [deep];
-    expect(sut(deep)).toBe(true);
-    expect(sut({ ['k\u0000']: 1 })).toBe(true);
-    expect(sut({ a: [1, 'b', { c: null }] })).toBe(false);
-    expect(sut(new Array(200_000).fill('a'))).toBe(false);
+    const refusal = (value: unknown) => {
+      try {
+        sut('params', value);
+        return undefined;
+      } catch (error) {
+        return error instanceof DomainError ? { code: error.code, message: error.message } : error;
+      }
+    };
+    expect(refusal(deep)).toEqual({ code: DomainErrorCode.NotAcceptable, message: `params${'[0]'.repeat(10_000)}: contains a NUL character (U+0000), which cannot be stored` });
+    expect(refusal({ s: 'a\ud800' })).toEqual({ code: DomainErrorCode.NotAcceptable, message: 'params.s: contains an unpaired surrogate (U+D800), which cannot be stored' });
+    expect(refusal({ ['k\u0000']: 1 })).toEqual({
+      code: DomainErrorCode.NotAcceptable,
+      message: 'params: the member name "k\\u0000" contains a NUL character (U+0000), which cannot be stored',
+    });
+  });
+
+  it('lets storable values through, emoji and long arrays included', () => {
+    expect(() => sut('params', { a: [1, 'b', { c: null }], e: '\u{1F600}' })).not.toThrow();
+    expect(() => sut('params', new Array(200_000).fill('a'))).not.toThrow();
+    expect(() => sut('params', undefined)).not.toThrow();
   });
 });

@@ -1,4 +1,5 @@
 import { DomainError, DomainErrorCode } from '../common/domain.error';
+import { findUnstorableText } from '../common/storable-text';
 import { DEFAULT_LIMITS, LIMIT_BOUNDS, type RunLimits } from './runtime';
 import type { LimitParam, LimitParams } from './js-worker.params';
 
@@ -96,30 +97,11 @@ export function runLimits(stored: Record<LimitKey, number | null>): Required<Run
   };
 }
 
-/** PostgreSQL stores neither U+0000 in text nor the escape \u0000 in jsonb. Iterative: any depth. */
-export function containsNul(value: unknown): boolean {
-  const pending: unknown[] = [value];
-  while (pending.length > 0) {
-    const current = pending.pop();
-    if (typeof current === 'string') {
-      if (current.includes('\u0000')) return true;
-    } else if (Array.isArray(current)) {
-      for (const item of current) pending.push(item);
-    } else if (current !== null && typeof current === 'object') {
-      for (const [key, item] of Object.entries(current)) {
-        if (key.includes('\u0000')) return true;
-        pending.push(item);
-      }
-    }
-  }
-  return false;
-}
-
+/**
+ * Refuses (108) a value holding text PostgreSQL cannot store, naming where. JSON-RPC params
+ * are refused at the edge already; what a script hands over (an inline call's params) is not.
+ */
 export function checkStorable(what: string, value: unknown): void {
-  if (containsNul(value)) throw notAcceptable(`${what}: must not contain the character U+0000 (PostgreSQL cannot store it)`);
-}
-
-/** For text that is ours to shape (error messages, console lines): U+0000 becomes the replacement character. */
-export function storableText(text: string): string {
-  return text.includes('\u0000') ? text.replace(/\u0000/g, '\ufffd') : text;
+  const refusal = findUnstorableText(value, what);
+  if (refusal !== undefined) throw notAcceptable(refusal);
 }

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { AuditAction } from '../database/audited-change';
 import { DomainError, DomainErrorCode, notFoundInDatabase } from '../common/domain.error';
+import { findUnstorableText, toStorableText } from '../common/storable-text';
 import { isDatabaseUnavailable, isUniqueViolation } from '../database/database.errors';
 import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import { type Auth, canAccessWorker, canUseWorker } from '../token/auth';
@@ -21,11 +22,9 @@ import {
   checkLimits,
   checkStorable,
   checkWorkerName,
-  containsNul,
   decodeScript,
   notAcceptable,
   runLimits,
-  storableText,
 } from './js-worker.rules';
 import { JsWorkerRunner, type RunTicket } from './js-worker.runner';
 import { JsWorkerRunWrites } from './js-worker.run-writes';
@@ -414,21 +413,20 @@ export class JsWorkerService implements OnModuleDestroy {
         if (!final.ok || isDatabaseUnavailable(error)) return undefined;
         // The database refused the result itself: record the run as a failure saying so, rather than leave it running.
         const reason = error instanceof Error ? error.message : String(error);
-        final = { ok: false, error: storableText(`result could not be stored: ${reason}`), console: final.console };
+        final = { ok: false, error: toStorableText(`result could not be stored: ${reason}`), console: final.console };
       }
     }
   }
 
   private finalOutcome(outcome: RunOutcome): RunOutcome {
-    const console = outcome.console.map(storableText);
+    const console = outcome.console.map(toStorableText);
     if (!outcome.ok) {
       // The pool is closed only when the server shuts down.
       const interrupted = outcome.error.startsWith(POOL_CLOSED);
-      return { ok: false, error: interrupted ? SHUTDOWN_MESSAGE : storableText(outcome.error), console };
+      return { ok: false, error: interrupted ? SHUTDOWN_MESSAGE : toStorableText(outcome.error), console };
     }
-    if (containsNul(outcome.result)) {
-      return { ok: false, error: 'result could not be stored: it contains the character U+0000, which PostgreSQL does not accept', console };
-    }
+    const unstorable = findUnstorableText(outcome.result, 'result');
+    if (unstorable !== undefined) return { ok: false, error: `result could not be stored: ${unstorable}`, console };
     return { ...outcome, console };
   }
 
