@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { b64 } from './support/js-worker.helpers';
+import { MAX_JSON_DEPTH } from '../src/common/json-depth';
+import { b64, waitFinished } from './support/js-worker.helpers';
 import { call, queryParams, rpc, seed, startTestApp, type TestApp } from './support/test-app';
 import { backendName } from './support/test-database';
 
@@ -139,6 +140,64 @@ describe(`text the database cannot store is refused at the edge (${backendName})
 
     it('before bad credentials: params are checked first', async () => {
       await expectRefused('token_delete', { token: 'nobody|wrong', target_token: 'an\u0000n' }, invalid(`target_token: contains ${NUL}`));
+    });
+  });
+
+  describe('JSON shapes a recursive walk could not take: -32602 naming the param, or taken as sent', () => {
+    const nested = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+    const tooDeep = (param: string) => invalid(`${param}: nested more than ${MAX_JSON_DEPTH} levels deep; at most ${MAX_JSON_DEPTH} levels of arrays and objects are accepted`);
+
+    /** Whether the run's stored param and result are the JSON sent, as jsonb compares them (it keeps members in its own order). */
+    async function storedAsSent(id: number, sent: string): Promise<unknown> {
+      const [stored] = await t.dataSource.query('SELECT param = $2::jsonb AS param_as_sent, result = $2::jsonb AS result_as_sent FROM js_result WHERE id = $1', [id, sent]);
+      return stored;
+    }
+
+    async function expectRawRefused(body: string, error: object): Promise<void> {
+      const before = await snapshot();
+      expect((await rpc(t.app, body)).body.error).toEqual(error);
+      expect(await snapshot()).toEqual(before);
+      for (const spy of logged) expect(spy).not.toHaveBeenCalled();
+    }
+
+    it(`refuses a param nested deeper than ${MAX_JSON_DEPTH} levels (a condition list, a run's params)`, async () => {
+      const token = JSON.stringify(superToken());
+      await expectRawRefused(`{"jsonrpc":"2.0","id":1,"method":"js-result_query","params":{"token":${token},"query":{"condition":${nested(100_000)}}}}`, tooDeep('query'));
+      await expectRawRefused(`{"jsonrpc":"2.0","id":1,"method":"js-worker_run","params":{"token":${token},"js_script_name":"echo","params":${nested(MAX_JSON_DEPTH + 1)}}}`, tooDeep('params'));
+    });
+
+    it(`runs a worker on params nested ${MAX_JSON_DEPTH} levels, stored and echoed as sent`, async () => {
+      const sent = nested(MAX_JSON_DEPTH);
+      const started = await rpc(t.app, `{"jsonrpc":"2.0","id":1,"method":"js-worker_run","params":{"token":${JSON.stringify(superToken())},"js_script_name":"echo","params":${sent}}}`);
+      const row = await waitFinished(t.app, superToken(), started.body.result.id);
+      expect(row.error_message).toBeNull();
+      expect(await storedAsSent(row.id, sent)).toEqual({ param_as_sent: true, result_as_sent: true });
+    });
+
+    it('takes members named constructor and __proto__ as any other name: an unknown condition, params stored as sent', async () => {
+      const token = JSON.stringify(superToken());
+      await expectRawRefused(
+        `{"jsonrpc":"2.0","id":1,"method":"js-result_query","params":{"token":${token},"query":{"condition":[{"constructor":{"prototype":{"x":1}}}]}}}`,
+        {
+          code: -32602,
+          message: expect.stringMatching(/^Invalid params: query\.condition\[0\]: unknown condition "constructor"; expected one of id, js_worker_id, /),
+          data: { path: 'query.condition[0]' },
+        },
+      );
+      const sent = '{"constructor":{"prototype":1},"__proto__":{"polluted":true},"list":[{"constructor":"x"}]}';
+      const started = await rpc(t.app, `{"jsonrpc":"2.0","id":1,"method":"js-worker_run","params":{"token":${token},"js_script_name":"echo","params":${sent}}}`);
+      const row = await waitFinished(t.app, superToken(), started.body.result.id);
+      expect(await storedAsSent(row.id, sent)).toEqual({ param_as_sent: true, result_as_sent: true });
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it(`refuses an inline call's params nested deeper than ${MAX_JSON_DEPTH} levels in the script, writing no row for it`, async () => {
+      const script = `export default { async onCall() { let p = []; for (let i = 0; i < ${MAX_JSON_DEPTH}; i++) p = [p]; try { await inlineCall("echo", p); return 'called' } catch (e) { return e.message } } }`;
+      expect((await rpc(t.app, call('js-worker_create', { token: superToken(), name: 'deep_caller', js_script_base64: b64(script) }))).body.error).toBeUndefined();
+      const started = await rpc(t.app, call('js-worker_run', { token: superToken(), js_script_name: 'deep_caller' }));
+      const row = await waitFinished(t.app, superToken(), started.body.result.id);
+      expect(row.result).toBe(`inlineCall: params: nested more than ${MAX_JSON_DEPTH} levels deep; at most ${MAX_JSON_DEPTH} levels of arrays and objects can be stored`);
+      expect(await t.dataSource.query(`SELECT id FROM js_result WHERE run_type = 'inline_call'`)).toEqual([]);
     });
   });
 

@@ -140,7 +140,8 @@ class LimitParamsDto implements LimitParams {
 const LimitGroup = () =>
   applyDecorators(
     Expose(),
-    Transform(({ obj }) => plainToInstance(LimitParamsDto, obj as NamedParams, { excludeExtraneousValues: true })),
+    // `obj` is what the DTO itself was built from: the group's own params read the call's params from it alike.
+    Transform(({ obj }) => plainToInstance(LimitParamsDto, obj, { excludeExtraneousValues: true })),
     ValidateNested(),
     ParamGroup(LimitParamsDto),
   );

@@ -1,4 +1,5 @@
 import { DomainError, DomainErrorCode } from '../common/domain.error';
+import { MAX_JSON_DEPTH } from '../common/json-depth';
 import { checkLimit, checkStorable, checkWorkerName, decodeScript, MAX_SCRIPT_BYTES, runLimits } from './js-worker.rules';
 import { DEFAULT_LIMITS, LIMIT_BOUNDS } from './runtime';
 
@@ -101,9 +102,9 @@ describe(runLimits.name, () => {
 describe(checkStorable.name, () => {
   const sut = checkStorable;
 
-  it('refuses with 108 naming where U+0000 or an unpaired surrogate is, in strings and member names at any depth', () => {
+  it('refuses with 108 naming where U+0000 or an unpaired surrogate is, in strings and member names at any depth taken', () => {
     let deep: unknown = 'x\u0000';
-    for (let i = 0; i < 10_000; i++) deep = [deep];
+    for (let i = 0; i < MAX_JSON_DEPTH; i++) deep = [deep];
     const refusal = (value: unknown) => {
       try {
         sut('params', value);
@@ -112,12 +113,20 @@ describe(checkStorable.name, () => {
         return error instanceof DomainError ? { code: error.code, message: error.message } : error;
       }
     };
-    expect(refusal(deep)).toEqual({ code: DomainErrorCode.NotAcceptable, message: `params${'[0]'.repeat(10_000)}: contains a NUL character (U+0000), which cannot be stored` });
+    expect(refusal(deep)).toEqual({ code: DomainErrorCode.NotAcceptable, message: `params${'[0]'.repeat(MAX_JSON_DEPTH)}: contains a NUL character (U+0000), which cannot be stored` });
     expect(refusal({ s: 'a\ud800' })).toEqual({ code: DomainErrorCode.NotAcceptable, message: 'params.s: contains an unpaired surrogate (U+D800), which cannot be stored' });
     expect(refusal({ ['k\u0000']: 1 })).toEqual({
       code: DomainErrorCode.NotAcceptable,
       message: 'params: the member name "k\\u0000" contains a NUL character (U+0000), which cannot be stored',
     });
+  });
+
+  it(`refuses with 108 a value nested deeper than ${MAX_JSON_DEPTH} levels, as a result may not be`, () => {
+    const nested = (levels: number) => JSON.parse('['.repeat(levels) + ']'.repeat(levels));
+    expect(() => sut('params', nested(50_000))).toThrow(
+      new DomainError(DomainErrorCode.NotAcceptable, `params: nested more than ${MAX_JSON_DEPTH} levels deep; at most ${MAX_JSON_DEPTH} levels of arrays and objects can be stored`),
+    );
+    expect(() => sut('params', nested(MAX_JSON_DEPTH))).not.toThrow();
   });
 
   it('lets storable values through, emoji and long arrays included', () => {

@@ -1,9 +1,30 @@
 import { type ClassConstructor, Expose, plainToInstance, Transform } from 'class-transformer';
 import { ValidateBy, type ValidationError, validateSync } from 'class-validator';
 import { DomainError, DomainErrorCode, invalidParams } from '../common/domain.error';
+import { isNestedDeeperThan, MAX_JSON_DEPTH } from '../common/json-depth';
 import { findUnstorableText } from '../common/storable-text';
 import type { NamedParams } from './rpc-call';
 import { recordWireName } from './rpc-params.positions';
+
+/**
+ * What class-transformer is given in place of the call's params: they sit
+ * under a symbol, which it never copies, and the param decorators read them
+ * from there. Given the params themselves, it would walk every value a
+ * client sent, recursively and before any decorator sees it, copying it only
+ * for the decorator to take the original: a call's whole JSON copied once
+ * more, its nesting as deep as the recursion, and a member named
+ * `constructor` anywhere taken for a class to build (an internal error).
+ */
+const CALL_PARAMS = Symbol('call params');
+
+interface ParamsHolder {
+  readonly [CALL_PARAMS]: NamedParams;
+}
+
+/** The call's params, from the object class-transformer hands a decorator's transform (`obj`). */
+export function callParamsIn(obj: unknown): NamedParams {
+  return (obj as ParamsHolder)[CALL_PARAMS];
+}
 
 /**
  * Turns a call's named params into its DTO, or throws -32602 with the message
@@ -13,8 +34,9 @@ import { recordWireName } from './rpc-params.positions';
  * ignored and cannot reach the DTO's prototype.
  */
 export function validateParams<T extends object>(dtoClass: ClassConstructor<T>, params: NamedParams): T {
-  refuseUnstorableText(params, credentialParamsOf(dtoClass));
-  const dto = plainToInstance(dtoClass, params, { excludeExtraneousValues: true });
+  refuseUnstorableParams(params, credentialParamsOf(dtoClass));
+  const holder: ParamsHolder = { [CALL_PARAMS]: params };
+  const dto = plainToInstance(dtoClass, holder, { excludeExtraneousValues: true });
   const errors = validateSync(dto, { stopAtFirstError: true, forbidUnknownValues: false });
   if (errors.length > 0) throw invalidParams(firstMessage(errors[0]));
   return dto;
@@ -29,13 +51,18 @@ function firstMessage(error: ValidationError): string {
 /**
  * Text PostgreSQL cannot store (U+0000, unpaired surrogates), anywhere in any
  * param, is refused here, before any param is used: otherwise it fails in the
- * database as an internal error, or is silently changed. Credentials are left
+ * database as an internal error, or is silently changed. So is a param nested
+ * deeper than MAX_JSON_DEPTH, which would overflow the stack of the first
+ * recursive walk to meet it (a message, JSON.stringify). Credentials are left
  * to TokenGuard, which refuses them like any other bad credential (102), so
  * that a credential's contents are never described in an error.
  */
-function refuseUnstorableText(params: NamedParams, credentials: ReadonlySet<string>): void {
+function refuseUnstorableParams(params: NamedParams, credentials: ReadonlySet<string>): void {
   for (const name of Object.keys(params)) {
     if (credentials.has(name)) continue;
+    if (isNestedDeeperThan(params[name], MAX_JSON_DEPTH)) {
+      throw invalidParams(`${name}: nested more than ${MAX_JSON_DEPTH} levels deep; at most ${MAX_JSON_DEPTH} levels of arrays and objects are accepted`);
+    }
     const refusal = findUnstorableText(params[name], name);
     if (refusal !== undefined) throw invalidParams(refusal);
   }
@@ -90,7 +117,7 @@ export function Param(wireName?: string): PropertyDecorator {
     const name = wireName ?? String(key);
     recordWireName(target, key, name);
     Expose({ name })(target, key);
-    Transform(({ obj }) => (obj as NamedParams)[name])(target, key);
+    Transform(({ obj }) => callParamsIn(obj)[name])(target, key);
   };
 }
 
@@ -113,7 +140,7 @@ export function ParsedBy<T>(parse: (raw: unknown) => T, wireName?: string): Prop
     Expose({ name })(target, key);
     Transform(({ obj }) => {
       try {
-        return parse((obj as NamedParams)[name]);
+        return parse(callParamsIn(obj)[name]);
       } catch (error) {
         if (error instanceof DomainError && error.code === DomainErrorCode.InvalidParams) return new ParseFailure(error.message);
         throw error;

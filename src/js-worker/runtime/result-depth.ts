@@ -1,10 +1,7 @@
-/**
- * Deepest nesting of arrays and objects a run's result may have. PostgreSQL's jsonb takes about
- * 10,000 levels, but every reader of the row must handle it too: V8's JSON.stringify and
- * structured clone recurse on the native stack (about 2,200 levels on a main thread), and so do
- * the serialisers of clients. 1,000 leaves every one of them a wide margin.
- */
-export const MAX_RESULT_DEPTH = 1000;
+import { MAX_JSON_DEPTH } from '../../common/json-depth';
+
+/** Deepest nesting of arrays and objects a run's result may have: as much as a param may (why: MAX_JSON_DEPTH). */
+export const MAX_RESULT_DEPTH = MAX_JSON_DEPTH;
 
 const OPEN_ARRAY = 0x5b;
 const OPEN_OBJECT = 0x7b;
