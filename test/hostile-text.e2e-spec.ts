@@ -166,6 +166,14 @@ describe(`text the database cannot store is refused at the edge (${backendName})
       await expectRawRefused(`{"jsonrpc":"2.0","id":1,"method":"js-worker_run","params":{"token":${token},"js_script_name":"echo","params":${nested(MAX_JSON_DEPTH + 1)}}}`, tooDeep('params'));
     });
 
+    it('refuses whole a body holding an integer too long for a double and nested past any request: its parser recurses', async () => {
+      const body = `{"jsonrpc":"2.0","id":12345678901234567890,"method":"js-result_query","params":{"token":${JSON.stringify(superToken())},"query":{"condition":${nested(100_000)}}}}`;
+      await expectRawRefused(body, {
+        code: -32600,
+        message: `Invalid Request: the body is nested 100003 levels deep; a request nests at most ${MAX_JSON_DEPTH + 3} (params at most ${MAX_JSON_DEPTH})`,
+      });
+    });
+
     it(`runs a worker on params nested ${MAX_JSON_DEPTH} levels, stored and echoed as sent`, async () => {
       const sent = nested(MAX_JSON_DEPTH);
       const started = await rpc(t.app, `{"jsonrpc":"2.0","id":1,"method":"js-worker_run","params":{"token":${JSON.stringify(superToken())},"js_script_name":"echo","params":${sent}}}`);

@@ -1,4 +1,4 @@
-import { isNestedDeeperThan } from './json-depth';
+import { isNestedDeeperThan, jsonDepth } from './json-depth';
 
 describe(isNestedDeeperThan.name, () => {
   const sut = isNestedDeeperThan;
@@ -21,5 +21,27 @@ describe(isNestedDeeperThan.name, () => {
     expect(sut(objects(100_000), 1000)).toBe(true);
     expect(sut(arrays(1000), 1000)).toBe(false);
     expect(sut(objects(1001), 1000)).toBe(true);
+  });
+});
+
+describe(jsonDepth.name, () => {
+  const sut = jsonDepth;
+
+  it.each([
+    ['a scalar', '12', 0],
+    ['a string', '"x"', 0],
+    ['an empty array', '[]', 1],
+    ['siblings, not nesting', '[[1],[2],{"a":[3]}]', 3],
+    ['mixed objects and arrays', '{"a":{"b":[{"c":[]}]}}', 5],
+    ['brackets inside strings', '["[[[{{{", "]]]}}}"]', 1],
+    ['escaped quotes and backslashes inside strings', '["\\"[[", "\\\\", ["x"]]', 2],
+  ])('measures %s', (_, json, depth) => {
+    expect(sut(json)).toBe(depth);
+  });
+
+  it('measures nesting far deeper than any recursive walk could', () => {
+    const depth = 1_000_000;
+
+    expect(sut('['.repeat(depth) + ']'.repeat(depth))).toBe(depth);
   });
 });

@@ -1,4 +1,5 @@
-import { parseJson, stringifyJson } from './json-rpc.codec';
+import { MAX_JSON_DEPTH } from '../common/json-depth';
+import { parseJson, parseRequestJson, RequestNestedTooDeep, stringifyJson } from './json-rpc.codec';
 
 describe('json-rpc codec', () => {
   it('keeps integers beyond 2^53 exact as BigInt and small ones as numbers', () => {
@@ -17,5 +18,26 @@ describe('json-rpc codec', () => {
   it('rejects what is not JSON', () => {
     expect(() => parseJson('{"a":')).toThrow();
     expect(() => parseJson('{"a": 12345678901234567890')).toThrow();
+  });
+
+  describe(parseRequestJson.name, () => {
+    const sut = parseRequestJson;
+    const body = (paramLevels: number, id: string) => `[{"jsonrpc":"2.0","id":${id},"method":"m","params":{"p":${'['.repeat(paramLevels)}${']'.repeat(paramLevels)}}}]`;
+
+    it('takes params nested as deep as allowed with a long integer in the body, keeping it exact', () => {
+      const [call] = sut(body(MAX_JSON_DEPTH, '12345678901234567890')) as { id: unknown }[];
+      expect(call.id).toBe(12345678901234567890n);
+    });
+
+    it('refuses a body holding a long integer and nested past any request, naming its depth, before the recursive parser meets it', () => {
+      expect(() => sut(body(100_000, '12345678901234567890'))).toThrow(
+        new RequestNestedTooDeep(100_003),
+      );
+      expect(new RequestNestedTooDeep(100_003).message).toBe(`the body is nested 100003 levels deep; a request nests at most ${MAX_JSON_DEPTH + 3} (params at most ${MAX_JSON_DEPTH})`);
+    });
+
+    it('leaves a body without long integers to the native parser, at any depth: its params are refused call by call', () => {
+      expect(Array.isArray(sut(body(100_000, '7')))).toBe(true);
+    });
   });
 });

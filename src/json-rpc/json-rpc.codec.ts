@@ -1,4 +1,5 @@
 import { isSafeNumber, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
+import { jsonDepth, MAX_JSON_DEPTH } from '../common/json-depth';
 import { JsonText } from '../common/json-text';
 import type { JsonTextStream } from '../common/json-text-stream';
 import type { JsonRpcResponse } from './json-rpc.types';
@@ -12,11 +13,36 @@ function exactNumber(text: string): number | bigint {
 }
 
 /**
- * Parses a request body. Large integers (64-bit ids and bounds) are kept exact
+ * Parses JSON text. Large integers (64-bit ids and bounds) are kept exact
  * as BigInt; the common case takes the fast native path.
  */
 export function parseJson(text: string): unknown {
   if (!LONG_DIGIT_RUN.test(text)) return JSON.parse(text);
+  return parseLossless(text, null, exactNumber);
+}
+
+/** Levels a request adds above a param's own: a batch, the call, its params. */
+const ENVELOPE_LEVELS = 3;
+
+/** A request body that holds long integers and nests deeper than any request may: `depth` levels. */
+export class RequestNestedTooDeep extends Error {
+  static readonly MAX_DEPTH = MAX_JSON_DEPTH + ENVELOPE_LEVELS;
+
+  constructor(readonly depth: number) {
+    super(`the body is nested ${depth} levels deep; a request nests at most ${RequestNestedTooDeep.MAX_DEPTH} (params at most ${MAX_JSON_DEPTH})`);
+  }
+}
+
+/**
+ * Parses a request body as parseJson does. The native parser takes any depth,
+ * and params nested too deep are refused call by call (the params guard); the
+ * parser that keeps long integers exact recurses, so a body holding them is
+ * measured first, and one nested past what any request may is refused whole.
+ */
+export function parseRequestJson(text: string): unknown {
+  if (!LONG_DIGIT_RUN.test(text)) return JSON.parse(text);
+  const depth = jsonDepth(text);
+  if (depth > RequestNestedTooDeep.MAX_DEPTH) throw new RequestNestedTooDeep(depth);
   return parseLossless(text, null, exactNumber);
 }
 

@@ -5,7 +5,7 @@ import { JsonTextStream } from '../common/json-text-stream';
 import { ReplyBudget } from '../common/reply-budget';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { MetricsService } from '../metrics/metrics.service';
-import { encodeLarge, joinReplies, parseJson, replyBytes, type SentReply, stringifyJson, stringifyReply, type WrittenReply } from './json-rpc.codec';
+import { encodeLarge, joinReplies, parseRequestJson, replyBytes, RequestNestedTooDeep, type SentReply, stringifyJson, stringifyReply, type WrittenReply } from './json-rpc.codec';
 import { errorCodeOf, INTERNAL_ERROR, INTERNAL_ERROR_REPLY, knownErrorObject } from './json-rpc.errors';
 import {
   type JsonRpcCall,
@@ -160,8 +160,9 @@ export class JsonRpcDispatcher {
   private async answer(text: string, origin: RpcOrigin, requestId: string, streaming: boolean): Promise<SentReply | undefined> {
     let payload: unknown;
     try {
-      payload = parseJson(text);
-    } catch {
+      payload = parseRequestJson(text);
+    } catch (error) {
+      if (error instanceof RequestNestedTooDeep) return stringifyReply(this.refusal(null, new JsonRpcProtocolError(JsonRpcErrorCode.InvalidRequest, error.message)));
       return stringifyReply(this.refusal(null, new JsonRpcProtocolError(JsonRpcErrorCode.ParseError, 'the body is not valid JSON')));
     }
     const request = new RpcRequest(
