@@ -1,4 +1,4 @@
-import { findUnstorableText, isStorableText, toStorableText, unstorableCharacter } from './storable-text';
+import { findUnstorableValue, isStorableText, toStorableText, unstorableCharacter } from './storable-text';
 
 describe(unstorableCharacter.name, () => {
   it.each([
@@ -27,11 +27,17 @@ describe(toStorableText.name, () => {
   });
 });
 
-describe(findUnstorableText.name, () => {
-  const sut = findUnstorableText;
+describe(findUnstorableValue.name, () => {
+  const sut = findUnstorableValue;
 
   it('is undefined for storable values of every JSON kind', () => {
     expect(sut({ a: ['x', 1, null, true, { 'ü': 'y' }], b: 12n }, 'p')).toBeUndefined();
+  });
+
+  it('names a number JSON.parse read as Infinity, whose text was beyond a double', () => {
+    const value = JSON.parse('{"ok": [1e308, -0, 5], "limits": [{"n": -1e400}], "later": 1e400}');
+    expect(sut(value, 'p')).toBe('p.limits[0].n: a number beyond the range of a double (read as -Infinity), which cannot be stored');
+    expect(sut(JSON.parse('1e400'), 'keep_days')).toBe('keep_days: a number beyond the range of a double (read as Infinity), which cannot be stored');
   });
 
   it('names the first place in document order, never the text itself', () => {

@@ -34,12 +34,20 @@ function childPath(path: string, key: string | number): string {
   return IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }
 
-function hasUnstorableText(value: unknown): boolean {
+/**
+ * A number JSON.parse read as ±Infinity: its text (`1e400`) was beyond a
+ * double. Stored, it would become JSON null (JSON.stringify's rendering).
+ */
+const isUnstorableNumber = (value: number) => !Number.isFinite(value);
+
+function hasUnstorableValue(value: unknown): boolean {
   const pending: unknown[] = [value];
   while (pending.length > 0) {
     const current = pending.pop();
     if (typeof current === 'string') {
       if (!isStorableText(current)) return true;
+    } else if (typeof current === 'number') {
+      if (isUnstorableNumber(current)) return true;
     } else if (Array.isArray(current)) {
       for (const item of current) pending.push(item);
     } else if (current !== null && typeof current === 'object') {
@@ -55,15 +63,15 @@ function hasUnstorableText(value: unknown): boolean {
 type Pending = { value: unknown; path: string } | { key: string; path: string };
 
 /**
- * The first place in `value` (strings and object keys, at any depth, in
- * document order) holding text PostgreSQL cannot store, as an error message
- * naming it (`condition[2].js_worker_name: contains a NUL character (U+0000)`),
- * never repeating the text itself. Undefined if there is none. Iterative, so
- * no nesting depth can exhaust the stack; paths are only built once something
- * was found.
+ * The first place in `value` (strings, object keys and numbers, at any depth,
+ * in document order) holding text PostgreSQL cannot store or a number beyond
+ * a double, as an error message naming it (`condition[2].js_worker_name:
+ * contains a NUL character (U+0000), ...`), never repeating the text itself.
+ * Undefined if there is none. Iterative, so no nesting depth can exhaust the
+ * stack; paths are only built once something was found.
  */
-export function findUnstorableText(value: unknown, path: string): string | undefined {
-  if (!hasUnstorableText(value)) return undefined;
+export function findUnstorableValue(value: unknown, path: string): string | undefined {
+  if (!hasUnstorableValue(value)) return undefined;
   const pending: Pending[] = [{ value, path }];
   while (pending.length > 0) {
     const next = pending.pop()!;
@@ -76,6 +84,8 @@ export function findUnstorableText(value: unknown, path: string): string | undef
     if (typeof current === 'string') {
       const character = unstorableCharacter(current);
       if (character !== undefined) return `${at}: contains ${character}, which cannot be stored`;
+    } else if (typeof current === 'number') {
+      if (isUnstorableNumber(current)) return `${at}: a number beyond the range of a double (read as ${current}), which cannot be stored`;
     } else if (Array.isArray(current)) {
       for (let i = current.length - 1; i >= 0; i--) pending.push({ value: current[i], path: childPath(at, i) });
     } else if (current !== null && typeof current === 'object') {

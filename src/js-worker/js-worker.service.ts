@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { AuditAction } from '../database/audited-change';
 import { DomainError, DomainErrorCode, notFoundInDatabase } from '../common/domain.error';
-import { findUnstorableText, toStorableText } from '../common/storable-text';
+import { findUnstorableValue, toStorableText } from '../common/storable-text';
 import { isDatabaseUnavailable, isUniqueViolation } from '../database/database.errors';
 import { stringifyJson } from '../json-rpc/json-rpc.codec';
 import { type Auth, canAccessWorker, canUseWorker } from '../token/auth';
@@ -425,7 +425,7 @@ export class JsWorkerService implements OnModuleDestroy {
       const interrupted = outcome.error.startsWith(POOL_CLOSED);
       return { ok: false, error: interrupted ? SHUTDOWN_MESSAGE : toStorableText(outcome.error), console };
     }
-    const unstorable = findUnstorableText(outcome.result, 'result');
+    const unstorable = findUnstorableValue(outcome.result, 'result');
     if (unstorable !== undefined) return { ok: false, error: `result could not be stored: ${unstorable}`, console };
     return { ...outcome, console };
   }

@@ -2,7 +2,7 @@ import { type ClassConstructor, Expose, plainToInstance, Transform } from 'class
 import { ValidateBy, type ValidationError, validateSync } from 'class-validator';
 import { DomainError, DomainErrorCode, invalidParams } from '../common/domain.error';
 import { isNestedDeeperThan, MAX_JSON_DEPTH } from '../common/json-depth';
-import { findUnstorableText } from '../common/storable-text';
+import { findUnstorableValue } from '../common/storable-text';
 import type { NamedParams } from './rpc-call';
 import { recordWireName } from './rpc-params.positions';
 
@@ -51,7 +51,9 @@ function firstMessage(error: ValidationError): string {
 /**
  * Text PostgreSQL cannot store (U+0000, unpaired surrogates), anywhere in any
  * param, is refused here, before any param is used: otherwise it fails in the
- * database as an internal error, or is silently changed. So is a param nested
+ * database as an internal error, or is silently changed. So is a number past
+ * a double's range (`1e400`, read as Infinity: stored, it would become null),
+ * and a param nested
  * deeper than MAX_JSON_DEPTH, which would overflow the stack of the first
  * recursive walk to meet it (a message, JSON.stringify). Credentials are left
  * to TokenGuard, which refuses them like any other bad credential (102), so
@@ -63,7 +65,7 @@ function refuseUnstorableParams(params: NamedParams, credentials: ReadonlySet<st
     if (isNestedDeeperThan(params[name], MAX_JSON_DEPTH)) {
       throw invalidParams(`${name}: nested more than ${MAX_JSON_DEPTH} levels deep; at most ${MAX_JSON_DEPTH} levels of arrays and objects are accepted`);
     }
-    const refusal = findUnstorableText(params[name], name);
+    const refusal = findUnstorableValue(params[name], name);
     if (refusal !== undefined) throw invalidParams(refusal);
   }
 }
