@@ -290,6 +290,9 @@ describe(`retention (${backendName})`, () => {
         const body = await rpc(t.app, `{"jsonrpc":"2.0","id":1,"method":"js-result_retention_delete","params":{"token":"${token}","id":${id}}}`);
         expect(body.body.error).toEqual({ code: 105, message: `Not found: Retention policy ${id} not found` });
       }
+      // A double from 1e21 up: its own text is exponential, the id is named in digits.
+      const huge = await rpc(t.app, `{"jsonrpc":"2.0","id":1,"method":"js-result_retention_delete","params":{"token":"${t.superToken}","id":1e21}}`);
+      expect(huge.body.error).toEqual({ code: 105, message: 'Not found: Retention policy 1000000000000000000000 not found' });
       expect(await storedPolicies()).toEqual(before);
       const owner = await t.token([limit([{ js_worker: 'ret_*' }], [del('ret_*')])]);
       expect(await succeed('js-result_retention_delete', { token: owner, id: policy.id })).toEqual({ success: true });

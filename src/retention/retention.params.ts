@@ -37,7 +37,8 @@ function parseOutcome(raw: unknown): Outcome {
 /** Decimal text, so an id beyond 2^53 is looked up as sent (and not found) rather than rounded onto another. */
 function parseId(raw: unknown): string {
   if (typeof raw === 'bigint') return raw.toString();
-  if (typeof raw === 'number' && Number.isInteger(raw)) return raw.toString();
+  // From 1e21 up a number's own text is exponential (`1e+21`), which is not an id's text.
+  if (typeof raw === 'number' && Number.isInteger(raw)) return BigInt(raw).toString();
   throw invalidParams(`id: expected a policy id (an integer), got ${describeJson(raw)}`);
 }
 
