@@ -206,7 +206,7 @@ describe(`text the database cannot store is refused at the edge (${backendName})
       expect((await rpc(t.app, call('js-worker_create', { token: superToken(), name: 'deep_caller', js_script_base64: b64(script) }))).body.error).toBeUndefined();
       const started = await rpc(t.app, call('js-worker_run', { token: superToken(), js_script_name: 'deep_caller' }));
       const row = await waitFinished(t.app, superToken(), started.body.result.id);
-      expect(row.result).toBe(`inlineCall: params: nested more than ${MAX_JSON_DEPTH} levels deep; at most ${MAX_JSON_DEPTH} levels of arrays and objects can be stored`);
+      expect(row.result).toBe(`inlineCall: params: nested more than ${MAX_JSON_DEPTH} levels deep; at most ${MAX_JSON_DEPTH} levels of arrays and objects are accepted`);
       expect(await t.dataSource.query(`SELECT id FROM js_result WHERE run_type = 'inline_call'`)).toEqual([]);
     });
   });

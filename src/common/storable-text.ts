@@ -1,3 +1,5 @@
+import { isNestedDeeperThan, MAX_JSON_DEPTH } from './json-depth';
+
 /**
  * Text PostgreSQL cannot store: U+0000, which neither `text` nor a `jsonb`
  * string may hold, and a UTF-16 surrogate without its pair, which JSON's
@@ -98,4 +100,17 @@ export function findUnstorableValue(value: unknown, path: string): string | unde
     }
   }
   return undefined;
+}
+
+/**
+ * Why a client's JSON value cannot be taken, naming where, or undefined: nested deeper than
+ * MAX_JSON_DEPTH (checked first, so no recursive walk meets it later), or holding what
+ * PostgreSQL cannot store as sent (findUnstorableValue). The rule for JSON-RPC params and
+ * for what a script hands over alike.
+ */
+export function findUnacceptableJson(value: unknown, path: string): string | undefined {
+  if (isNestedDeeperThan(value, MAX_JSON_DEPTH)) {
+    return `${path}: nested more than ${MAX_JSON_DEPTH} levels deep; at most ${MAX_JSON_DEPTH} levels of arrays and objects are accepted`;
+  }
+  return findUnstorableValue(value, path);
 }

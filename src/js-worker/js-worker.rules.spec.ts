@@ -124,7 +124,7 @@ describe(checkStorable.name, () => {
   it(`refuses with 108 a value nested deeper than ${MAX_JSON_DEPTH} levels, as a result may not be`, () => {
     const nested = (levels: number) => JSON.parse('['.repeat(levels) + ']'.repeat(levels));
     expect(() => sut('params', nested(50_000))).toThrow(
-      new DomainError(DomainErrorCode.NotAcceptable, `params: nested more than ${MAX_JSON_DEPTH} levels deep; at most ${MAX_JSON_DEPTH} levels of arrays and objects can be stored`),
+      new DomainError(DomainErrorCode.NotAcceptable, `params: nested more than ${MAX_JSON_DEPTH} levels deep; at most ${MAX_JSON_DEPTH} levels of arrays and objects are accepted`),
     );
     expect(() => sut('params', nested(MAX_JSON_DEPTH))).not.toThrow();
   });

@@ -1,6 +1,5 @@
 import { DomainError, DomainErrorCode } from '../common/domain.error';
-import { isNestedDeeperThan, MAX_JSON_DEPTH } from '../common/json-depth';
-import { findUnstorableValue } from '../common/storable-text';
+import { findUnacceptableJson } from '../common/storable-text';
 import { DEFAULT_LIMITS, LIMIT_BOUNDS, type RunLimits } from './runtime';
 import type { LimitParam, LimitParams } from './js-worker.params';
 
@@ -99,14 +98,11 @@ export function runLimits(stored: Record<LimitKey, number | null>): Required<Run
 }
 
 /**
- * Refuses (108) a value nested deeper than MAX_JSON_DEPTH or holding what PostgreSQL cannot
- * store as sent (findUnstorableValue), naming where. JSON-RPC params are refused at the edge already; what a script hands
- * over (an inline call's params) is not.
+ * Refuses (108) what the params guard refuses with -32602 (findUnacceptableJson), naming where.
+ * JSON-RPC params are refused at the edge already; what a script hands over (an inline call's
+ * params) is not.
  */
 export function checkStorable(what: string, value: unknown): void {
-  if (isNestedDeeperThan(value, MAX_JSON_DEPTH)) {
-    throw notAcceptable(`${what}: nested more than ${MAX_JSON_DEPTH} levels deep; at most ${MAX_JSON_DEPTH} levels of arrays and objects can be stored`);
-  }
-  const refusal = findUnstorableValue(value, what);
+  const refusal = findUnacceptableJson(value, what);
   if (refusal !== undefined) throw notAcceptable(refusal);
 }

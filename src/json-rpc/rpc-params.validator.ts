@@ -1,8 +1,7 @@
 import { type ClassConstructor, Expose, plainToInstance, Transform } from 'class-transformer';
 import { ValidateBy, type ValidationError, validateSync } from 'class-validator';
 import { DomainError, DomainErrorCode, invalidParams } from '../common/domain.error';
-import { isNestedDeeperThan, MAX_JSON_DEPTH } from '../common/json-depth';
-import { findUnstorableValue } from '../common/storable-text';
+import { findUnacceptableJson } from '../common/storable-text';
 import type { NamedParams } from './rpc-call';
 import { recordWireName } from './rpc-params.positions';
 
@@ -34,7 +33,7 @@ export function callParamsIn(obj: unknown): NamedParams {
  * ignored and cannot reach the DTO's prototype.
  */
 export function validateParams<T extends object>(dtoClass: ClassConstructor<T>, params: NamedParams): T {
-  refuseUnstorableParams(params, credentialParamsOf(dtoClass));
+  refuseUnacceptableParams(params, credentialParamsOf(dtoClass));
   const holder: ParamsHolder = { [CALL_PARAMS]: params };
   const dto = plainToInstance(dtoClass, holder, { excludeExtraneousValues: true });
   const errors = validateSync(dto, { stopAtFirstError: true, forbidUnknownValues: false });
@@ -53,19 +52,16 @@ function firstMessage(error: ValidationError): string {
  * param, is refused here, before any param is used: otherwise it fails in the
  * database as an internal error, or is silently changed. So is a number past
  * a double's range (`1e400`, read as Infinity: stored, it would become null),
- * and a param nested
- * deeper than MAX_JSON_DEPTH, which would overflow the stack of the first
- * recursive walk to meet it (a message, JSON.stringify). Credentials are left
- * to TokenGuard, which refuses them like any other bad credential (102), so
- * that a credential's contents are never described in an error.
+ * and a param nested deeper than MAX_JSON_DEPTH, which would overflow the
+ * stack of the first recursive walk to meet it (a message, JSON.stringify).
+ * Credentials are left to TokenGuard, which refuses them like any other bad
+ * credential (102), so that a credential's contents are never described in
+ * an error.
  */
-function refuseUnstorableParams(params: NamedParams, credentials: ReadonlySet<string>): void {
+function refuseUnacceptableParams(params: NamedParams, credentials: ReadonlySet<string>): void {
   for (const name of Object.keys(params)) {
     if (credentials.has(name)) continue;
-    if (isNestedDeeperThan(params[name], MAX_JSON_DEPTH)) {
-      throw invalidParams(`${name}: nested more than ${MAX_JSON_DEPTH} levels deep; at most ${MAX_JSON_DEPTH} levels of arrays and objects are accepted`);
-    }
-    const refusal = findUnstorableValue(params[name], name);
+    const refusal = findUnacceptableJson(params[name], name);
     if (refusal !== undefined) throw invalidParams(refusal);
   }
 }
