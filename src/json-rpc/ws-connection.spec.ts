@@ -215,11 +215,18 @@ describe(WsConnection.name, () => {
     const sendTimeoutMs = 1_000;
     harness = new Harness({ handle: async () => reply }, { pauseAboveBufferedBytes: 128 * 1024, maxBufferedBytes: 256 * 1024 * 1024, sendTimeoutMs });
     const { socket, frames } = await harness.client();
-    const sent = 240;
-    for (let i = 0; i < sent; i++) socket.send('call');
+    let sent = 0;
+    const send = (calls: number) => {
+      for (let i = 0; i < calls; i++) socket.send('call');
+      sent += calls;
+    };
     // Reads in spurts: paused 250 ms (under the timeout) out of every 260, for several timeouts' worth in all.
+    // Until then the client keeps the server's queue from running dry, so every pause stalls it: a fixed
+    // number of calls was sometimes all read within three timeouts on a quiet machine.
     const started = Date.now();
-    while (frames.length < sent && Date.now() - started < 45_000) {
+    const stalling = () => Date.now() - started <= 3 * sendTimeoutMs;
+    while ((frames.length < sent || stalling()) && Date.now() - started < 45_000) {
+      if (stalling() && sent - frames.length < 120) send(120);
       socket.pause();
       await sleep(250);
       socket.resume();
